@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+
+/// Fetches, caches and refreshes the access token: one refresh at a time, shared by all callers.
+actor TokenProvider {
+    private let appID: String
+    private let appSecret: Secret
+    private let tokenURL: String
+    private let margin: Duration
+    private let timeout: Duration
+    private let transport: HTTPTransport
+    private let logger: Logger
+    private let clock = ContinuousClock()
+
+    private var current: AccessToken?
+    private var inflight: Task<AccessToken, any Error>?
+    /// Number of successful fetches (tests and the status bar read it).
+    private(set) var fetchCount = 0
+
+    init(configuration: SessionConfiguration, transport: HTTPTransport, logger: Logger) {
+        self.appID = configuration.appID
+        self.appSecret = configuration.appSecret
+        self.tokenURL = configuration.tokenURL
+        self.margin = configuration.tokenRefreshMargin
+        self.timeout = configuration.timeouts.request
+        self.transport = transport
+        self.logger = logger
+    }
+
+    /// A valid token: the cached one, or a fresh one when it is due for refresh.
+    func token() async throws -> AccessToken {
+        if let current, clock.now < current.refreshAt { return current }
+        return try await refresh()
+    }
+
+    /// Time left until the cached token expires (nil when there is none).
+    func timeToLive() -> Duration? {
+        guard let current else { return nil }
+        return max(.zero, current.expiresAt - clock.now)
+    }
+
+    /// Drops `token` if it is still the cached one (after a 401 or a 4004), so the next call fetches anew.
+    func invalidate(_ token: AccessToken?) {
+        if token == nil || current == token { current = nil }
+    }
+
+    /// Fetches a new token; concurrent callers share one request.
+    func refresh() async throws -> AccessToken {
+        if let inflight { return try await inflight.value }
+        let task = Task { try await self.fetch() }
+        inflight = task
+        defer { inflight = nil }
+        let token = try await task.value
+        current = token
+        fetchCount += 1
+        return token
+    }
+
+    private func fetch() async throws -> AccessToken {
+        let body = try JSONSerialization.data(withJSONObject: ["appId": appID, "clientSecret": appSecret.exposedValue])
+        let started = clock.now
+        let result = try await transport.perform(
+            method: .POST, url: tokenURL, headers: [("Content-Type", "application/json")], body: body,
+            timeout: timeout, maxBytes: 64 * 1024, context: "token")
+        let decoded: TokenResponse
+        do {
+            decoded = try JSONDecoder().decode(TokenResponse.self, from: result.body)
+        } catch {
+            throw QQError.malformed("token endpoint answered \(result.body.isEmpty ? "an empty body" : "something that is not a JSON object")",
+                                    status: result.status, context: "token", traceID: result.traceID)
+        }
+        guard (200..<300).contains(result.status), let value = decoded.accessToken, !value.isEmpty else {
+            let reason = decoded.message.map(Redactor.shared.redact) ?? "no access_token in the answer"
+            throw QQError(kind: .authentication, message: "token refused: \(reason)", httpStatus: result.status,
+                          code: decoded.code, traceID: result.traceID, context: "token")
+        }
+        var lifetime = decoded.expiresIn ?? 7200
+        if decoded.expiresIn == nil {
+            logger.warning("token endpoint gave no usable expires_in; assuming 7200 s")
+        }
+        if lifetime <= 0 { lifetime = 60 }
+        let token = Secret(value)
+        let expiresAt = started + .seconds(lifetime)
+        // Refresh `margin` early, but never sooner than half the lifetime: the platform hands back the
+        // same token with a short expires_in until its last 60 s, and we must not loop on it.
+        let early = min(margin, .seconds(lifetime) / 2)
+        logger.debug("access token obtained", metadata: ["expires_in": "\(lifetime)"])
+        return AccessToken(value: token, expiresAt: expiresAt, refreshAt: expiresAt - early)
+    }
+}

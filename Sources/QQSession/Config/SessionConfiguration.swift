@@ -1,0 +1,151 @@
+import Foundation
+
+/// Everything QQSession needs to run, as plain values. QQTUI builds it from the TOML file.
+public struct SessionConfiguration: Sendable {
+    /// The bot's AppID.
+    public var appID: String
+    /// The bot's AppSecret (never printed).
+    public var appSecret: Secret
+    /// Sandbox platform (changes the default `apiBase`).
+    public var sandbox: Bool
+    /// Gateway intents.
+    public var intents: Intents
+    /// `shard: [index, count]` sent in Identify.
+    public var shard: Shard
+    /// Who may reach the bot: user/member openids, or `*`.
+    public var allowFrom: AllowList
+    /// Send markdown (`msg_type 2`) replies.
+    public var markdown: Bool
+    /// Token endpoint.
+    public var tokenURL: String
+    /// REST base URL (no trailing slash).
+    public var apiBase: String
+    /// A fixed gateway WebSocket URL; when nil it is discovered with `GET /gateway/bot`.
+    public var gatewayURL: String?
+    /// Token: refresh this long before expiry. Kept under 60 s because the platform only hands out a
+    /// new token within the last 60 s of the old one's life.
+    public var tokenRefreshMargin: Duration
+    /// Reconnect behaviour.
+    public var reconnect: ReconnectPolicy
+    /// Timeouts of the individual steps.
+    public var timeouts: Timeouts
+    /// Passive-reply windows and budget (the msg_seq ledger).
+    public var replyWindow: ReplyWindow
+    /// Inbound attachment downloads.
+    public var attachments: AttachmentPolicy
+    /// How long a message id is remembered for de-duplication.
+    public var dedupWindow: Duration
+
+    /// Production REST base.
+    public static let productionAPIBase = "https://api.sgroup.qq.com"
+    /// Sandbox REST base.
+    public static let sandboxAPIBase = "https://sandbox.api.sgroup.qq.com"
+    /// Token endpoint of the real platform.
+    public static let productionTokenURL = "https://bots.qq.com/app/getAppAccessToken"
+
+    /// A configuration with the platform's defaults for everything but the credentials.
+    public init(appID: String, appSecret: Secret, sandbox: Bool = false) {
+        self.appID = appID
+        self.appSecret = appSecret
+        self.sandbox = sandbox
+        self.intents = .groupAndC2C
+        self.shard = Shard(index: 0, count: 1)
+        self.allowFrom = .everyone
+        self.markdown = false
+        self.tokenURL = Self.productionTokenURL
+        self.apiBase = sandbox ? Self.sandboxAPIBase : Self.productionAPIBase
+        self.gatewayURL = nil
+        self.tokenRefreshMargin = .seconds(50)
+        self.reconnect = ReconnectPolicy()
+        self.timeouts = Timeouts()
+        self.replyWindow = ReplyWindow()
+        self.attachments = AttachmentPolicy()
+        self.dedupWindow = .seconds(3600)
+    }
+
+    /// A configuration pointed at a local simulator (`http://127.0.0.1:PORT`).
+    public static func simulator(baseURL: String, appID: String, appSecret: String) -> SessionConfiguration {
+        var config = SessionConfiguration(appID: appID, appSecret: Secret(appSecret))
+        config.tokenURL = baseURL + "/app/getAppAccessToken"
+        config.apiBase = baseURL
+        return config
+    }
+}
+
+/// `[index, count]` of the gateway shard.
+public struct Shard: Sendable, Hashable, Codable {
+    public var index: Int
+    public var count: Int
+    public init(index: Int, count: Int) { self.index = index; self.count = count }
+}
+
+/// Which openids may reach the bot.
+public enum AllowList: Sendable, Hashable {
+    /// Everybody (`allow_from = ["*"]`).
+    case everyone
+    /// Only these user/member openids.
+    case only(Set<String>)
+
+    /// Builds from config entries; `*` anywhere means everyone.
+    public init(entries: [String]) {
+        self = entries.contains("*") ? .everyone : .only(Set(entries))
+    }
+
+    /// True when `openid` may reach the bot.
+    public func allows(_ openid: String) -> Bool {
+        switch self {
+        case .everyone: return true
+        case .only(let set): return set.contains(openid)
+        }
+    }
+}
+
+/// Reconnect loop settings: exponential backoff with jitter and an attempt cap.
+public struct ReconnectPolicy: Sendable, Hashable {
+    /// Delay before the second consecutive attempt (the first after a routine close is immediate).
+    public var baseDelay: Duration = .seconds(1)
+    /// Upper bound of the delay.
+    public var maxDelay: Duration = .seconds(60)
+    /// Fraction of the delay that is randomised (0 = none, 0.5 = between 50 % and 100 %).
+    public var jitter: Double = 0.5
+    /// Consecutive failed attempts before the session goes OFFLINE.
+    public var maxAttempts: Int = 30
+    public init() {}
+}
+
+/// Step timeouts.
+public struct Timeouts: Sendable, Hashable {
+    /// TCP + TLS + WebSocket upgrade.
+    public var connect: Duration = .seconds(10)
+    /// From the socket opening to Hello.
+    public var hello: Duration = .seconds(15)
+    /// From Identify/Resume to READY/RESUMED.
+    public var ready: Duration = .seconds(15)
+    /// A REST request, to the response head.
+    public var request: Duration = .seconds(15)
+    public init() {}
+}
+
+/// Passive-reply rules, shared by the ledger and (later) the reply planner.
+public struct ReplyWindow: Sendable, Hashable {
+    /// Group passive replies are accepted this long after the message.
+    public var group: Duration = .seconds(5 * 60)
+    /// C2C passive replies are accepted this long after the message.
+    public var c2c: Duration = .seconds(60 * 60)
+    /// Passive replies per inbound msg_id.
+    public var budget: Int = 5
+    public init() {}
+}
+
+/// Inbound attachment downloads.
+public struct AttachmentPolicy: Sendable, Hashable {
+    /// Where downloaded files go; nil keeps them in memory only (tests, benchmarks).
+    public var directory: String?
+    /// Larger downloads are refused (20 MiB like the peers).
+    public var maxBytes: Int = 20 * 1024 * 1024
+    /// Whole download, head and body.
+    public var timeout: Duration = .seconds(30)
+    /// Download at all (off: attachments keep only their URL).
+    public var download: Bool = true
+    public init() {}
+}

@@ -1,0 +1,230 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// What the driver hands the session, in gateway order.
+enum GatewayInbound: Sendable {
+    /// READY: the bot's identity (for @mention stripping).
+    case ready(ReadyPayload)
+    /// A dispatch other than READY/RESUMED.
+    case dispatch(GatewayFrame)
+    /// A frame that could not be used.
+    case notice(Notice)
+}
+
+/// Owns the gateway connection: one reconnect loop at a time, backoff, the attempt cap, status.
+///
+/// The loop is started through an atomic guard (``start()``), so two failures or two reconnect
+/// commands racing each other never run two loops. Each attempt is a ``GatewayConnection`` whose
+/// own gate makes sure only the first of several simultaneous failures counts.
+final class GatewayDriver: Sendable {
+    struct State {
+        var machine: GatewayStateMachine<ContinuousClock.Instant>
+        var status = GatewayStatus()
+        var current: GatewayConnection?
+        var forcePending = false
+        var shuttingDown = false
+        var wake: AsyncStream<Void>.Continuation?
+        var loopTask: Task<Void, Never>?
+        var tokenExpiry: ContinuousClock.Instant?
+        var readyAt: ContinuousClock.Instant?
+        var attemptsStarted = 0
+        var loopsStarted = 0
+    }
+
+    /// The session's callbacks.
+    struct Delegate: Sendable {
+        var onStatus: @Sendable (GatewayStatus) -> Void
+        var onInbound: @Sendable (GatewayInbound) -> Void
+    }
+
+    let configuration: SessionConfiguration
+    let tokens: TokenProvider
+    let rest: RESTClient
+    let logger: Logger
+    let delegate: Delegate
+    let backoff: Backoff
+    let clock = ContinuousClock()
+    /// A connection ready this long counts as healthy: the next reconnect after it is immediate.
+    let stableAfter: Duration = .seconds(10)
+    /// How long a client-side close waits for the server's close frame before the socket is dropped.
+    let closeGrace: Duration = .seconds(1)
+
+    let loopActive = Atomic<Bool>(false)
+    let state: Mutex<State>
+
+    init(configuration: SessionConfiguration, tokens: TokenProvider, rest: RESTClient, logger: Logger, delegate: Delegate) {
+        self.configuration = configuration
+        self.tokens = tokens
+        self.rest = rest
+        self.logger = logger
+        self.delegate = delegate
+        self.backoff = Backoff(policy: configuration.reconnect)
+        self.state = Mutex(State(machine: GatewayStateMachine(
+            intents: configuration.intents.rawValue, shard: configuration.shard,
+            helloTimeout: configuration.timeouts.hello, readyTimeout: configuration.timeouts.ready)))
+    }
+
+    /// Current status snapshot.
+    var status: GatewayStatus { state.withLock { $0.status } }
+
+    /// Connection attempts and reconnect loops started so far (tests check the guard with these).
+    var counters: (attempts: Int, loops: Int) { state.withLock { ($0.attemptsStarted, $0.loopsStarted) } }
+
+    /// Starts the reconnect loop unless one is running. Returns true when this call started it.
+    @discardableResult
+    func start() -> Bool {
+        guard loopActive.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            return false
+        }
+        let proceed = state.withLock { s -> Bool in
+            guard !s.shuttingDown else { return false }
+            s.loopsStarted += 1
+            s.forcePending = false
+            return true
+        }
+        guard proceed else {
+            loopActive.store(false, ordering: .releasing)
+            return false
+        }
+        let task = Task.detached { [self] in await self.runLoop() }
+        state.withLock { $0.loopTask = task }
+        return true
+    }
+
+    /// A fresh attempt now: wakes a waiting loop (resetting the attempt count), replaces the live
+    /// connection, or starts a new loop when the session is OFFLINE.
+    func forceReconnect() {
+        let (connection, wake) = state.withLock { s -> (GatewayConnection?, AsyncStream<Void>.Continuation?) in
+            s.forcePending = true
+            return (s.current, s.wake)
+        }
+        if start() { return }
+        wake?.yield()
+        connection?.end(.forced)
+    }
+
+    /// Stops everything and waits for the loop to finish.
+    func shutdown() async {
+        let (connection, wake, task) = state.withLock { s in
+            s.shuttingDown = true
+            return (s.current, s.wake, s.loopTask)
+        }
+        wake?.yield()
+        connection?.end(.shutdown)
+        await task?.value
+    }
+
+    // MARK: - Status
+
+    func publish(_ update: (inout GatewayStatus) -> Void) {
+        let snapshot = state.withLock { s -> GatewayStatus in
+            update(&s.status)
+            s.status.lastSeq = s.machine.lastSeq
+            if let expiry = s.tokenExpiry {
+                s.status.tokenTTLSeconds = Int(max(.zero, expiry - clock.now).seconds)
+            }
+            return s.status
+        }
+        delegate.onStatus(snapshot)
+    }
+
+    // MARK: - The loop
+
+    private func consumeForce() -> Bool {
+        state.withLock { s in
+            defer { s.forcePending = false }
+            return s.forcePending
+        }
+    }
+
+    private var shuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    private func runLoop() async {
+        let maxAttempts = max(1, configuration.reconnect.maxAttempts)
+        var failures = 0
+        var authRejections = 0
+        var delay: Duration = .zero
+        var reason = ""
+        var plan: GatewayPlan = state.withLock { $0.machine.sessionID != nil ? .resume : .identify }
+        while !shuttingDown {
+            if consumeForce() { failures = 0; delay = .zero }
+            if delay > .zero {
+                let wait = delay
+                publish { $0.phase = .reconnecting(attempt: failures + 1, maxAttempts: maxAttempts,
+                                                   nextInMs: wait.milliseconds, reason: reason) }
+                await interruptibleSleep(wait)
+                if shuttingDown { break }
+                if consumeForce() { failures = 0 }
+            }
+            publish { $0.phase = .connecting(attempt: failures + 1) }
+            let outcome = await runAttempt(plan: plan)
+            if shuttingDown { break }
+            reason = outcome.cause.summary
+            let detail = outcome.detail ?? reason
+            state.withLock { $0.status.lastError = detail }
+            if let fatal = outcome.fatal {
+                goOffline(fatal)
+                break
+            }
+            let next = state.withLock { $0.machine.connectionEnded(outcome.cause) }
+            if case .stop(let why) = next {
+                goOffline(why)
+                break
+            }
+            plan = next
+            if outcome.cause == .serverClosed(code: 4004) {
+                authRejections += 1
+                await tokens.invalidate(nil)
+                if authRejections >= 2 {
+                    goOffline("the gateway refused the token twice (close 4004 authentication failed): check app_id and app_secret")
+                    break
+                }
+            } else if outcome.readyFor != nil {
+                authRejections = 0
+            }
+            if let up = outcome.readyFor {
+                failures = 0
+                delay = up >= stableAfter ? .zero : backoff.delay(afterFailures: 1, random: .random(in: 0...1))
+            } else {
+                failures += 1
+                if failures >= maxAttempts {
+                    goOffline("gave up after \(failures) failed attempts; last: \(outcome.detail ?? reason)")
+                    break
+                }
+                delay = authRejections == 1 && outcome.cause == .serverClosed(code: 4004)
+                    ? .zero : backoff.delay(afterFailures: failures, random: .random(in: 0...1))
+            }
+            logger.info("gateway connection ended", metadata: [
+                "cause": "\(reason)", "next": "\(plan)", "failures": "\(failures)", "delay": "\(delay.shortDescription)"])
+        }
+        loopActive.store(false, ordering: .releasing)
+        // A reconnect command that raced with the loop's exit must not be lost.
+        let retry = state.withLock { $0.forcePending && !$0.shuttingDown }
+        if retry { start() }
+    }
+
+    private func goOffline(_ reason: String) {
+        logger.error("gateway offline", metadata: ["reason": "\(reason)"])
+        publish { $0.phase = .offline(reason: reason); $0.lastError = reason }
+    }
+
+    /// Sleeps for `duration` unless ``forceReconnect()`` or ``shutdown()`` wakes it.
+    private func interruptibleSleep(_ duration: Duration) async {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+        let wakeNow = state.withLock { s -> Bool in
+            s.wake = continuation
+            return s.forcePending || s.shuttingDown
+        }
+        if !wakeNow {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await Task.sleep(for: duration) }
+                group.addTask { for await _ in stream { break } }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        continuation.finish()
+        state.withLock { $0.wake = nil }
+    }
+}

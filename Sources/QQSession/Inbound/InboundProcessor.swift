@@ -1,0 +1,186 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Turns gateway dispatches into session events: decode → de-duplicate → allow_from → strip the
+/// @mention → skip empty → open the ledger entry → download images → emit.
+///
+/// Runs on one task, so events leave in gateway order; a message waiting for its image holds back
+/// only the later messages of its own conversation.
+final class InboundProcessor {
+    private let configuration: SessionConfiguration
+    private let downloader: AttachmentDownloader
+    private let ledger: LedgerBox
+    private let emit: @Sendable (SessionEvent) -> Void
+    private let now: @Sendable () -> Date
+    private var seen: ExpiringMap<String, Bool>
+    private var botIDs: Set<String> = []
+    private var tails: [ConversationID: (task: Task<Void, Never>, done: DoneFlag)] = [:]
+
+    init(configuration: SessionConfiguration, downloader: AttachmentDownloader, ledger: LedgerBox,
+         now: @escaping @Sendable () -> Date = { Date() }, emit: @escaping @Sendable (SessionEvent) -> Void) {
+        self.configuration = configuration
+        self.downloader = downloader
+        self.ledger = ledger
+        self.emit = emit
+        self.now = now
+        self.seen = ExpiringMap(capacity: 1_000_000)
+    }
+
+    /// Handles one item from the gateway.
+    func handle(_ item: GatewayInbound) {
+        switch item {
+        case .ready(let ready):
+            if let id = ready.user?.id, !id.isEmpty { botIDs.insert(id) }
+        case .notice(let notice):
+            emit(.notice(notice))
+        case .dispatch(let frame):
+            handleDispatch(frame)
+        }
+    }
+
+    /// Waits until every pending download has been emitted.
+    func drain() async {
+        for (_, tail) in tails { await tail.task.value }
+    }
+
+    private func handleDispatch(_ frame: GatewayFrame) {
+        let type = frame.t ?? "?"
+        switch frame.payload {
+        case .message(let payload):
+            let source: InboundMessage.Source = type == "C2C_MESSAGE_CREATE" ? .c2c
+                : type == "GROUP_AT_MESSAGE_CREATE" ? .groupAt : .group
+            handleMessage(payload, frame: frame, source: source)
+        case .groupRobot(let p):
+            guard let kind = ConversationEvent.Kind(rawValue: type) else { return raw(frame, .null) }
+            emit(.conversation(ConversationEvent(kind: kind, conversation: .group(p.groupOpenID),
+                                                 operatorOpenID: p.opMemberOpenID, eventID: frame.id, receivedAt: now())))
+        case .friend(let p):
+            guard let kind = ConversationEvent.Kind(rawValue: type) else { return raw(frame, .null) }
+            emit(.conversation(ConversationEvent(kind: kind, conversation: .c2c(p.openID), operatorOpenID: p.openID,
+                                                 eventID: frame.id, receivedAt: now())))
+        case .raw(let json):
+            raw(frame, json)
+        case .undecodable(let reason, let json):
+            emit(.notice(Notice(level: .warning, kind: .malformedFrame, message: "undecodable \(type) (s=\(frame.s.map(String.init) ?? "-")): \(reason)",
+                                subject: frame.id)))
+            raw(frame, json ?? .null)
+        default:
+            raw(frame, .null)
+        }
+    }
+
+    private func raw(_ frame: GatewayFrame, _ payload: JSONValue) {
+        emit(.raw(RawEvent(type: frame.t ?? "?", seq: frame.s, eventID: frame.id, payload: payload, receivedAt: now())))
+    }
+
+    private func handleMessage(_ p: MessagePayload, frame: GatewayFrame, source: InboundMessage.Source) {
+        let received = now()
+        let conversation: ConversationID
+        let authorID: String
+        if source == .c2c {
+            authorID = p.author.userOpenID ?? p.author.id ?? ""
+            conversation = .c2c(authorID)
+        } else {
+            authorID = p.author.memberOpenID ?? p.author.id ?? ""
+            conversation = .group(p.groupOpenID ?? p.groupID ?? "")
+        }
+        guard !authorID.isEmpty, !conversation.openID.isEmpty else {
+            emit(.notice(Notice(level: .warning, kind: .malformedFrame,
+                                message: "\(frame.t ?? "message") \(p.id) has no \(authorID.isEmpty ? "author openid" : "group_openid")",
+                                subject: p.id, at: received)))
+            return
+        }
+        if seen.value(for: p.id, now: received) != nil {
+            emit(.notice(Notice(level: .debug, kind: .duplicate, message: "duplicate message \(p.id) ignored",
+                                subject: p.id, at: received)))
+            return
+        }
+        seen.set(p.id, true, expiresAt: received.addingTimeInterval(configuration.dedupWindow.seconds), now: received)
+        guard configuration.allowFrom.allows(authorID) else {
+            emit(.notice(Notice(level: .info, kind: .notAllowed, message: "message from \(authorID) not in allow_from",
+                                subject: p.id, at: received)))
+            return
+        }
+        var ids = botIDs
+        for m in p.mentions where m.isYou == true {
+            if let id = m.id { ids.insert(id) }
+            if let id = m.memberOpenID { ids.insert(id) }
+        }
+        let text = source == .c2c ? p.content.trimmingCharacters(in: .whitespacesAndNewlines)
+            : MentionStripper.strip(p.content, botIDs: ids, assumeLeadingIsBot: source == .groupAt)
+        let attachments = p.attachments.enumerated().map { AttachmentDownloader.describe($1, index: $0) }
+        guard !text.isEmpty || !attachments.isEmpty else {
+            emit(.notice(Notice(level: .debug, kind: .skippedEmpty, message: "empty message \(p.id) skipped",
+                                subject: p.id, at: received)))
+            return
+        }
+        let timestamp = p.timestamp.flatMap(Self.parseTimestamp) ?? received
+        let start = min(timestamp, received)
+        let entry = ledger.register(msgID: p.id, conversation: conversation, start: start, now: received)
+        let message = InboundMessage(
+            id: p.id, eventID: frame.id, conversation: conversation, source: source,
+            author: .init(openID: authorID, role: p.author.memberRole, isBot: p.author.bot ?? false, username: p.author.username),
+            text: text, rawContent: p.content, timestamp: timestamp, receivedAt: received, attachments: attachments,
+            messageType: p.messageType, referencedMessageID: p.referencedMessageID, seq: frame.s,
+            replyWindowEnds: entry.windowEnds)
+        deliver(message)
+    }
+
+    /// Emits now, or after the downloads and after earlier messages of the same conversation.
+    private func deliver(_ message: InboundMessage) {
+        let previous = tails[message.conversation].flatMap { $0.done.isDone ? nil : $0.task }
+        let needsDownload = message.attachments.contains(where: downloader.wantsDownload)
+        guard needsDownload || previous != nil else {
+            emit(.message(message))
+            return
+        }
+        let done = DoneFlag()
+        let downloader = self.downloader
+        let emit = self.emit
+        let task = Task {
+            var resolved = message
+            for (i, a) in message.attachments.enumerated() {
+                resolved.attachments[i] = await downloader.resolve(a, messageID: message.id, index: i)
+            }
+            await previous?.value
+            for a in resolved.attachments {
+                if case .failed(let reason) = a.state {
+                    emit(.notice(Notice(level: .warning, kind: .downloadFailed, message: "\(a.filename): \(reason)",
+                                        subject: message.id)))
+                }
+            }
+            emit(.message(resolved))
+            done.set()
+        }
+        tails[message.conversation] = (task, done)
+        if tails.count > 256 { tails = tails.filter { !$0.value.done.isDone } }
+    }
+
+    /// RFC 3339 with or without fractional seconds.
+    static func parseTimestamp(_ text: String) -> Date? {
+        if let d = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return d }
+        return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}
+
+/// A flag a finished task sets, read without awaiting it.
+final class DoneFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isDone: Bool { flag.load(ordering: .acquiring) }
+    func set() { flag.store(true, ordering: .releasing) }
+}
+
+/// The msg_seq ledger shared by the inbound side (which opens entries) and the reply side.
+final class LedgerBox: Sendable {
+    private let ledger: Mutex<MsgSeqLedger>
+    init(window: ReplyWindow) { ledger = Mutex(MsgSeqLedger(window: window)) }
+
+    func register(msgID: String, conversation: ConversationID, start: Date, now: Date) -> LedgerEntry {
+        ledger.withLock { $0.register(msgID: msgID, conversation: conversation, start: start, now: now) }
+    }
+    func entry(_ msgID: String, now: Date) -> LedgerEntry? { ledger.withLock { $0.entry(msgID, now: now) } }
+    func takeSeq(_ msgID: String, now: Date) -> Int? { ledger.withLock { $0.takeSeq(msgID, now: now) } }
+    func recordReply(_ msgID: String, now: Date) { ledger.withLock { $0.recordReply(msgID, now: now) } }
+    func count(now: Date) -> Int { ledger.withLock { $0.count(now: now) } }
+}

@@ -1,0 +1,58 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// One HTTP exchange's result, body fully collected.
+struct HTTPResult: Sendable {
+    var status: Int
+    var contentType: String?
+    var traceID: String?
+    var contentLength: Int?
+    var body: Data
+}
+
+/// The HTTP client QQSession uses for the token endpoint, REST calls and attachment downloads.
+///
+/// It wraps the process-wide `HTTPClient.shared` (never shut down, so no lifecycle trap) and adds
+/// a whole-exchange deadline and a body size cap.
+struct HTTPTransport: Sendable {
+    /// Performs a request and collects the body (at most `maxBytes`, or a `.download` error).
+    func perform(method: HTTPMethod, url: String, headers: [(String, String)] = [], body: Data? = nil,
+                 timeout: Duration, maxBytes: Int = 4 * 1024 * 1024, context: String) async throws -> HTTPResult {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(data: body)) }
+        let capturedRequest = request
+        do {
+            return try await withTimeout(timeout, what: "request", context: context) {
+                let response = try await HTTPClient.shared.execute(capturedRequest, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
+                let declared = response.headers.first(name: "content-length").flatMap(Int.init)
+                if let declared, declared > maxBytes {
+                    throw QQError(kind: .download, message: "response of \(declared) bytes exceeds the \(maxBytes)-byte limit",
+                                  httpStatus: Int(response.status.code), context: context)
+                }
+                var collected = ByteBuffer()
+                for try await var chunk in response.body {
+                    guard collected.readableBytes + chunk.readableBytes <= maxBytes else {
+                        throw QQError(kind: .download, message: "response exceeds the \(maxBytes)-byte limit",
+                                      httpStatus: Int(response.status.code), context: context)
+                    }
+                    collected.writeBuffer(&chunk)
+                }
+                return HTTPResult(
+                    status: Int(response.status.code),
+                    contentType: response.headers.first(name: "content-type"),
+                    traceID: response.headers.first(name: "x-tps-trace-id"),
+                    contentLength: declared,
+                    body: Data(buffer: collected))
+            }
+        } catch let error as QQError {
+            throw error
+        } catch {
+            throw QQError.transport(error, context: context)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+import NIOWebSocket
+
+/// The WebSocket side of the simulated gateway: one writer task per socket drains the platform's
+/// outbox in order; the reader hands every frame to the platform actor.
+enum SimGatewaySocket {
+    static func router(platform: SimPlatform) -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.ws("/websocket", shouldUpgrade: { _, _ in
+            if await platform.shouldRefuseUpgrade() { throw HTTPError(.serviceUnavailable) }
+            return .upgrade([:])
+        }, onUpgrade: { inbound, outbound, _ in
+            let (id, outbox) = await platform.openConnection()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await item in outbox {
+                        do {
+                            switch item {
+                            case .text(let text):
+                                try await outbound.write(.text(text))
+                            case .binary(let data):
+                                try await outbound.write(.binary(ByteBuffer(bytes: data)))
+                            case .close(let code, let reason):
+                                try await outbound.close(.unknown(UInt16(code)), reason: reason)
+                                return
+                            }
+                        } catch {
+                            return
+                        }
+                    }
+                }
+                do {
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        switch message {
+                        case .text(let text): await platform.receive(text, from: id)
+                        case .binary(let buffer): await platform.receive(String(buffer: buffer), from: id)
+                        }
+                    }
+                } catch {}
+                await platform.connectionClosed(id)
+                group.cancelAll()
+            }
+        })
+        return router
+    }
+}

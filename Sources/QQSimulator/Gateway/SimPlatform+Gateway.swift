@@ -1,0 +1,216 @@
+import Foundation
+
+extension SimPlatform {
+    // MARK: - Sockets
+
+    /// Whether a WebSocket upgrade must be refused now (the refuse_connections fault).
+    func shouldRefuseUpgrade(now: Date = Date()) -> Bool {
+        var refuse = refuseForever
+        if let until = refuseUntil {
+            if now < until { refuse = true } else { refuseUntil = nil }
+        }
+        if let count = refuseCount {
+            if count > 0 { refuse = true; refuseCount = count > 1 ? count - 1 : nil } else { refuseCount = nil }
+        }
+        if refuse { stats.upgradesRefused += 1 }
+        return refuse
+    }
+
+    /// Registers a new socket; Hello is queued first.
+    func openConnection() -> (id: Int, outbox: AsyncStream<Outgoing>) {
+        nextConnectionID += 1
+        let (stream, continuation) = AsyncStream.makeStream(of: Outgoing.self)
+        let connection = Connection(id: nextConnectionID, outbox: continuation)
+        connections[connection.id] = connection
+        stats.connectionsOpened += 1
+        stats.maxConcurrentConnections = max(stats.maxConcurrentConnections, connections.count)
+        connection.send(#"{"op":10,"d":{"heartbeat_interval":\#(configuration.heartbeatIntervalMs)}}"#)
+        return (connection.id, stream)
+    }
+
+    /// The socket is gone; its session stays resumable for `resumeWindow`.
+    func connectionClosed(_ id: Int) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        connection.outbox.finish()
+        if let sid = connection.sessionID, let session = sessions[sid], session.connectionID == id {
+            session.connectionID = nil
+            session.disconnectedAt = Date()
+        }
+    }
+
+    // MARK: - Frames from the client
+
+    /// Applies one frame a client sent.
+    func receive(_ text: String, from id: Int) {
+        guard let connection = connections[id], !connection.closing else { return }
+        guard let frame = JSONBody.parse(Data(text.utf8)), let op = frame["op"]?.int else {
+            connection.close(4002, "invalid payload")
+            return
+        }
+        switch op {
+        case 1:
+            stats.heartbeats += 1
+            if !connection.stalled {
+                stats.acks += 1
+                connection.send(#"{"op":11}"#)
+            }
+        case 2:
+            identify(frame["d"], connection)
+        case 6:
+            resume(frame["d"], connection)
+        default:
+            connection.close(4001, "invalid opcode \(op)")
+        }
+    }
+
+    private func bareToken(_ value: String?) -> String? {
+        guard let value else { return nil }
+        return value.hasPrefix("QQBot ") ? String(value.dropFirst(6)) : value
+    }
+
+    private func identify(_ d: JSONBody?, _ connection: Connection) {
+        guard connection.sessionID == nil else { return connection.close(4005, "already authenticated") }
+        guard let token = bareToken(d?["token"]?.string), isValid(token: token) else {
+            return connection.close(4004, "invalid token")
+        }
+        guard let intents = d?["intents"]?.int, intents > 0 else { return connection.close(4013, "invalid intent") }
+        guard intents & ~configuration.permittedIntents == 0 else {
+            return connection.close(4014, "intent not permitted")
+        }
+        let shard = d?["shard"]?.array?.compactMap(\.int) ?? [0, 1]
+        guard shard.count == 2, shard[1] >= 1, shard[0] >= 0, shard[0] < shard[1] else {
+            return connection.close(4010, "invalid shard")
+        }
+        stats.identifies += 1
+        let session = GatewaySession(id: UUID().uuidString.lowercased(), intents: intents, shard: shard)
+        sessions[session.id] = session
+        bind(session, connection)
+        let ready = #"{"version":1,"session_id":"\#(session.id)","user":{"id":"\#(configuration.botID)","username":\#(JSONBody.string(configuration.botName).text),"bot":true,"status":1},"shard":[\#(shard[0]),\#(shard[1])]}"#
+        append(to: session, type: "READY", payload: ready)
+    }
+
+    private func resume(_ d: JSONBody?, _ connection: Connection) {
+        guard connection.sessionID == nil else { return connection.close(4005, "already authenticated") }
+        // botgo sends the bare token in Resume, everyone else `QQBot <token>`: accept both.
+        guard let token = bareToken(d?["token"]?.string), isValid(token: token) else {
+            return connection.close(4004, "invalid token")
+        }
+        expireSessions()
+        guard let sid = d?["session_id"]?.string, let session = sessions[sid], let seq = d?["seq"]?.int else {
+            return invalidate(connection, resumable: false)
+        }
+        // Events older than what is kept cannot be replayed: refuse rather than lose them silently.
+        if let first = session.log.first, seq < first.seq - 1 {
+            sessions[sid] = nil
+            return invalidate(connection, resumable: false)
+        }
+        if let old = session.connectionID, let oldConnection = connections[old] {
+            oldConnection.sessionID = nil
+            oldConnection.close(4009, "session resumed elsewhere")
+        }
+        stats.resumes += 1
+        bind(session, connection)
+        for entry in session.log where entry.seq > seq {
+            connection.send(entry.text)
+            stats.replayed += 1
+        }
+        append(to: session, type: "RESUMED", payload: #""""#)
+    }
+
+    private func invalidate(_ connection: Connection, resumable: Bool) {
+        stats.invalidSessions += 1
+        connection.send(#"{"op":9,"d":\#(resumable)}"#)
+        connection.close(resumable ? 4009 : 4006, resumable ? "session timed out" : "session no longer valid")
+    }
+
+    private func bind(_ session: GatewaySession, _ connection: Connection) {
+        connection.sessionID = session.id
+        session.connectionID = connection.id
+        session.disconnectedAt = nil
+    }
+
+    private func expireSessions(now: Date = Date()) {
+        let limit = configuration.resumeWindow.components.seconds
+        sessions = sessions.filter { _, s in
+            guard s.connectionID == nil, let at = s.disconnectedAt else { return true }
+            return now.timeIntervalSince(at) < Double(limit)
+        }
+    }
+
+    // MARK: - Dispatch
+
+    /// Appends a dispatch to a session's log and sends it if the session has a socket.
+    @discardableResult
+    private func append(to session: GatewaySession, type: String, payload: String, eventID: String? = nil) -> Int {
+        session.seq += 1
+        let id = eventID ?? "\(type):\(SimJSON.randomToken(24))"
+        let text = #"{"op":0,"s":\#(session.seq),"t":"\#(type)","id":"\#(id)","d":\#(payload)}"#
+        session.log.append((session.seq, text))
+        if session.log.count > configuration.replayLimit { session.log.removeFirst(session.log.count - configuration.replayLimit) }
+        if let cid = session.connectionID { connections[cid]?.send(text) }
+        return session.seq
+    }
+
+    /// Delivers an event to every session subscribed to `intent` whose shard owns `routeKey`.
+    /// Returns how many sessions got it (live or queued for resume).
+    func dispatch(type: String, payload: JSONBody, intent: Int, routeKey: String, eventID: String) -> Int {
+        expireSessions()
+        let text = payload.text
+        var delivered = 0
+        for session in sessions.values.sorted(by: { $0.id < $1.id }) where session.intents & intent != 0 {
+            guard Self.shard(of: routeKey, count: session.shard[1]) == session.shard[0] else { continue }
+            append(to: session, type: type, payload: text, eventID: eventID)
+            delivered += 1
+        }
+        stats.dispatched += delivered
+        return delivered
+    }
+
+    /// Shard owning `key`: FNV-1a, stable across runs.
+    static func shard(of key: String, count: Int) -> Int {
+        guard count > 1 else { return 0 }
+        var hash: UInt64 = 0xcbf29ce484222325
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100000001b3 }
+        return Int(hash % UInt64(count))
+    }
+
+    /// Sends raw bytes to every live socket, bypassing the protocol (malformed-frame tests).
+    public func sendRaw(text: String? = nil, binary: Data? = nil) -> Int {
+        for connection in connections.values where !connection.closing {
+            if let text { connection.outbox.yield(.text(text)) }
+            if let binary { connection.outbox.yield(.binary(binary)) }
+        }
+        return connections.count
+    }
+
+    // MARK: - Faults
+
+    /// Injects a fault into the live gateway.
+    public func apply(_ fault: SimFault) {
+        let live = connections.values.filter { !$0.closing }
+        switch fault {
+        case .close(let code):
+            for c in live { c.close(code, "closed by simulator") }
+        case .reconnect:
+            for c in live { c.send(#"{"op":7}"#); c.close(4009, "reconnect") }
+        case .invalidSession(let resumable):
+            for c in live {
+                if !resumable, let sid = c.sessionID { sessions[sid] = nil; c.sessionID = nil }
+                invalidate(c, resumable: resumable)
+            }
+        case .stallAcks:
+            for c in live { c.stalled = true }
+        case .refuseConnections(let count, let seconds):
+            if let count { refuseCount = count }
+            if let seconds { refuseUntil = Date().addingTimeInterval(seconds) }
+            if count == nil && seconds == nil { refuseForever = true }
+        case .expireTokens:
+            tokens.removeAll()
+        case .clear:
+            refuseCount = nil
+            refuseUntil = nil
+            refuseForever = false
+            for c in connections.values { c.stalled = false }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+/// One request the bot made to a send or upload endpoint, and how the simulator answered.
+public struct SentRecord: Sendable, Codable, Hashable {
+    /// Order of arrival (1, 2, …).
+    public var index: Int
+    public var method: String
+    /// The request path, e.g. `/v2/users/U1/messages`.
+    public var path: String
+    /// The JSON body as sent.
+    public var body: JSONBody?
+    /// HTTP status answered.
+    public var status: Int
+    /// QQ error code when refused.
+    public var code: Int?
+    /// Error message when refused.
+    public var message: String?
+    /// Message id when accepted.
+    public var id: String?
+    public var at: Date
+}
+
+/// A faithful copy of a JSON value (the simulator keeps request bodies exactly).
+public indirect enum JSONBody: Sendable, Codable, Hashable {
+    case null, bool(Bool), number(Double), string(String), array([JSONBody]), object([String: JSONBody])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONBody].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONBody].self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let n):
+            if n == n.rounded(), abs(n) < 1e15 { try c.encode(Int64(n)) } else { try c.encode(n) }
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
+    public subscript(key: String) -> JSONBody? {
+        if case .object(let o) = self, let v = o[key], v != .null { return v }
+        return nil
+    }
+    public var string: String? { if case .string(let s) = self { return s }; return nil }
+    public var int: Int? {
+        if case .number(let n) = self, n == n.rounded(), abs(n) < 9e15 { return Int(n) }
+        if case .string(let s) = self { return Int(s) }
+        return nil
+    }
+    public var bool: Bool? { if case .bool(let b) = self { return b }; return nil }
+    public var array: [JSONBody]? { if case .array(let a) = self { return a }; return nil }
+
+    /// Parses JSON bytes (nil when not JSON).
+    public static func parse(_ data: Data) -> JSONBody? {
+        try? JSONDecoder().decode(JSONBody.self, from: data)
+    }
+
+    /// Compact JSON text, keys sorted, slashes unescaped.
+    public var text: String {
+        (try? SimJSON.encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+}
+
+/// A fault the simulator injects into the gateway.
+public enum SimFault: Sendable, Hashable {
+    /// Close every live gateway socket with `code` (4009 by default).
+    case close(code: Int)
+    /// Send op 7, then close with 4009.
+    case reconnect
+    /// Send op 9 with `d = resumable`, then close.
+    case invalidSession(resumable: Bool)
+    /// Stop answering heartbeats on the sockets open now (a dead link).
+    case stallAcks
+    /// Refuse WebSocket upgrades: for `count` attempts, or for `seconds`, or until cleared.
+    case refuseConnections(count: Int?, seconds: Double?)
+    /// Invalidate every access token (REST answers 401 until the client fetches a new one).
+    case expireTokens
+    /// Undo stall and refuse.
+    case clear
+}
+
+/// Counters of what happened on the simulated gateway.
+public struct SimStats: Sendable, Codable, Hashable {
+    public var tokenRequests = 0
+    public var connectionsOpened = 0
+    public var upgradesRefused = 0
+    public var liveConnections = 0
+    public var maxConcurrentConnections = 0
+    public var identifies = 0
+    public var resumes = 0
+    public var invalidSessions = 0
+    public var heartbeats = 0
+    public var acks = 0
+    public var dispatched = 0
+    public var replayed = 0
+    public var sessions: [SessionInfo] = []
+
+    public struct SessionInfo: Sendable, Codable, Hashable {
+        public var id: String
+        public var seq: Int
+        public var connected: Bool
+        public var shard: [Int]
+        public var intents: Int
+    }
+}
+
+/// What a control call that dispatched a message returns.
+public struct SimDispatchResult: Sendable, Codable, Hashable {
+    /// The message id (`msg_id` for replies).
+    public var id: String
+    /// The envelope id (`event_id`).
+    public var eventID: String
+    /// Gateway sessions it was delivered or queued to.
+    public var delivered: Int
+
+    enum CodingKeys: String, CodingKey { case id, eventID = "event_id", delivered }
+}
+
+/// An attachment for a simulated user message.
+public struct SimAttachment: Sendable, Codable, Hashable {
+    public var contentType: String
+    public var filename: String
+    /// Served by the simulator when `data` is given; else used as is.
+    public var url: String?
+    public var data: Data?
+    public var width: Int?
+    public var height: Int?
+    public var size: Int?
+
+    public init(contentType: String, filename: String, url: String? = nil, data: Data? = nil,
+                width: Int? = nil, height: Int? = nil, size: Int? = nil) {
+        self.contentType = contentType
+        self.filename = filename
+        self.url = url
+        self.data = data
+        self.width = width
+        self.height = height
+        self.size = size
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// How the simulator answered a send or upload.
+struct SendOutcome: Sendable {
+    var status: Int
+    var code: Int?
+    var message: String?
+    var id: String?
+    var extra: [String: JSONBody] = [:]
+
+    static func refused(_ code: Int, _ message: String, status: Int = 400) -> SendOutcome {
+        SendOutcome(status: status, code: code, message: message)
+    }
+}
+
+extension SimPlatform {
+    /// Applies the platform's rules to a message the bot sends; records it in the transcript.
+    func send(isGroup: Bool, target: String, path: String, body: JSONBody?, now: Date = Date()) -> SendOutcome {
+        let outcome = validateSend(isGroup: isGroup, target: target, body: body, now: now)
+        record(method: "POST", path: path, body: body, status: outcome.status, code: outcome.code,
+               message: outcome.message, id: outcome.id)
+        return outcome
+    }
+
+    private func validateSend(isGroup: Bool, target: String, body: JSONBody?, now: Date) -> SendOutcome {
+        guard let body, case .object = body else { return .refused(11251, "请求参数错误：body 不是 JSON 对象") }
+        let msgType = body["msg_type"]?.int ?? 0
+        switch msgType {
+        case 0:
+            guard let content = body["content"]?.string, !content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                return .refused(50006, "消息为空")
+            }
+            if content.count > configuration.maxContentLength { return .refused(40054007, "消息长度超限") }
+        case 2:
+            guard configuration.markdownAllowed else { return .refused(40034012, "不允许发送原生 markdown") }
+            guard body["markdown"] != nil else { return .refused(50006, "消息为空") }
+        case 3, 4, 6:
+            break
+        case 7:
+            guard let info = body["media"]?["file_info"]?.string, let upload = uploads[info], upload.expires > now,
+                  upload.isGroup == isGroup else {
+                return .refused(304082, "富媒体资源拉取失败，请重试")
+            }
+        default:
+            return .refused(11251, "请求参数错误：msg_type \(msgType)")
+        }
+        if let msgID = body["msg_id"]?.string {
+            guard var original = userMessages[msgID], original.isGroup == isGroup, original.target == target else {
+                return .refused(40034024, "请求参数msg_id无效或越权")
+            }
+            let window = isGroup ? configuration.groupReplyWindow : configuration.c2cReplyWindow
+            guard now.timeIntervalSince(original.createdAt) <= window.seconds else {
+                return .refused(40034005, "回复消息msg_id已过期")
+            }
+            let seq = body["msg_seq"]?.int ?? 1
+            guard !original.usedSeqs.contains(seq) else { return .refused(40054005, "消息被去重，请检查请求msgseq") }
+            guard original.passiveReplies < configuration.passiveReplyBudget else {
+                return .refused(40034128, "被动回复时间或次数超限")
+            }
+            original.usedSeqs.insert(seq)
+            original.passiveReplies += 1
+            userMessages[msgID] = original
+        } else if let eventID = body["event_id"]?.string {
+            guard let original = eventsByID[eventID], original.isGroup == isGroup, original.target == target else {
+                return .refused(40034024, "请求参数event_id无效或越权")
+            }
+            let window = isGroup ? configuration.groupReplyWindow : configuration.c2cReplyWindow
+            guard now.timeIntervalSince(original.createdAt) <= window.seconds else {
+                return .refused(40034005, "回复消息event_id已过期")
+            }
+        } else if !configuration.proactiveAllowed {
+            return .refused(40034102, "主动消息无权限")
+        }
+        return SendOutcome(status: 200, id: SimJSON.messageID())
+    }
+
+    /// `POST …/files`: validates and answers `{file_uuid, file_info, ttl}` (plus `id` with `srv_send_msg`).
+    func upload(isGroup: Bool, target: String, path: String, body: JSONBody?, now: Date = Date()) -> SendOutcome {
+        var outcome: SendOutcome
+        if let type = body?["file_type"]?.int, (1...4).contains(type) {
+            if body?["url"]?.string?.isEmpty == false || body?["file_data"]?.string?.isEmpty == false {
+                let uuid = UUID().uuidString.lowercased()
+                let info = Data("\(isGroup ? "group" : "c2c"):\(uuid)".utf8).base64EncodedString()
+                uploads[info] = (isGroup, now.addingTimeInterval(3600))
+                outcome = SendOutcome(status: 200, extra: ["file_uuid": .string(uuid), "file_info": .string(info),
+                                                            "ttl": .number(3600)])
+                if body?["srv_send_msg"]?.bool == true {
+                    let id = SimJSON.messageID()
+                    outcome.id = id
+                    outcome.extra["id"] = .string(id)
+                }
+            } else {
+                outcome = .refused(850026, "富媒体文件下载失败：缺少 url 或 file_data")
+            }
+        } else {
+            outcome = .refused(850019, "文件格式错误：file_type")
+        }
+        record(method: "POST", path: path, body: body, status: outcome.status, code: outcome.code,
+               message: outcome.message, id: outcome.id)
+        return outcome
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+
+/// The simulated platform's state: tokens, gateway sessions and sockets, the messages users sent,
+/// and the transcript of everything the bot sent. One actor, so every rule is applied in order.
+public actor SimPlatform {
+    /// What an open socket is told to do (its writer task performs it in order).
+    enum Outgoing: Sendable {
+        case text(String)
+        case binary(Data)
+        case close(code: Int, reason: String)
+    }
+
+    final class Connection {
+        let id: Int
+        let outbox: AsyncStream<Outgoing>.Continuation
+        var sessionID: String?
+        var stalled = false
+        var closing = false
+        init(id: Int, outbox: AsyncStream<Outgoing>.Continuation) { self.id = id; self.outbox = outbox }
+        func send(_ text: String) { if !closing { outbox.yield(.text(text)) } }
+        func close(_ code: Int, _ reason: String) {
+            guard !closing else { return }
+            closing = true
+            outbox.yield(.close(code: code, reason: reason))
+        }
+    }
+
+    final class GatewaySession {
+        let id: String
+        let intents: Int
+        let shard: [Int]
+        var seq = 0
+        var log: [(seq: Int, text: String)] = []
+        var connectionID: Int?
+        var disconnectedAt: Date?
+        init(id: String, intents: Int, shard: [Int]) { self.id = id; self.intents = intents; self.shard = shard }
+    }
+
+    struct TokenInfo { var value: String; var expiresAt: Date }
+
+    /// A message a simulated user sent: what replies to it are checked against.
+    struct UserMessage {
+        var id: String
+        var eventID: String
+        var isGroup: Bool
+        var target: String        // user openid (C2C) or group openid
+        var createdAt: Date
+        var passiveReplies = 0
+        var usedSeqs: Set<Int> = []
+    }
+
+    let configuration: SimulatorConfiguration
+    var tokens: [TokenInfo] = []
+    var connections: [Int: Connection] = [:]
+    var sessions: [String: GatewaySession] = [:]
+    var nextConnectionID = 0
+    var userMessages: [String: UserMessage] = [:]
+    var eventsByID: [String: UserMessage] = [:]
+    var transcript: [SentRecord] = []
+    var uploads: [String: (isGroup: Bool, expires: Date)] = [:]
+    var hostedFiles: [String: (data: Data, contentType: String)] = [:]
+    var refuseCount: Int?
+    var refuseUntil: Date?
+    var refuseForever = false
+    var stats = SimStats()
+    /// Where the simulator is reachable (set once listening).
+    var baseURL = "http://127.0.0.1"
+
+    init(configuration: SimulatorConfiguration) {
+        self.configuration = configuration
+    }
+
+    func setBaseURL(_ url: String) { baseURL = url }
+
+    // MARK: - Tokens
+
+    /// Issues the current token, rotating it in its last `tokenRotationWindow` seconds (the old one stays valid).
+    func issueToken(appID: String, secret: String, now: Date = Date()) -> (token: String, expiresIn: Int)? {
+        stats.tokenRequests += 1
+        guard appID == configuration.appID, secret == configuration.appSecret else { return nil }
+        tokens.removeAll { $0.expiresAt <= now }
+        if let current = tokens.last,
+           current.expiresAt.timeIntervalSince(now) > Double(configuration.tokenRotationWindow) {
+            return (current.value, Int(current.expiresAt.timeIntervalSince(now).rounded(.down)))
+        }
+        let token = TokenInfo(value: "SIMTOKEN-" + SimJSON.randomToken(32),
+                              expiresAt: now.addingTimeInterval(Double(configuration.tokenLifetime)))
+        tokens.append(token)
+        return (token.value, configuration.tokenLifetime)
+    }
+
+    /// True when `token` (bare, without `QQBot `) is valid now.
+    func isValid(token: String, now: Date = Date()) -> Bool {
+        tokens.contains { $0.value == token && $0.expiresAt > now }
+    }
+
+    /// Checks an `Authorization` header; nil when fine, else the platform's (code, message).
+    func checkAuthorization(_ header: String?) -> (code: Int, message: String)? {
+        guard let header, !header.isEmpty else { return (11241, "缺少鉴权信息 (missing Authorization)") }
+        if header.hasPrefix("Bot ") { return (11245, "固定Token已禁用，请使用AccessToken鉴权") }
+        guard header.hasPrefix("QQBot "), isValid(token: String(header.dropFirst(6))) else {
+            return (11244, "token not exist or expire")
+        }
+        return nil
+    }
+
+    // MARK: - Transcript
+
+    func record(method: String, path: String, body: JSONBody?, status: Int, code: Int?, message: String?, id: String?) {
+        transcript.append(SentRecord(index: transcript.count + 1, method: method, path: path, body: body, status: status,
+                                     code: code, message: message, id: id, at: Date()))
+    }
+
+    /// Everything the bot sent, in order.
+    public func sent() -> [SentRecord] { transcript }
+
+    /// Forgets the transcript.
+    public func clearSent() { transcript.removeAll() }
+
+    /// Gateway counters.
+    public func currentStats() -> SimStats {
+        var s = stats
+        s.liveConnections = connections.count
+        s.sessions = sessions.values.sorted { $0.id < $1.id }.map {
+            .init(id: $0.id, seq: $0.seq, connected: $0.connectionID != nil, shard: $0.shard, intents: $0.intents)
+        }
+        return s
+    }
+
+    // MARK: - Files
+
+    /// Serves `data` at a URL of the simulator; returns the URL.
+    public func host(data: Data, filename: String, contentType: String) -> String {
+        let key = SimJSON.randomToken(16)
+        hostedFiles[key] = (data, contentType)
+        let name = filename.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "file"
+        return baseURL + "/sim/files/" + key + "/" + (name.isEmpty ? "file" : name)
+    }
+
+    func hostedFile(_ key: String) -> (data: Data, contentType: String)? { hostedFiles[key] }
+}

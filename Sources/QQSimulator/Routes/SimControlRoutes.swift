@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+
+/// The control API used by tests, the demo and outside tools: make users talk, inject faults,
+/// read what the bot sent. Errors are `{"error": "…"}` with HTTP 400.
+enum SimControlRoutes {
+    static func add(to router: Router<BasicRequestContext>, platform: SimPlatform) {
+        router.post("/sim/c2c") { request, _ -> Response in
+            let (json, _) = await SimRouter.body(request, limit: 64 * 1024 * 1024)
+            guard let user = json?["user_openid"]?.string, !user.isEmpty else { return bad("user_openid (string) is required") }
+            guard let attachments = parseAttachments(json?["attachments"]) else { return bad("attachments: invalid entry") }
+            let content = json?["content"]?.string ?? ""
+            let result = await platform.userSendsC2C(userOpenID: user, content: content, attachments: attachments,
+                                                     messageID: json?["id"]?.string)
+            return SimJSON.response(result)
+        }
+
+        router.post("/sim/group") { request, _ -> Response in
+            let (json, _) = await SimRouter.body(request, limit: 64 * 1024 * 1024)
+            guard let group = json?["group_openid"]?.string, !group.isEmpty else { return bad("group_openid (string) is required") }
+            guard let member = json?["member_openid"]?.string, !member.isEmpty else { return bad("member_openid (string) is required") }
+            guard let attachments = parseAttachments(json?["attachments"]) else { return bad("attachments: invalid entry") }
+            let result = await platform.userSendsGroup(
+                groupOpenID: group, memberOpenID: member, content: json?["content"]?.string ?? "",
+                mentionBot: json?["mention_bot"]?.bool ?? true, inlineMention: json?["inline_mention"]?.bool ?? false,
+                attachments: attachments, role: json?["member_role"]?.string ?? "member", messageID: json?["id"]?.string)
+            return SimJSON.response(result)
+        }
+
+        router.post("/sim/event") { request, _ -> Response in
+            let (json, _) = await SimRouter.body(request, limit: 64 * 1024 * 1024)
+            guard let type = json?["t"]?.string, let d = json?["d"] else { return bad("t (string) and d are required") }
+            return SimJSON.response(await platform.dispatchEvent(type: type, payload: d, intent: json?["intent"]?.int ?? 1 << 25))
+        }
+
+        router.post("/sim/raw") { request, _ -> Response in
+            let (json, _) = await SimRouter.body(request, limit: 64 * 1024 * 1024)
+            let binary = json?["base64"]?.string.flatMap { Data(base64Encoded: $0) }
+            guard json?["text"]?.string != nil || binary != nil else { return bad("text or base64 is required") }
+            let n = await platform.sendRaw(text: json?["text"]?.string, binary: binary)
+            return SimJSON.response(["sockets": n])
+        }
+
+        router.post("/sim/fault") { request, _ -> Response in
+            let (json, _) = await SimRouter.body(request, limit: 64 * 1024)
+            guard let fault = parseFault(json) else {
+                return bad("kind must be one of close, op7, op9, stall_acks, refuse_connections, expire_token, clear")
+            }
+            await platform.apply(fault)
+            return SimJSON.response(["ok": true])
+        }
+
+        router.get("/sim/sent") { _, _ -> Response in
+            SimJSON.response(await platform.sent())
+        }
+        router.delete("/sim/sent") { _, _ -> Response in
+            await platform.clearSent()
+            return SimJSON.response(["ok": true])
+        }
+        router.get("/sim/state") { _, _ -> Response in
+            SimJSON.response(await platform.currentStats())
+        }
+        router.get("/sim/files/:token/:name") { _, context -> Response in
+            let token = try context.parameters.require("token")
+            guard let file = await platform.hostedFile(token) else { return Response(status: .notFound) }
+            return Response(status: .ok, headers: [.contentType: file.contentType, .contentLength: String(file.data.count)],
+                            body: .init(byteBuffer: ByteBuffer(bytes: file.data)))
+        }
+    }
+
+    static func bad(_ message: String) -> Response {
+        SimJSON.response(["error": message], status: .badRequest)
+    }
+
+    /// `{"kind": …, "code"?, "resumable"?, "count"?, "seconds"?}`.
+    static func parseFault(_ json: JSONBody?) -> SimFault? {
+        switch json?["kind"]?.string {
+        case "close": return .close(code: json?["code"]?.int ?? 4009)
+        case "op7", "reconnect": return .reconnect
+        case "op9", "invalid_session": return .invalidSession(resumable: json?["resumable"]?.bool ?? false)
+        case "stall_acks": return .stallAcks
+        case "refuse_connections":
+            let seconds: Double? = json?["seconds"].flatMap { if case .number(let n) = $0 { return n }; return nil }
+            return .refuseConnections(count: json?["count"]?.int, seconds: seconds)
+        case "expire_token", "expire_tokens": return .expireTokens
+        case "clear": return .clear
+        default: return nil
+        }
+    }
+
+    /// `[{"content_type", "filename", "url"?, "data_base64"?, "width"?, "height"?}]`; nil when malformed.
+    static func parseAttachments(_ json: JSONBody?) -> [SimAttachment]? {
+        guard let json else { return [] }
+        guard let list = json.array else { return nil }
+        var out: [SimAttachment] = []
+        for item in list {
+            guard let type = item["content_type"]?.string else { return nil }
+            var data: Data?
+            if let b64 = item["data_base64"]?.string {
+                guard let d = Data(base64Encoded: b64) else { return nil }
+                data = d
+            }
+            out.append(SimAttachment(contentType: type, filename: item["filename"]?.string ?? "file", url: item["url"]?.string,
+                                     data: data, width: item["width"]?.int, height: item["height"]?.int, size: item["size"]?.int))
+        }
+        return out
+    }
+}

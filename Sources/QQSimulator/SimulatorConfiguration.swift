@@ -1,0 +1,47 @@
+import Foundation
+
+/// How the simulated QQ platform behaves. Defaults follow the real platform where it is known.
+public struct SimulatorConfiguration: Sendable {
+    /// AppID the token endpoint accepts.
+    public var appID = "102000001"
+    /// AppSecret the token endpoint accepts.
+    public var appSecret = "qqtui-sim-secret"
+    /// The bot's user id (numeric string, as botpy requires).
+    public var botID = "11586990140073229091"
+    /// The bot's name in READY and `/users/@me`.
+    public var botName = "qqtui-sim-bot"
+    /// Listen address (loopback only by default).
+    public var host = "127.0.0.1"
+    /// Listen port; 0 = ephemeral.
+    public var port = 0
+    /// Access token lifetime in seconds.
+    public var tokenLifetime = 7200
+    /// A token request in the last this-many seconds of the current token's life rotates it.
+    public var tokenRotationWindow = 60
+    /// `heartbeat_interval` sent in Hello, in milliseconds.
+    public var heartbeatIntervalMs = 41_250
+    /// Group passive reply window.
+    public var groupReplyWindow: Duration = .seconds(300)
+    /// C2C passive reply window.
+    public var c2cReplyWindow: Duration = .seconds(3600)
+    /// Passive replies accepted per msg_id.
+    public var passiveReplyBudget = 5
+    /// Whether `msg_type 2` (markdown) is allowed (most bots need approval: default off).
+    public var markdownAllowed = false
+    /// Whether proactive (no msg_id) messages are accepted.
+    public var proactiveAllowed = true
+    /// Intent bits the bot may subscribe to; others close with 4014.
+    public var permittedIntents = 0x7FFF_FFFF
+    /// `shards` in `/gateway/bot`.
+    public var recommendedShards = 1
+    /// How long a disconnected gateway session can be resumed.
+    public var resumeWindow: Duration = .seconds(300)
+    /// Dispatches kept per session for Resume replay.
+    public var replayLimit = 10_000
+    /// Longest accepted text, in characters (`40054007` above it).
+    public var maxContentLength = 5000
+    /// Largest request body accepted.
+    public var maxBodyBytes = 32 * 1024 * 1024
+
+    public init() {}
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import QQSession
+
+/// `qqtui config check|example`.
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Check a config file, or print an example one.",
+        subcommands: [Check.self, Example.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate the config file and print the settings qqtui would use (secrets hidden).")
+        @Option(help: ArgumentHelp("Config file (default ~/.config/qqtui/config.toml).", valueName: "file"))
+        var config: String?
+
+        func run() async throws {
+            let c = try CLI.loadConfig(config)
+            let s = c.session
+            StandardOutput.write("""
+                \(c.source): OK
+                  app_id        \(s.appID)
+                  app_secret    \(s.appSecret)
+                  sandbox       \(s.sandbox)
+                  intents       \(s.intents.rawValue)
+                  allow_from    \(s.allowFrom == .everyone ? "everyone" : "\(s.allowFrom)")
+                  markdown      \(s.markdown)
+                  token_url     \(s.tokenURL)
+                  api_base      \(s.apiBase)
+                  gateway       \(s.gatewayURL ?? "discovered with GET /gateway/bot")
+                  shard         [\(s.shard.index), \(s.shard.count)]
+                  reconnect     \(s.reconnect.baseDelay.shortDescription) → \(s.reconnect.maxDelay.shortDescription), \(s.reconnect.maxAttempts) attempts
+                  reply window  group \(s.replyWindow.group.shortDescription), c2c \(s.replyWindow.c2c.shortDescription), \(s.replyWindow.budget) replies
+                  attachments   \(s.attachments.download ? "downloaded to \(s.attachments.directory ?? "memory")" : "not downloaded")
+                  log           \(c.logFile) (\(c.logLevel))
+                """)
+        }
+    }
+
+    struct Example: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print an example config.toml.")
+        func run() async throws { StandardOutput.write(ExampleConfig.text) }
+    }
+}
+
+/// The example configuration (also the reference of every key).
+enum ExampleConfig {
+    static let text = """
+        # qqtui configuration — ~/.config/qqtui/config.toml (chmod 600: it holds a secret)
+
+        [bot]
+        app_id = "102000001"                      # AppID from q.qq.com → 开发设置
+        app_secret_env = "QQTUI_APP_SECRET"       # or: app_secret = "…" (never both)
+        sandbox = false                           # true: the sandbox API (unpublished bots, sandbox groups)
+        intents = ["group_and_c2c"]               # or an integer bitmask, e.g. 33554432
+        allow_from = ["*"]                        # user/member openids allowed to reach the bot, "*" = everyone
+        markdown = false                          # send msg_type 2 (needs platform approval)
+        # token_url = "https://bots.qq.com/app/getAppAccessToken"
+        # api_base = "https://api.sgroup.qq.com"  # sandbox default: https://sandbox.api.sgroup.qq.com
+        # gateway_url = "wss://…"                 # skip GET /gateway/bot
+
+        [gateway]
+        shard = [0, 1]                            # [index, count]
+        reconnect_base_ms = 1000                  # backoff: base · 2^(n-1), capped, with jitter
+        reconnect_max_ms = 60000
+        reconnect_jitter = 0.5
+        max_attempts = 30                         # consecutive failures before OFFLINE
+        connect_timeout_s = 10
+        hello_timeout_s = 15
+        ready_timeout_s = 15
+        request_timeout_s = 15
+        token_refresh_margin_s = 50               # keep under 60: the platform rotates tokens in their last minute
+
+        [replies]
+        group_window_s = 300                      # passive replies to a group message: 5 min
+        c2c_window_s = 3600                       # to a C2C message: 60 min
+        budget = 5                                # passive replies per message
+
+        [inbound]
+        download_attachments = true
+        # attachment_dir = "~/.local/share/qqtui/attachments"
+        max_attachment_mb = 20
+        download_timeout_s = 30
+        dedup_window_s = 3600
+
+        [log]
+        # file = "~/.local/state/qqtui/qqtui.log"
+        level = "info"
+        """
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import QQSimulator
+
+/// `qqtui sim`: the QQ platform simulator as a standalone server.
+struct SimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Run the QQ platform simulator on 127.0.0.1 (token, REST, WebSocket gateway, control API).",
+        discussion: """
+            Point qqtui or any QQ bot SDK at the printed URLs. Control API (JSON):
+              POST /sim/c2c   {"user_openid", "content", "attachments"?}      a user writes in private
+              POST /sim/group {"group_openid", "member_openid", "content", "mention_bot"?: true}
+              POST /sim/event {"t", "d"}                                     any dispatch (GROUP_ADD_ROBOT, …)
+              POST /sim/fault {"kind": "close"|"op7"|"op9"|"stall_acks"|"refuse_connections"|"expire_token"|"clear", "code"?}
+              POST /sim/raw   {"text"} or {"base64"}                         a raw frame to every socket
+              GET  /sim/sent  everything the bot sent, with status and QQ code;  GET /sim/state  counters
+            """)
+
+    @Option(help: "Port to listen on (0 = any free port).")
+    var port = 8080
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "AppID the simulator accepts.")
+    var appID = SimulatorConfiguration().appID
+
+    @Option(help: "AppSecret the simulator accepts (default: a fixed test secret).")
+    var appSecret: String?
+
+    @Option(help: "heartbeat_interval announced in Hello, in milliseconds.")
+    var heartbeatMs = SimulatorConfiguration().heartbeatIntervalMs
+
+    @Option(help: "Access token lifetime in seconds.")
+    var tokenLifetime = SimulatorConfiguration().tokenLifetime
+
+    @Flag(help: "Allow markdown (msg_type 2) messages; refused with 40034012 otherwise, as for most bots.")
+    var markdown = false
+
+    @Flag(help: "Print the URLs as one JSON object (for scripts) instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard heartbeatMs > 0 else { throw ValidationError("--heartbeat-ms must be positive") }
+        guard tokenLifetime > 60 else { throw ValidationError("--token-lifetime must be above 60 seconds") }
+    }
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        var config = SimulatorConfiguration()
+        config.host = host
+        config.port = port
+        config.appID = appID
+        if let appSecret { config.appSecret = appSecret }
+        config.heartbeatIntervalMs = heartbeatMs
+        config.tokenLifetime = tokenLifetime
+        config.markdownAllowed = markdown
+        let simulator: QQSimulator
+        do {
+            simulator = try await QQSimulator.start(config, signals: [.sigint, .sigterm])
+        } catch {
+            StandardOutput.error("qqtui sim: cannot listen on \(host):\(port): \(error)")
+            throw ExitCode(1)
+        }
+        let shownSecret = appSecret == nil ? config.appSecret : "(the --app-secret you gave)"
+        if json {
+            let info: [String: String] = ["base_url": simulator.baseURL, "token_url": simulator.tokenURL,
+                                          "api_base": simulator.baseURL, "gateway_url": simulator.gatewayURL,
+                                          "app_id": config.appID, "port": String(simulator.port)]
+            let data = try JSONSerialization.data(withJSONObject: info, options: [.sortedKeys, .withoutEscapingSlashes])
+            StandardOutput.write(String(decoding: data, as: UTF8.self))
+        } else {
+            StandardOutput.write("""
+                QQ platform simulator listening on \(simulator.baseURL)
+                Configure qqtui (or any QQ bot SDK) with:
+                  [bot]
+                  app_id = "\(config.appID)"
+                  app_secret = "\(shownSecret)"
+                  token_url = "\(simulator.tokenURL)"
+                  api_base = "\(simulator.baseURL)"
+                Gateway: \(simulator.gatewayURL)
+                Make a user talk:  curl -s \(simulator.baseURL)/sim/c2c -d '{"user_openid":"U1","content":"你好"}'
+                What the bot sent: curl -s \(simulator.baseURL)/sim/sent
+                Ctrl-C stops it.
+                """)
+        }
+        try await simulator.waitUntilStopped()
+    }
+}

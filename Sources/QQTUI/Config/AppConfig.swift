@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import QQSession
+
+/// The whole qqtui configuration: the session's settings plus what only the app uses.
+struct AppConfig: Sendable {
+    /// Settings of the QQ session.
+    var session: SessionConfiguration
+    /// Log file (never the terminal).
+    var logFile: String
+    /// Log level.
+    var logLevel: Logger.Level
+    /// The file this came from.
+    var source: String
+    /// Non-fatal remarks (e.g. a world-readable file that holds a secret).
+    var warnings: [String] = []
+
+    /// `~/.config/qqtui/config.toml` (or `$XDG_CONFIG_HOME/qqtui/config.toml`).
+    static var defaultPath: String {
+        let env = ProcessInfo.processInfo.environment
+        let base = env["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (home + "/.config")
+        return base + "/qqtui/config.toml"
+    }
+
+    /// `~/.local/share/qqtui` (or `$XDG_DATA_HOME/qqtui`).
+    static var dataDirectory: String {
+        let env = ProcessInfo.processInfo.environment
+        let base = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (home + "/.local/share")
+        return base + "/qqtui"
+    }
+
+    /// `~/.local/state/qqtui` (or `$XDG_STATE_HOME/qqtui`).
+    static var stateDirectory: String {
+        let env = ProcessInfo.processInfo.environment
+        let base = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (home + "/.local/state")
+        return base + "/qqtui"
+    }
+
+    static var home: String {
+        ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+    }
+
+    /// `~/x` → `$HOME/x`.
+    static func expand(_ path: String) -> String {
+        if path == "~" { return home }
+        if path.hasPrefix("~/") { return home + String(path.dropFirst(1)) }
+        return path
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Logging
+import QQSession
+import TOMLKit
+
+/// Reads `config.toml` into an ``AppConfig``; any problem is a ``ConfigError`` naming the key.
+enum ConfigLoader {
+    /// Loads and validates the file at `path`.
+    static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
+        let file = AppConfig.expand(path)
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw ConfigError(file: file, key: nil, problem:
+                "not found. Create it (see README: \"Point qqtui at the real platform\"), or run `qqtui --demo` to try qqtui without one")
+        }
+        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: file, key: nil, problem: "cannot be read as UTF-8 text")
+        }
+        var config = try parse(text, file: file, environment: environment)
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: file),
+           let mode = attributes[.posixPermissions] as? Int, mode & 0o044 != 0,
+           text.range(of: #"(?m)^\s*app_secret\s*="#, options: .regularExpression) != nil {
+            config.warnings.append("\(file) holds app_secret and is readable by other users: chmod 600 \(file)")
+        }
+        return config
+    }
+
+    /// Parses config text (`file` is only used in messages).
+    static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws -> AppConfig {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(file: file, key: nil, problem:
+                "syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+        }
+        let root = TOMLSection(file: file, path: "", table: table)
+        guard let bot = try root.section("bot") else {
+            throw ConfigError(file: file, key: "bot", problem: "missing: the [bot] table with app_id and app_secret is required")
+        }
+        var session = try readBot(bot, environment: environment)
+        if let gateway = try root.section("gateway") { try readGateway(gateway, into: &session) }
+        if let replies = try root.section("replies") { try readReplies(replies, into: &session) }
+        session.attachments.directory = AppConfig.dataDirectory + "/attachments"
+        if let inbound = try root.section("inbound") { try readInbound(inbound, into: &session) }
+        var logFile = AppConfig.stateDirectory + "/qqtui.log"
+        var logLevel = Logger.Level.info
+        if let log = try root.section("log") {
+            if let f = try log.string("file") { logFile = AppConfig.expand(f) }
+            if let l = try log.string("level") {
+                guard let level = Logger.Level(rawValue: l.lowercased()) else {
+                    throw log.fail("level", "\"\(l)\" is not a level (trace, debug, info, notice, warning, error, critical)")
+                }
+                logLevel = level
+            }
+            try log.rejectUnknownKeys(known: ["file", "level"])
+        }
+        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "inbound", "log"])
+        return AppConfig(session: session, logFile: logFile, logLevel: logLevel, source: file)
+    }
+
+    static let botKeys = ["app_id", "app_secret", "app_secret_env", "sandbox", "intents", "allow_from", "markdown",
+                          "token_url", "api_base", "gateway_url"]
+
+    private static func readBot(_ bot: TOMLSection, environment: [String: String]) throws -> SessionConfiguration {
+        let appID: String
+        if let n = bot.raw("app_id")?.int { appID = String(n) }
+        else if let s = try bot.string("app_id"), !s.trimmingCharacters(in: .whitespaces).isEmpty { appID = s.trimmingCharacters(in: .whitespaces) }
+        else { throw bot.fail("app_id", bot.has("app_id") ? "is empty" : "missing (the bot's AppID from the QQ Open Platform)") }
+
+        let inline = try bot.string("app_secret")
+        let envName = try bot.string("app_secret_env")
+        let secret: String
+        switch (inline, envName) {
+        case (.some, .some):
+            throw bot.fail("app_secret", "set either app_secret or app_secret_env, not both")
+        case (let s?, nil):
+            guard !s.isEmpty else { throw bot.fail("app_secret", "is empty") }
+            secret = s
+        case (nil, let name?):
+            guard let value = environment[name], !value.isEmpty else {
+                throw bot.fail("app_secret_env", "environment variable \(name) is not set or empty")
+            }
+            secret = value
+        case (nil, nil):
+            throw bot.fail("app_secret", "missing: set app_secret, or app_secret_env to the name of an environment variable holding it")
+        }
+        let sandbox = try bot.bool("sandbox") ?? false
+        var session = SessionConfiguration(appID: appID, appSecret: Secret(secret), sandbox: sandbox)
+        if let raw = bot.raw("intents") { session.intents = try readIntents(raw, bot) }
+        if let allow = try bot.stringList("allow_from") {
+            guard !allow.isEmpty else {
+                throw bot.fail("allow_from", "is empty, so nobody could reach the bot; use [\"*\"] to allow everyone")
+            }
+            session.allowFrom = AllowList(entries: allow)
+        }
+        session.markdown = try bot.bool("markdown") ?? false
+        if let url = try bot.string("token_url") { session.tokenURL = try httpURL(url, "token_url", bot) }
+        if let url = try bot.string("api_base") { session.apiBase = try httpURL(url, "api_base", bot) }
+        if let url = try bot.string("gateway_url") {
+            guard url.hasPrefix("ws://") || url.hasPrefix("wss://") else { throw bot.fail("gateway_url", "must start with ws:// or wss://") }
+            session.gatewayURL = url
+        }
+        try bot.rejectUnknownKeys(known: botKeys)
+        return session
+    }
+
+    private static func readIntents(_ raw: any TOMLValueConvertible, _ bot: TOMLSection) throws -> Intents {
+        if let n = raw.int {
+            guard n > 0 else { throw bot.fail("intents", "must be a positive bitmask (33554432 = group_and_c2c)") }
+            let unknown = n & ~Intents.documented.rawValue
+            guard unknown == 0 else { throw bot.fail("intents", "bit(s) \(unknown) are not documented intents") }
+            return Intents(rawValue: n)
+        }
+        if let list = raw.array {
+            let names = list.compactMap(\.string)
+            guard names.count == list.count, !names.isEmpty else {
+                throw bot.fail("intents", "expected an integer or a non-empty list of intent names such as [\"group_and_c2c\"]")
+            }
+            switch Intents.parse(names: names) {
+            case .success(let intents): return intents
+            case .failure(let unknown):
+                let known = Set(Intents.byName.keys).sorted()
+                let hint = TOMLSection.closest(unknown.name, in: known).map { " (did you mean \($0)?)" } ?? " (known: \(known.joined(separator: ", ")))"
+                throw bot.fail("intents", "unknown intent \"\(unknown.name)\"" + hint)
+            }
+        }
+        throw bot.fail("intents", "expected an integer or a list of intent names such as [\"group_and_c2c\"]")
+    }
+
+    private static func httpURL(_ text: String, _ key: String, _ section: TOMLSection) throws -> String {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              url.host?.isEmpty == false else {
+            throw section.fail(key, "\"\(text)\" is not an http(s) URL")
+        }
+        var trimmed = text
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        return trimmed
+    }
+
+    private static func readGateway(_ g: TOMLSection, into s: inout SessionConfiguration) throws {
+        if let shard = try g.intList("shard") {
+            guard shard.count == 2, shard[1] >= 1, shard[0] >= 0, shard[0] < shard[1] else {
+                throw g.fail("shard", "expected [index, count] with 0 ≤ index < count, e.g. [0, 1]")
+            }
+            s.shard = Shard(index: shard[0], count: shard[1])
+        }
+        if let v = try g.int("reconnect_base_ms", in: 1...600_000) { s.reconnect.baseDelay = .milliseconds(v) }
+        if let v = try g.int("reconnect_max_ms", in: 1...3_600_000) { s.reconnect.maxDelay = .milliseconds(v) }
+        if let v = try g.double("reconnect_jitter", in: 0...1) { s.reconnect.jitter = v }
+        if let v = try g.int("max_attempts", in: 1...10_000) { s.reconnect.maxAttempts = v }
+        if let v = try g.int("connect_timeout_s", in: 1...600) { s.timeouts.connect = .seconds(v) }
+        if let v = try g.int("hello_timeout_s", in: 1...600) { s.timeouts.hello = .seconds(v) }
+        if let v = try g.int("ready_timeout_s", in: 1...600) { s.timeouts.ready = .seconds(v) }
+        if let v = try g.int("request_timeout_s", in: 1...600) { s.timeouts.request = .seconds(v) }
+        if let v = try g.int("token_refresh_margin_s", in: 0...3600) { s.tokenRefreshMargin = .seconds(v) }
+        if s.reconnect.maxDelay < s.reconnect.baseDelay {
+            throw g.fail("reconnect_max_ms", "is smaller than reconnect_base_ms")
+        }
+        try g.rejectUnknownKeys(known: ["shard", "reconnect_base_ms", "reconnect_max_ms", "reconnect_jitter", "max_attempts",
+                                        "connect_timeout_s", "hello_timeout_s", "ready_timeout_s", "request_timeout_s",
+                                        "token_refresh_margin_s"])
+    }
+
+    private static func readReplies(_ r: TOMLSection, into s: inout SessionConfiguration) throws {
+        if let v = try r.int("group_window_s", in: 1...86_400) { s.replyWindow.group = .seconds(v) }
+        if let v = try r.int("c2c_window_s", in: 1...86_400) { s.replyWindow.c2c = .seconds(v) }
+        if let v = try r.int("budget", in: 1...100) { s.replyWindow.budget = v }
+        try r.rejectUnknownKeys(known: ["group_window_s", "c2c_window_s", "budget"])
+    }
+
+    private static func readInbound(_ i: TOMLSection, into s: inout SessionConfiguration) throws {
+        if let v = try i.bool("download_attachments") { s.attachments.download = v }
+        if let v = try i.string("attachment_dir") { s.attachments.directory = AppConfig.expand(v) }
+        if let v = try i.int("max_attachment_mb", in: 1...1024) { s.attachments.maxBytes = v * 1024 * 1024 }
+        if let v = try i.int("download_timeout_s", in: 1...600) { s.attachments.timeout = .seconds(v) }
+        if let v = try i.int("dedup_window_s", in: 1...604_800) { s.dedupWindow = .seconds(v) }
+        try i.rejectUnknownKeys(known: ["download_attachments", "attachment_dir", "max_attachment_mb", "download_timeout_s",
+                                        "dedup_window_s"])
+    }
+}

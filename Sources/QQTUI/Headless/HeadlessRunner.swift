@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import QQSession
+import UnixSignals
+
+/// Runs a session without a screen until SIGINT/SIGTERM (exit 0) or a permanent OFFLINE (exit 1).
+enum HeadlessRunner {
+    static func run(config: AppConfig, printer: EventPrinter, banner: String?) async throws -> Int32 {
+        TextWidth.ensureUTF8Locale()
+        signal(SIGPIPE, SIG_IGN)
+        let sink = FileLogHandler.bootstrap(path: config.logFile, level: config.logLevel)
+        if !sink.isOpen { StandardOutput.error("qqtui: warning: cannot write the log file \(config.logFile); logging is off") }
+        if let banner { StandardOutput.write(banner) }
+        let logger = Logger(label: "qqtui.session")
+        let session = Session(configuration: config.session, logger: logger)
+        return await run(session: session, printer: printer, exitWhenOffline: true)
+    }
+
+    /// Prints `session`'s events until a signal; `exitWhenOffline` ends with 1 on a permanent OFFLINE.
+    static func run(session: Session, printer: EventPrinter, exitWhenOffline: Bool,
+                    alongside: (@Sendable () async -> Void)? = nil) async -> Int32 {
+        let (outcome, outcomeContinuation) = AsyncStream.makeStream(of: Int32.self)
+        let printing = Task {
+            for await event in session.events {
+                if let line = printer.line(for: event) { StandardOutput.write(line) }
+                if exitWhenOffline, case .gateway(let status) = event, case .offline(let reason) = status.phase {
+                    StandardOutput.error("qqtui: offline: \(reason)")
+                    outcomeContinuation.yield(1)
+                }
+            }
+        }
+        let signals = Task {
+            let sequence = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+            for await _ in sequence {
+                outcomeContinuation.yield(0)
+                return
+            }
+        }
+        let extra = alongside.map { work in Task { await work() } }
+        await session.start()
+        var iterator = outcome.makeAsyncIterator()
+        let code = await iterator.next() ?? 0
+        extra?.cancel()
+        signals.cancel()
+        await session.shutdown()
+        await printing.value
+        return code
+    }
+}

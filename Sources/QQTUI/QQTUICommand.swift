@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+
+/// `qqtui`: the operator console for a bot on the QQ Bot Open Platform (API v2).
+@main
+struct QQTUICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "qqtui",
+        abstract: "Operator console for a QQ bot (QQ Bot Open Platform, API v2).",
+        discussion: """
+            Without a subcommand, qqtui connects with ~/.config/qqtui/config.toml (or --config FILE) and shows \
+            the bot's group and C2C conversations as they arrive.
+            Try it without credentials or network: qqtui --demo
+            """,
+        version: QQTUIVersion.string,
+        subcommands: [SimCommand.self, ServeCommand.self, ConfigCommand.self])
+
+    @Flag(help: "Run against a built-in QQ platform simulator with scripted users: no config, no network, no credentials.")
+    var demo = false
+
+    @Option(help: ArgumentHelp("Config file.", valueName: "file"))
+    var config: String?
+
+    @Flag(help: "Also show debug notices (skipped empty messages, duplicates).")
+    var verbose = false
+
+    func run() async throws {
+        if demo {
+            try await DemoRunner.run(verbose: verbose)
+            return
+        }
+        let appConfig = try CLI.loadConfig(config)
+        let printer = EventPrinter(json: false, width: TextWidth.terminalColumns(), verbose: verbose)
+        let code = try await HeadlessRunner.run(config: appConfig, printer: printer, banner: """
+            qqtui \(QQTUIVersion.string) · \(appConfig.source)
+            (the full-screen console is being built; this is the live event view — Ctrl-C quits)
+            """)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// The version printed by `--version`.
+enum QQTUIVersion {
+    static let string = "0.1.0-dev"
+}
+
+/// Shared command-line plumbing.
+enum CLI {
+    /// Loads the config file, turning a ``ConfigError`` into a one-line message and exit code 78 (EX_CONFIG).
+    static func loadConfig(_ path: String?) throws -> AppConfig {
+        do {
+            let config = try ConfigLoader.load(path: path ?? AppConfig.defaultPath)
+            for warning in config.warnings { StandardOutput.error("qqtui: warning: \(warning)") }
+            return config
+        } catch let error as ConfigError {
+            StandardOutput.error("qqtui: \(error)")
+            throw ExitCode(78)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import QQSession
+import QQSimulator
+
+/// A simulator on an ephemeral loopback port plus a session pointed at it, torn down at the end.
+struct SimHarness {
+    let simulator: QQSimulator
+    let session: Session
+    let recorder: EventRecorder
+    var platform: SimPlatform { simulator.platform }
+
+    /// Session settings that make tests fast: short backoff and timeouts.
+    static func fastConfiguration(for simulator: QQSimulator) -> SessionConfiguration {
+        var config = SessionConfiguration.simulator(baseURL: simulator.baseURL, appID: simulator.configuration.appID,
+                                                    appSecret: simulator.configuration.appSecret)
+        config.reconnect.baseDelay = .milliseconds(20)
+        config.reconnect.maxDelay = .milliseconds(200)
+        config.timeouts.connect = .seconds(3)
+        config.timeouts.hello = .seconds(3)
+        config.timeouts.ready = .seconds(3)
+        config.timeouts.request = .seconds(5)
+        return config
+    }
+
+    /// Runs `body` with a started simulator and session; always stops both.
+    static func run(
+        simulator simConfig: SimulatorConfiguration = SimulatorConfiguration(),
+        configure: (inout SessionConfiguration) -> Void = { _ in },
+        start: Bool = true,
+        _ body: (SimHarness) async throws -> Void
+    ) async throws {
+        let simulator = try await QQSimulator.start(simConfig)
+        var config = fastConfiguration(for: simulator)
+        configure(&config)
+        let session = Session(configuration: config)
+        let recorder = EventRecorder()
+        await recorder.attach(session.events)
+        let harness = SimHarness(simulator: simulator, session: session, recorder: recorder)
+        if start { await session.start() }
+        do {
+            try await body(harness)
+        } catch {
+            await session.shutdown()
+            await simulator.stop()
+            throw error
+        }
+        await session.shutdown()
+        await simulator.stop()
+    }
+}
