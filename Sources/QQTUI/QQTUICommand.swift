@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 
 /// `qqtui`: the operator console for a bot on the QQ Bot Open Platform (API v2).
+///
+/// The console is the default subcommand, so `qqtui --demo` and `qqtui --config FILE` work, and
+/// each subcommand owns its options (a root-level `--config` would swallow `serve --config`).
 @main
 struct QQTUICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,20 +16,32 @@ struct QQTUICommand: AsyncParsableCommand {
             Try it without credentials or network: qqtui --demo
             """,
         version: QQTUIVersion.string,
-        subcommands: [SimCommand.self, ServeCommand.self, ConfigCommand.self])
+        subcommands: [ConsoleCommand.self, SimCommand.self, ServeCommand.self, ConfigCommand.self],
+        defaultSubcommand: ConsoleCommand.self)
+}
+
+/// `qqtui [console]`: the live view of the bot's conversations.
+struct ConsoleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console",
+        abstract: "Show the bot's conversations live (the default).")
 
     @Flag(help: "Run against a built-in QQ platform simulator with scripted users: no config, no network, no credentials.")
     var demo = false
 
-    @Option(help: ArgumentHelp("Config file.", valueName: "file"))
+    @Option(help: ArgumentHelp("Config file (default ~/.config/qqtui/config.toml).", valueName: "file"))
     var config: String?
 
     @Flag(help: "Also show debug notices (skipped empty messages, duplicates).")
     var verbose = false
 
+    func validate() throws {
+        if demo && config != nil { throw ValidationError("--demo uses its own simulator; leave out --config") }
+    }
+
     func run() async throws {
         if demo {
-            try await DemoRunner.run(verbose: verbose)
+            try await DemoRunner.run()
             return
         }
         let appConfig = try CLI.loadConfig(config)

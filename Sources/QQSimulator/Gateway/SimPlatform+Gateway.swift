@@ -68,8 +68,17 @@ extension SimPlatform {
         return value.hasPrefix("QQBot ") ? String(value.dropFirst(6)) : value
     }
 
+    /// The reject_identify fault: true when this Identify/Resume was closed with its code.
+    private func rejectedByFault(_ connection: Connection) -> Bool {
+        guard let reject = rejectIdentify else { return false }
+        rejectIdentify = reject.count > 1 ? (reject.code, reject.count - 1) : nil
+        connection.close(reject.code, "rejected by simulator fault")
+        return true
+    }
+
     private func identify(_ d: JSONBody?, _ connection: Connection) {
         guard connection.sessionID == nil else { return connection.close(4005, "already authenticated") }
+        if rejectedByFault(connection) { return }
         guard let token = bareToken(d?["token"]?.string), isValid(token: token) else {
             return connection.close(4004, "invalid token")
         }
@@ -91,6 +100,7 @@ extension SimPlatform {
 
     private func resume(_ d: JSONBody?, _ connection: Connection) {
         guard connection.sessionID == nil else { return connection.close(4005, "already authenticated") }
+        if rejectedByFault(connection) { return }
         // botgo sends the bare token in Resume, everyone else `QQBot <token>`: accept both.
         guard let token = bareToken(d?["token"]?.string), isValid(token: token) else {
             return connection.close(4004, "invalid token")
@@ -206,10 +216,16 @@ extension SimPlatform {
             if count == nil && seconds == nil { refuseForever = true }
         case .expireTokens:
             tokens.removeAll()
+        case .rejectIdentify(let code, let count):
+            rejectIdentify = count > 0 ? (code, count) : nil
+        case .oddResponses(let answers):
+            oddResponses.append(contentsOf: answers)
         case .clear:
             refuseCount = nil
             refuseUntil = nil
             refuseForever = false
+            rejectIdentify = nil
+            oddResponses.removeAll()
             for c in connections.values { c.stalled = false }
         }
     }

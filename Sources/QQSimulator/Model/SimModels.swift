@@ -85,8 +85,44 @@ public enum SimFault: Sendable, Hashable {
     case refuseConnections(count: Int?, seconds: Double?)
     /// Invalidate every access token (REST answers 401 until the client fetches a new one).
     case expireTokens
-    /// Undo stall and refuse.
+    /// Close the next `count` Identify/Resume attempts with `code` (4004 bad token, 4013, 4914, …).
+    case rejectIdentify(code: Int, count: Int)
+    /// Answer the next API (or token) requests with these raw responses instead of the real ones.
+    case oddResponses([OddResponse])
+    /// Undo stall, refuse, reject and pending odd responses.
     case clear
+}
+
+/// A raw HTTP answer the simulator gives instead of the real one (malformed bodies, 429, 5xx, slowness).
+public struct OddResponse: Sendable, Hashable, Codable {
+    /// Which requests it replaces.
+    public enum Scope: String, Sendable, Hashable, Codable { case api, token }
+    public var scope: Scope
+    public var status: Int
+    /// `nil` sends no Content-Type header.
+    public var contentType: String?
+    public var body: String
+    /// Waits this long before answering.
+    public var delayMs: Int
+
+    public init(scope: Scope = .api, status: Int = 200, contentType: String? = "application/json", body: String, delayMs: Int = 0) {
+        self.scope = scope
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+        self.delayMs = delayMs
+    }
+
+    enum CodingKeys: String, CodingKey { case scope, status, contentType = "content_type", body, delayMs = "delay_ms" }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        scope = try c.decodeIfPresent(Scope.self, forKey: .scope) ?? .api
+        status = try c.decodeIfPresent(Int.self, forKey: .status) ?? 200
+        contentType = try c.decodeIfPresent(String.self, forKey: .contentType)
+        body = try c.decodeIfPresent(String.self, forKey: .body) ?? ""
+        delayMs = try c.decodeIfPresent(Int.self, forKey: .delayMs) ?? 0
+    }
 }
 
 /// Counters of what happened on the simulated gateway.

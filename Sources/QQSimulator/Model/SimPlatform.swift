@@ -62,6 +62,8 @@ public actor SimPlatform {
     var refuseCount: Int?
     var refuseUntil: Date?
     var refuseForever = false
+    var rejectIdentify: (code: Int, count: Int)?
+    var oddResponses: [OddResponse] = []
     var stats = SimStats()
     /// Where the simulator is reachable (set once listening).
     var baseURL = "http://127.0.0.1"
@@ -138,4 +140,10 @@ public actor SimPlatform {
     }
 
     func hostedFile(_ key: String) -> (data: Data, contentType: String)? { hostedFiles[key] }
+
+    /// The next queued odd answer for a request of `scope`, if any.
+    func takeOddResponse(_ scope: OddResponse.Scope) -> OddResponse? {
+        guard let index = oddResponses.firstIndex(where: { $0.scope == scope }) else { return nil }
+        return oddResponses.remove(at: index)
+    }
 }

@@ -44,7 +44,7 @@ enum SimControlRoutes {
         router.post("/sim/fault") { request, _ -> Response in
             let (json, _) = await SimRouter.body(request, limit: 64 * 1024)
             guard let fault = parseFault(json) else {
-                return bad("kind must be one of close, op7, op9, stall_acks, refuse_connections, expire_token, clear")
+                return bad("kind must be one of close, op7, op9, stall_acks, refuse_connections, expire_token, reject_identify, odd_response, clear")
             }
             await platform.apply(fault)
             return SimJSON.response(["ok": true])
@@ -83,6 +83,11 @@ enum SimControlRoutes {
             let seconds: Double? = json?["seconds"].flatMap { if case .number(let n) = $0 { return n }; return nil }
             return .refuseConnections(count: json?["count"]?.int, seconds: seconds)
         case "expire_token", "expire_tokens": return .expireTokens
+        case "reject_identify": return .rejectIdentify(code: json?["code"]?.int ?? 4004, count: json?["count"]?.int ?? 1)
+        case "odd_response", "odd_responses":
+            let items = json?["responses"]?.array ?? json.map { [$0] } ?? []
+            let decoded = items.compactMap { try? JSONDecoder().decode(OddResponse.self, from: Data($0.text.utf8)) }
+            return decoded.isEmpty ? nil : .oddResponses(decoded)
         case "clear": return .clear
         default: return nil
         }

@@ -21,6 +21,7 @@ enum SimRouter {
     private static func addPlatformRoutes(_ router: Router<BasicRequestContext>, platform: SimPlatform,
                                           configuration: SimulatorConfiguration) {
         router.post("/app/getAppAccessToken") { request, _ -> Response in
+            if let odd = await platform.takeOddResponse(.token) { return await oddAnswer(odd) }
             let (json, _) = await body(request, limit: 64 * 1024)
             let appID = json?["appId"]?.string ?? json?["appId"]?.int.map(String.init) ?? ""
             let secret = json?["clientSecret"]?.string ?? ""
@@ -32,6 +33,7 @@ enum SimRouter {
         }
 
         router.get("/users/@me") { request, _ -> Response in
+            if let odd = await platform.takeOddResponse(.api) { return await oddAnswer(odd) }
             if let refusal = await platform.checkAuthorization(request.headers[.authorization]) {
                 return SimJSON.error(code: refusal.code, message: refusal.message, status: .unauthorized)
             }
@@ -41,6 +43,7 @@ enum SimRouter {
         }
 
         router.get("/gateway") { request, _ -> Response in
+            if let odd = await platform.takeOddResponse(.api) { return await oddAnswer(odd) }
             if let refusal = await platform.checkAuthorization(request.headers[.authorization]) {
                 return SimJSON.error(code: refusal.code, message: refusal.message, status: .unauthorized)
             }
@@ -48,6 +51,7 @@ enum SimRouter {
         }
 
         router.get("/gateway/bot") { request, _ -> Response in
+            if let odd = await platform.takeOddResponse(.api) { return await oddAnswer(odd) }
             if let refusal = await platform.checkAuthorization(request.headers[.authorization]) {
                 return SimJSON.error(code: refusal.code, message: refusal.message, status: .unauthorized)
             }
@@ -75,6 +79,11 @@ enum SimRouter {
                                _ apply: (String, String, JSONBody?) async -> SendOutcome) async throws -> Response {
         let target = try context.parameters.require("target")
         let path = request.uri.path
+        if let odd = await platform.takeOddResponse(.api) {
+            await platform.record(method: "POST", path: path, body: nil, status: odd.status, code: nil,
+                                  message: "odd response injected", id: nil)
+            return await oddAnswer(odd)
+        }
         if let refusal = await platform.checkAuthorization(request.headers[.authorization]) {
             return SimJSON.error(code: refusal.code, message: refusal.message, status: .unauthorized)
         }
@@ -90,6 +99,16 @@ enum SimRouter {
             answer["timestamp"] = .string(SimJSON.timestamp())
         }
         return SimJSON.response(JSONBody.object(answer))
+    }
+}
+
+extension SimRouter {
+    /// Sends an injected answer exactly as given (after its delay).
+    static func oddAnswer(_ odd: OddResponse) async -> Response {
+        if odd.delayMs > 0 { try? await Task.sleep(for: .milliseconds(odd.delayMs)) }
+        var headers: HTTPFields = [.contentLength: String(odd.body.utf8.count)]
+        if let type = odd.contentType { headers[.contentType] = type }
+        return Response(status: .init(code: odd.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: odd.body)))
     }
 }
 

@@ -66,9 +66,9 @@ struct SimCommand: AsyncParsableCommand {
         }
         let shownSecret = appSecret == nil ? config.appSecret : "(the --app-secret you gave)"
         if json {
-            let info: [String: String] = ["base_url": simulator.baseURL, "token_url": simulator.tokenURL,
-                                          "api_base": simulator.baseURL, "gateway_url": simulator.gatewayURL,
-                                          "app_id": config.appID, "port": String(simulator.port)]
+            let info: [String: any Sendable] = ["base_url": simulator.baseURL, "token_url": simulator.tokenURL,
+                                                "api_base": simulator.baseURL, "gateway_url": simulator.gatewayURL,
+                                                "app_id": config.appID, "port": simulator.port]
             let data = try JSONSerialization.data(withJSONObject: info, options: [.sortedKeys, .withoutEscapingSlashes])
             StandardOutput.write(String(decoding: data, as: UTF8.self))
         } else {

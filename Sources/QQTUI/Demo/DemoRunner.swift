@@ -5,7 +5,7 @@ import QQSimulator
 
 /// `qqtui --demo`: an in-process simulator on an ephemeral port, scripted users, and the session.
 enum DemoRunner {
-    static func run(verbose: Bool) async throws {
+    static func run() async throws {
         TextWidth.ensureUTF8Locale()
         signal(SIGPIPE, SIG_IGN)
         let logPath = NSTemporaryDirectory() + "qqtui-demo-\(getpid()).log"
@@ -31,6 +31,6 @@ enum DemoRunner {
             await DemoScript.run(on: platform)
         }
         await simulator.stop()
-        _ = verbose
+
     }
 }

@@ -1,0 +1,183 @@
+import Foundation
+@testable import QQSession
+import Testing
+
+@Suite("Backoff, TTL map and ledger")
+struct TimingTests {
+    @Test("backoff doubles from the base, is capped, and jitter only shortens it")
+    func backoff() {
+        var policy = ReconnectPolicy()
+        policy.baseDelay = .seconds(1)
+        policy.maxDelay = .seconds(60)
+        policy.jitter = 0.5
+        let b = Backoff(policy: policy)
+        #expect(b.delay(afterFailures: 0, random: 0) == .zero)
+        #expect(b.delay(afterFailures: 1, random: 0) == .seconds(1))
+        #expect(b.delay(afterFailures: 4, random: 0) == .seconds(8))
+        #expect(b.delay(afterFailures: 30, random: 0) == .seconds(60))
+        #expect(b.delay(afterFailures: 4, random: 1) == .seconds(4))
+        #expect(b.delay(afterFailures: 4, random: 0.5) == .seconds(6))
+    }
+
+    @Test("expiring map forgets entries at their time and stays bounded")
+    func expiringMap() {
+        let t = Date(timeIntervalSince1970: 1_000_000)
+        var map = ExpiringMap<String, Int>(capacity: 3)
+        map.set("a", 1, expiresAt: t + 10, now: t)
+        map.set("b", 2, expiresAt: t + 20, now: t)
+        #expect(map.value(for: "a", now: t + 5) == 1)
+        #expect(map.value(for: "a", now: t + 10) == nil)
+        map.removeExpired(now: t + 15)
+        #expect(map.count == 1)
+        map.set("c", 3, expiresAt: t + 30, now: t + 15)
+        map.set("d", 4, expiresAt: t + 40, now: t + 15)
+        map.set("e", 5, expiresAt: t + 50, now: t + 15)
+        #expect(map.count == 3)
+        #expect(map.value(for: "b", now: t + 15) == nil, "capacity evicts the soonest to expire")
+        #expect(map.value(for: "e", now: t + 15) == 5)
+    }
+
+    @Test("expiring map under a long stream of keys keeps only live ones")
+    func expiringMapChurn() {
+        var map = ExpiringMap<Int, Int>()
+        let t = Date(timeIntervalSince1970: 0)
+        for i in 0..<100_000 {
+            let now = t + Double(i) / 1000
+            map.set(i, i, expiresAt: now + 1, now: now)
+        }
+        map.removeExpired(now: t + 100)
+        #expect(map.count <= 1001)
+    }
+
+    @Test("ledger: msg_seq starts at 1 and never repeats; budget counted; entry gone when the window closes")
+    func ledger() {
+        var window = ReplyWindow()
+        window.group = .seconds(300)
+        window.c2c = .seconds(3600)
+        var ledger = MsgSeqLedger(window: window)
+        let t = Date(timeIntervalSince1970: 2_000_000)
+        let entry = ledger.register(msgID: "M1", conversation: .group("G"), start: t, now: t)
+        #expect(entry.windowEnds == t + 300)
+        #expect(ledger.takeSeq("M1", now: t) == 1)
+        #expect(ledger.takeSeq("M1", now: t) == 2)
+        ledger.recordReply("M1", now: t)
+        #expect(ledger.entry("M1", now: t)?.repliesLeft == 4)
+        // Registering again (a duplicate push) keeps the counter.
+        ledger.register(msgID: "M1", conversation: .group("G"), start: t, now: t + 1)
+        #expect(ledger.takeSeq("M1", now: t + 1) == 3)
+        #expect(ledger.entry("M1", now: t + 301) == nil)
+        #expect(ledger.takeSeq("M1", now: t + 301) == nil)
+        let c2c = ledger.register(msgID: "M2", conversation: .c2c("U"), start: t, now: t)
+        #expect(c2c.windowEnds == t + 3600)
+        #expect(ledger.count(now: t + 400) == 1)
+        #expect(ledger.count(now: t + 3600) == 0)
+    }
+}
+
+@Suite("Mention stripping")
+struct MentionStripperTests {
+    @Test("the bot's mention and the blanks around it go", arguments: [
+        ("<@!B1> hello", "hello"),
+        ("<@B1>hello", "hello"),
+        (" \u{00A0}<@!B1>\u{00A0} 你好 ", "你好"),
+        ("<@!B1> <@!B1> twice", "twice"),
+        ("<qqbot-at-user id=\"B1\" /> 看看这个", "看看这个"),
+        (" 123", "123"),
+        ("\u{3000}全角空格", "全角空格"),
+        ("hello <@!B1>", "hello"),
+        ("<@!B1>", ""),
+        ("  \u{00A0} ", ""),
+    ])
+    func strips(input: String, expected: String) {
+        #expect(MentionStripper.strip(input, botIDs: ["B1"], assumeLeadingIsBot: true) == expected)
+    }
+
+    @Test("mentions of other users stay")
+    func keepsOthers() {
+        #expect(MentionStripper.strip("<@!U2> look", botIDs: ["B1"], assumeLeadingIsBot: true) == "<@!U2> look")
+        #expect(MentionStripper.strip("<@!B1> <@!U2> look", botIDs: ["B1"], assumeLeadingIsBot: true) == "<@!U2> look")
+        #expect(MentionStripper.strip("ask <@!U2> later", botIDs: ["B1"], assumeLeadingIsBot: false) == "ask <@!U2> later")
+    }
+
+    @Test("without a known bot id, a leading mention in an @-event is the bot")
+    func unknownBotID() {
+        #expect(MentionStripper.strip("<@!X> hi", botIDs: [], assumeLeadingIsBot: true) == "hi")
+        #expect(MentionStripper.strip("<@!X> hi", botIDs: [], assumeLeadingIsBot: false) == "<@!X> hi")
+    }
+
+    @Test("broken tags are left alone")
+    func brokenTags() {
+        #expect(MentionStripper.strip("<@!B1 hi", botIDs: ["B1"], assumeLeadingIsBot: true) == "<@!B1 hi")
+        #expect(MentionStripper.strip("<@> hi", botIDs: ["B1"], assumeLeadingIsBot: true) == "<@> hi")
+    }
+}
+
+@Suite("Frame and payload decoding")
+struct FrameDecodingTests {
+    @Test("a message with wrong field types becomes undecodable, keeping its seq")
+    func wrongTypes() throws {
+        let f = try GatewayFrame.decode(#"{"op":0,"s":5,"t":"C2C_MESSAGE_CREATE","id":"E","d":{"id":12,"content":"x"}}"#)
+        #expect(f.s == 5)
+        guard case .undecodable = f.payload else { Issue.record("expected undecodable"); return }
+    }
+
+    @Test("unknown dispatch types are kept raw")
+    func rawDispatch() throws {
+        let f = try GatewayFrame.decode(#"{"op":0,"s":6,"t":"INTERACTION_CREATE","id":"E","d":{"id":"I1","data":{"x":1}}}"#)
+        guard case .raw(let json) = f.payload else { Issue.record("expected raw"); return }
+        #expect(json["id"]?.stringValue == "I1")
+    }
+
+    @Test("attachment sizes as strings or numbers, s as a string is ignored, not fatal")
+    func lenient() throws {
+        let f = try GatewayFrame.decode(#"{"op":0,"s":"7","t":"GROUP_AT_MESSAGE_CREATE","d":{"id":"M","content":" hi","group_openid":"G","author":{"member_openid":"A"},"attachments":[{"content_type":"image/png","url":"x/y.png","width":"640","height":480}]}}"#)
+        #expect(f.s == nil)
+        guard case .message(let m) = f.payload else { Issue.record("expected message"); return }
+        #expect(m.attachments.first?.width == 640)
+        #expect(m.attachments.first?.height == 480)
+    }
+
+    @Test("not JSON, no op, an array: decoding throws (the driver reports it)")
+    func garbage() {
+        #expect(throws: (any Error).self) { try GatewayFrame.decode("not json") }
+        #expect(throws: (any Error).self) { try GatewayFrame.decode(#"{"d":1}"#) }
+        #expect(throws: (any Error).self) { try GatewayFrame.decode("[1,2]") }
+        #expect(throws: (any Error).self) { try GatewayFrame.decode(#"{"op":"0"}"#) }
+    }
+
+    @Test("scheme-less attachment URLs get https://")
+    func urls() {
+        #expect(AttachmentDownloader.normalizeURL("multimedia.nt.qq.com.cn/download?x=1") == "https://multimedia.nt.qq.com.cn/download?x=1")
+        #expect(AttachmentDownloader.normalizeURL("//host/a.png") == "https://host/a.png")
+        #expect(AttachmentDownloader.normalizeURL("http://h/a.png") == "http://h/a.png")
+        #expect(AttachmentDownloader.normalizeURL(" HTTPS://h/a.png ") == "HTTPS://h/a.png")
+    }
+
+    @Test("image dimensions from PNG, GIF and JPEG headers")
+    func imageSizes() {
+        var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+        png.append(contentsOf: [0, 0, 2, 128, 0, 0, 1, 224, 8, 2, 0, 0, 0])
+        #expect(ImageSize.of(png).map { [$0.width, $0.height] } == [640, 480])
+        let gif = Data([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x20, 0x03, 0x58, 0x02])
+        #expect(ImageSize.of(gif).map { [$0.width, $0.height] } == [800, 600])
+        let jpeg = Data([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x01, 0x2C, 0x01, 0x90, 0x03])
+        #expect(ImageSize.of(jpeg).map { [$0.width, $0.height] } == [400, 300])
+        #expect(ImageSize.of(Data("not an image at all".utf8)) == nil)
+        #expect(ImageSize.of(Data([0xFF, 0xD8, 0xFF])) == nil)
+    }
+}
+
+@Suite("Secrets")
+struct SecretTests {
+    @Test("a secret never prints itself and is scrubbed from error text")
+    func redaction() {
+        let secret = Secret("s3cr3t-value-for-test")
+        #expect("\(secret)" == Redactor.placeholder)
+        #expect(String(describing: [secret]).contains("s3cr3t") == false)
+        let error = QQError.transport(SomeError(text: "failed with token s3cr3t-value-for-test"), context: "x")
+        #expect(!error.description.contains("s3cr3t-value-for-test"))
+        #expect(error.description.contains(Redactor.placeholder))
+    }
+
+    struct SomeError: Error, CustomStringConvertible { var text: String; var description: String { text } }
+}

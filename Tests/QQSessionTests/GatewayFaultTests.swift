@@ -1,0 +1,164 @@
+import Foundation
+import QQSession
+import QQSimulator
+import Testing
+
+/// Everything the platform does to a client, over real loopback sockets.
+@Suite("Gateway faults", .timeLimit(.minutes(1)))
+struct GatewayFaultTests {
+    @Test("heartbeats are sent at Hello's interval and ACKed; the status shows RTT and last seq")
+    func heartbeats() async throws {
+        var sim = SimulatorConfiguration()
+        sim.heartbeatIntervalMs = 60
+        try await SimHarness.run(simulator: sim) { h in
+            #expect(await h.recorder.waitForReady())
+            try await Task.sleep(for: .milliseconds(400))
+            let stats = await h.platform.currentStats()
+            #expect(stats.heartbeats >= 4)
+            #expect(stats.acks == stats.heartbeats)
+            #expect(await h.recorder.wait { $0.contains { if case .gateway(let s) = $0 { return s.heartbeatRTTMs != nil }; return false } })
+            #expect(h.session.status.lastSeq == 1)
+            #expect(h.session.status.tokenTTLSeconds ?? 0 > 7000)
+        }
+    }
+
+    @Test("a close 4009 resumes: same session, seq continues, events sent while down are replayed in order")
+    func closeResumesWithoutLoss() async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "before")
+            #expect(await h.recorder.waitForMessages(1))
+            // Keep the client out for a moment so the next messages are sent while it is disconnected.
+            await h.platform.apply(.refuseConnections(count: nil, seconds: 0.3))
+            await h.platform.apply(.close(code: 4009))
+            for i in 1...5 { _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "while down \(i)") }
+            #expect(await h.recorder.waitForMessages(6))
+            let texts = await h.recorder.messages.map(\.text)
+            #expect(texts == ["before"] + (1...5).map { "while down \($0)" })
+            let stats = await h.platform.currentStats()
+            #expect(stats.identifies == 1)
+            #expect(stats.resumes == 1)
+            #expect(stats.replayed == 5)
+            #expect(h.session.status.resumeCount == 1)
+            // READY s=1, message s=2, five while down s=3…7, RESUMED s=8.
+            #expect(h.session.status.lastSeq == 8)
+        }
+    }
+
+    @Test("op 7 reconnects and resumes")
+    func op7() async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            await h.platform.apply(.reconnect)
+            #expect(await h.recorder.waitForReady(times: 2))
+            let stats = await h.platform.currentStats()
+            #expect(stats.resumes == 1)
+            #expect(stats.identifies == 1)
+            _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "after op7")
+            #expect(await h.recorder.waitForMessages(1))
+        }
+    }
+
+    @Test("op 9 (not resumable) re-identifies; op 9 resumable resumes")
+    func op9() async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            await h.platform.apply(.invalidSession(resumable: false))
+            #expect(await h.recorder.waitForReady(times: 2))
+            var stats = await h.platform.currentStats()
+            #expect(stats.identifies == 2)
+            #expect(stats.resumes == 0)
+            await h.platform.apply(.invalidSession(resumable: true))
+            #expect(await h.recorder.waitForReady(times: 3))
+            stats = await h.platform.currentStats()
+            #expect(stats.identifies == 2)
+            #expect(stats.resumes == 1)
+        }
+    }
+
+    @Test("stalled ACKs: the dead link is detected at the next beat and the session resumes")
+    func stalledAcks() async throws {
+        var sim = SimulatorConfiguration()
+        sim.heartbeatIntervalMs = 80
+        try await SimHarness.run(simulator: sim) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.platform.apply(.stallAcks)
+            #expect(await h.recorder.waitForReady(times: 2))
+            let stats = await h.platform.currentStats()
+            #expect(stats.resumes == 1)
+            #expect(stats.connectionsOpened == 2)
+            #expect(await h.recorder.statuses.contains { $0.lastError == "no heartbeat ACK" })
+        }
+    }
+
+    @Test("refused connections are retried with backoff until the platform lets the client in")
+    func refusedConnections() async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            await h.platform.apply(.refuseConnections(count: 3, seconds: nil))
+            await h.platform.apply(.close(code: 4009))
+            #expect(await h.recorder.waitForReady(times: 2))
+            let stats = await h.platform.currentStats()
+            #expect(stats.upgradesRefused == 3)
+            #expect(stats.resumes == 1)
+            let attempts = await h.recorder.statuses.compactMap { s -> Int? in
+                if case .reconnecting(let n, let max, _, _) = s.phase { #expect(max == 30); return n }
+                return nil
+            }
+            #expect(attempts.contains(2) && attempts.contains(3) && attempts.contains(4))
+        }
+    }
+
+    @Test("fatal close codes stop at once with a reason, without retrying", arguments: [4010, 4011, 4012, 4013, 4014, 4914, 4915])
+    func fatalCloseCodes(code: Int) async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            await h.platform.apply(.close(code: code))
+            let reason = await h.recorder.waitForOffline()
+            #expect(reason?.contains("\(code)") == true)
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(await h.platform.currentStats().connectionsOpened == 1)
+        }
+    }
+
+    @Test("the gateway refusing the token (4004) is retried once with a fresh token, then OFFLINE")
+    func badTokenAtGateway() async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            // Once: the client fetches a new token and identifies again.
+            await h.platform.apply(.rejectIdentify(code: 4004, count: 1))
+            await h.platform.apply(.close(code: 4009))
+            #expect(await h.recorder.waitForReady(times: 2))
+            #expect(await h.platform.currentStats().identifies == 2)
+            // Twice in a row: OFFLINE, naming the credentials.
+            await h.platform.apply(.rejectIdentify(code: 4004, count: 5))
+            await h.platform.apply(.close(code: 4009))
+            let reason = await h.recorder.waitForOffline()
+            #expect(reason?.contains("4004") == true)
+            #expect(reason?.contains("app_secret") == true)
+        }
+    }
+
+    @Test("a wrong app secret is refused by the token endpoint: OFFLINE at once with the platform's reason")
+    func wrongSecret() async throws {
+        try await SimHarness.run(configure: { $0.appSecret = Secret("definitely-wrong-secret") }) { h in
+            let reason = await h.recorder.waitForOffline()
+            #expect(reason?.contains("100016") == true)
+            #expect(reason?.contains("definitely-wrong-secret") == false)
+            #expect(await h.platform.currentStats().connectionsOpened == 0)
+            #expect(await h.platform.currentStats().tokenRequests == 1)
+        }
+    }
+
+    @Test("4006 after a drop forces a fresh Identify")
+    func sessionInvalid() async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            await h.platform.apply(.close(code: 4006))
+            #expect(await h.recorder.waitForReady(times: 2))
+            let stats = await h.platform.currentStats()
+            #expect(stats.identifies == 2)
+            #expect(stats.resumes == 0)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import QQSession
+@testable import QQTUI
+import Testing
+
+@Suite("Config loader")
+struct ConfigLoaderTests {
+    func parse(_ text: String, env: [String: String] = [:]) throws -> AppConfig {
+        try ConfigLoader.parse(text, file: "test.toml", environment: env)
+    }
+
+    func problem(_ text: String, env: [String: String] = [:]) -> ConfigError? {
+        do { _ = try parse(text, env: env); return nil } catch let e as ConfigError { return e } catch { return nil }
+    }
+
+    @Test("the issue's example config loads with its defaults")
+    func example() throws {
+        let c = try parse("""
+            [bot]
+            app_id = "102000001"
+            app_secret = "s3cret-abcdef"
+            sandbox = false
+            intents = 33554432
+            allow_from = ["*"]
+            markdown = false
+            token_url = "https://bots.qq.com/app/getAppAccessToken"
+            api_base = "https://api.sgroup.qq.com"
+            """)
+        #expect(c.session.appID == "102000001")
+        #expect(c.session.appSecret.exposedValue == "s3cret-abcdef")
+        #expect(c.session.intents == .groupAndC2C)
+        #expect(c.session.allowFrom == .everyone)
+        #expect(c.session.shard == Shard(index: 0, count: 1))
+        #expect(c.session.reconnect.maxAttempts == 30)
+    }
+
+    @Test("sandbox switches the default API base; names in intents; secret from the environment; numeric app_id")
+    func variants() throws {
+        let c = try parse("""
+            [bot]
+            app_id = 102000001
+            app_secret_env = "MY_SECRET"
+            sandbox = true
+            intents = ["group_and_c2c", "interaction"]
+            allow_from = ["U1", "U2"]
+            [gateway]
+            shard = [1, 4]
+            reconnect_base_ms = 500
+            """, env: ["MY_SECRET": "from-env-123"])
+        #expect(c.session.appID == "102000001")
+        #expect(c.session.apiBase == SessionConfiguration.sandboxAPIBase)
+        #expect(c.session.appSecret.exposedValue == "from-env-123")
+        #expect(c.session.intents == [.groupAndC2C, .interaction])
+        #expect(c.session.allowFrom.allows("U1") && !c.session.allowFrom.allows("U3"))
+        #expect(c.session.shard == Shard(index: 1, count: 4))
+        #expect(c.session.reconnect.baseDelay == .milliseconds(500))
+    }
+
+    @Test("every bad config names the key and the problem", arguments: [
+        ("[bot]\napp_secret = \"x\"", "bot.app_id", "missing"),
+        ("[bot]\napp_id = \"1\"", "bot.app_secret", "missing"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\napp_secret_env = \"Y\"", "bot.app_secret", "not both"),
+        ("[bot]\napp_id = \"1\"\napp_secret_env = \"NOPE_UNSET\"", "bot.app_secret_env", "NOPE_UNSET"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nintents = \"all\"", "bot.intents", "integer or a list"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nintents = [\"group_and_c2cc\"]", "bot.intents", "did you mean group_and_c2c"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nintents = 4", "bot.intents", "not documented"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nallow_from = []", "bot.allow_from", "nobody"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nallow_from = [\"U1\", 2]", "bot.allow_from", "item 2"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nsandbox = \"yes\"", "bot.sandbox", "true or false"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\napi_base = \"ftp://x\"", "bot.api_base", "http(s) URL"),
+        ("[bot]\napp_id = \"1\"\napp_scret = \"x\"", "bot.app_secret", "missing"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nmarkdwon = true", "bot.markdwon", "did you mean markdown"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[gateway]\nshard = [1, 1]", "gateway.shard", "index < count"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[gateway]\nmax_attempts = 0", "gateway.max_attempts", "out of range"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[log]\nlevel = \"loud\"", "log.level", "not a level"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[colour]\nx = 1", "colour", "unknown"),
+        ("bot = 3", "bot", "expected a table"),
+    ])
+    func errors(text: String, key: String, fragment: String) {
+        let e = problem(text)
+        #expect(e?.key == key, "\(String(describing: e))")
+        #expect(e?.problem.contains(fragment) == true, "\(String(describing: e))")
+    }
+
+    @Test("a syntax error gives line and column; secrets never appear in messages")
+    func syntaxAndSecrets() {
+        let e = problem("[bot\napp_id = 1")
+        #expect(e?.problem.contains("line 1") == true)
+        let secretError = problem("[bot]\napp_id = \"1\"\napp_secret = \"TOPSECRET-VALUE\"\nintents = \"x\"")
+        #expect(secretError.map { !$0.description.contains("TOPSECRET-VALUE") } == true)
+    }
+
+    @Test("a world-readable config holding a secret gets a warning")
+    func permissions() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-perm-\(UUID().uuidString).toml").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data("[bot]\napp_id = \"1\"\napp_secret = \"abcdef\"\n".utf8),
+                                       attributes: [.posixPermissions: 0o644])
+        let loose = try ConfigLoader.load(path: path)
+        #expect(loose.warnings.contains { $0.contains("chmod 600") })
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        #expect(try ConfigLoader.load(path: path).warnings.isEmpty)
+    }
+}
