@@ -49,7 +49,7 @@ public final class QQSimulator: Sendable {
             router: SimRouter.make(platform: platform, configuration: configuration),
             server: .http1WebSocketUpgrade(
                 webSocketRouter: SimGatewaySocket.router(platform: platform),
-                configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled, closeTimeout: .seconds(2)))),
+                configuration: .init(ws: .init(maxFrameSize: 16 << 20, autoPing: .disabled, closeTimeout: .seconds(2)))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? -1)

@@ -153,6 +153,14 @@ struct FrameDecodingTests {
         #expect(AttachmentDownloader.normalizeURL(" HTTPS://h/a.png ") == "HTTPS://h/a.png")
     }
 
+    @Test("byte counts read like a person writes them")
+    func bytes() {
+        #expect(AttachmentDownloader.formatBytes(500) == "500 B")
+        #expect(AttachmentDownloader.formatBytes(4096) == "4 KiB")
+        #expect(AttachmentDownloader.formatBytes(20 * 1024 * 1024) == "20 MiB")
+        #expect(AttachmentDownloader.formatBytes(1536 * 1024) == "1.5 MiB")
+    }
+
     @Test("image dimensions from PNG, GIF and JPEG headers")
     func imageSizes() {
         var png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])

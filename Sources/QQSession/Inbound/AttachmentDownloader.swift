@@ -54,7 +54,7 @@ struct AttachmentDownloader: Sendable {
             result.state = .downloaded
         } catch let error as QQError {
             switch error.kind {
-            case .download: result.state = .failed(reason: "larger than \(policy.maxBytes / (1024 * 1024)) MiB, not downloaded")
+            case .download: result.state = .failed(reason: "larger than \(Self.formatBytes(policy.maxBytes)), not downloaded")
             case .timeout: result.state = .failed(reason: "download timed out after \(policy.timeout.shortDescription)")
             default: result.state = .failed(reason: "download failed (\(error.message))")
             }
@@ -81,6 +81,17 @@ struct AttachmentDownloader: Sendable {
             logger.warning("could not write attachment", metadata: ["error": "\(error)"])
             return nil
         }
+    }
+
+    /// `512 B`, `4 KiB`, `20 MiB`, `1.5 MiB`.
+    static func formatBytes(_ n: Int) -> String {
+        if n < 1024 { return "\(n) B" }
+        let units = ["KiB", "MiB", "GiB"]
+        var value = Double(n) / 1024
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
+        let text = value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+        return text + " " + units[unit]
     }
 
     /// A file-name-safe version of `text` (no separators, no dot-files, at most 80 characters).

@@ -23,6 +23,8 @@ enum SimGatewaySocket {
                                 try await outbound.write(.text(text))
                             case .binary(let data):
                                 try await outbound.write(.binary(ByteBuffer(bytes: data)))
+                            case .rawText(let data):
+                                try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: data))))
                             case .close(let code, let reason):
                                 try await outbound.close(.unknown(UInt16(code)), reason: reason)
                                 return
@@ -33,7 +35,7 @@ enum SimGatewaySocket {
                     }
                 }
                 do {
-                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                    for try await message in inbound.messages(maxSize: 16 << 20) {
                         switch message {
                         case .text(let text): await platform.receive(text, from: id)
                         case .binary(let buffer): await platform.receive(String(buffer: buffer), from: id)

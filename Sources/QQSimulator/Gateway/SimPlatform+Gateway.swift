@@ -185,10 +185,11 @@ extension SimPlatform {
     }
 
     /// Sends raw bytes to every live socket, bypassing the protocol (malformed-frame tests).
-    public func sendRaw(text: String? = nil, binary: Data? = nil) -> Int {
+    public func sendRaw(text: String? = nil, binary: Data? = nil, textBytes: Data? = nil) -> Int {
         for connection in connections.values where !connection.closing {
             if let text { connection.outbox.yield(.text(text)) }
             if let binary { connection.outbox.yield(.binary(binary)) }
+            if let textBytes { connection.outbox.yield(.rawText(textBytes)) }
         }
         return connections.count
     }

@@ -7,6 +7,8 @@ public actor SimPlatform {
     enum Outgoing: Sendable {
         case text(String)
         case binary(Data)
+        /// A text frame with exactly these bytes (may be invalid UTF-8: for hostile-input tests).
+        case rawText(Data)
         case close(code: Int, reason: String)
     }
 

@@ -35,9 +35,12 @@ enum SimControlRoutes {
 
         router.post("/sim/raw") { request, _ -> Response in
             let (json, _) = await SimRouter.body(request, limit: 64 * 1024 * 1024)
-            let binary = json?["base64"]?.string.flatMap { Data(base64Encoded: $0) }
-            guard json?["text"]?.string != nil || binary != nil else { return bad("text or base64 is required") }
-            let n = await platform.sendRaw(text: json?["text"]?.string, binary: binary)
+            let bytes = json?["base64"]?.string.flatMap { Data(base64Encoded: $0) }
+            guard json?["text"]?.string != nil || bytes != nil else { return bad("text or base64 is required") }
+            // base64 goes out as a binary frame, or as a text frame of raw bytes with "as_text": true.
+            let asText = json?["as_text"]?.bool ?? false
+            let n = await platform.sendRaw(text: json?["text"]?.string, binary: asText ? nil : bytes,
+                                           textBytes: asText ? bytes : nil)
             return SimJSON.response(["sockets": n])
         }
 

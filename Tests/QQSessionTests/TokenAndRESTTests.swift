@@ -1,0 +1,168 @@
+import Foundation
+@testable import QQSession
+import QQSimulator
+import Testing
+
+@Suite("Access token and REST client", .timeLimit(.minutes(1)))
+struct TokenAndRESTTests {
+    @Test("a 401 drops the token, fetches a new one once, and retries the request once")
+    func refreshOn401() async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            let before = await h.platform.currentStats().tokenRequests
+            await h.platform.apply(.expireTokens)
+            let me = try await h.session.botUser()
+            #expect(me.id == h.simulator.configuration.botID)
+            #expect(await h.platform.currentStats().tokenRequests == before + 1)
+        }
+    }
+
+    @Test("concurrent callers share one token request")
+    func singleFlight() async throws {
+        let sim = try await QQSimulator.start()
+        let config = SimHarness.fastConfiguration(for: sim)
+        let tokens = TokenProvider(configuration: config, transport: HTTPTransport(), logger: .init(label: "t"))
+        let values = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<20 { group.addTask { try await tokens.token().value.exposedValue } }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(values.count == 1)
+        #expect(await sim.platform.currentStats().tokenRequests == 1)
+        #expect(await tokens.fetchCount == 1)
+        await sim.stop()
+    }
+
+    @Test("the token is refreshed before it expires (and the platform rotates it)")
+    func refreshBeforeExpiry() async throws {
+        var simConfig = SimulatorConfiguration()
+        simConfig.tokenLifetime = 2
+        simConfig.tokenRotationWindow = 60
+        let sim = try await QQSimulator.start(simConfig)
+        let tokens = TokenProvider(configuration: SimHarness.fastConfiguration(for: sim), transport: HTTPTransport(),
+                                   logger: .init(label: "t"))
+        let first = try await tokens.token()
+        #expect(try await tokens.token() == first, "cached while fresh")
+        try await Task.sleep(for: .milliseconds(1100))
+        let second = try await tokens.token()
+        #expect(second.value != first.value)
+        #expect(await sim.platform.currentStats().tokenRequests == 2)
+        await sim.stop()
+    }
+
+    @Test("expires_in as a number, as a string, missing, or garbage", arguments: [
+        (#"{"access_token":"TOKEN-num-123456","expires_in":7200}"#, 7200),
+        (#"{"access_token":"TOKEN-str-123456","expires_in":"1222"}"#, 1222),
+        (#"{"access_token":"TOKEN-none-123456"}"#, 7200),
+        (#"{"access_token":"TOKEN-bad-123456","expires_in":"soon"}"#, 7200),
+    ])
+    func expiresIn(body: String, seconds: Int) async throws {
+        let sim = try await QQSimulator.start()
+        await sim.platform.apply(.oddResponses([OddResponse(scope: .token, body: body)]))
+        let tokens = TokenProvider(configuration: SimHarness.fastConfiguration(for: sim), transport: HTTPTransport(),
+                                   logger: .init(label: "t"))
+        _ = try await tokens.token()
+        let ttl = try #require(await tokens.timeToLive())
+        #expect(abs(ttl.seconds - Double(seconds)) < 5)
+        await sim.stop()
+    }
+
+    @Test("token endpoint failures are errors with the platform's reason, never crashes", arguments: [
+        (401, "application/json", #"{"code":100016,"message":"invalid appid or secret"}"#, "100016"),
+        (200, "application/json", #"{"code":10004,"message":"bot does not exist"}"#, "10004"),
+        (502, "text/html", "<html>Bad Gateway</html>", "not a JSON object"),
+        (200, "application/json", "", "empty body"),
+        (200, "application/json", "[]", "not a JSON object"),
+    ])
+    func tokenErrors(status: Int, type: String, body: String, fragment: String) async throws {
+        let sim = try await QQSimulator.start()
+        await sim.platform.apply(.oddResponses([OddResponse(scope: .token, status: status, contentType: type, body: body)]))
+        let tokens = TokenProvider(configuration: SimHarness.fastConfiguration(for: sim), transport: HTTPTransport(),
+                                   logger: .init(label: "t"))
+        do {
+            _ = try await tokens.token()
+            Issue.record("no error")
+        } catch let error as QQError {
+            #expect(error.description.contains(fragment), "\(error)")
+            #expect(!error.description.contains(sim.configuration.appSecret))
+        }
+        await sim.stop()
+    }
+
+    @Test("a transient token failure (HTTP 502) is retried by the gateway loop")
+    func transientTokenFailure() async throws {
+        try await SimHarness.run(start: false) { h in
+            await h.platform.apply(.oddResponses([OddResponse(scope: .token, status: 502, contentType: "text/html", body: "<h1>502</h1>")]))
+            await h.session.start()
+            #expect(await h.recorder.waitForReady())
+            #expect(await h.recorder.notices.contains { $0.kind == .tokenError })
+        }
+    }
+
+    @Test("odd REST answers are errors that say what was wrong", arguments: [
+        (200, "application/json", "not json at all", "not JSON"),
+        (200, "text/html", "<html>hi</html>", "content type text/html"),
+        (200, "application/json", "", "empty body"),
+        (200, "application/json", "[1,2]", "not an object"),
+        (200, "application/json", #""a string""#, "not an object"),
+        (200, "application/json", #"{"username":"x"}"#, "expected fields"),
+        (200, nil, #"{"id":"1"}"#, ""),
+    ] as [(Int, String?, String, String)])
+    func oddAnswers(status: Int, type: String?, body: String, fragment: String) async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            await h.platform.apply(.oddResponses([OddResponse(status: status, contentType: type, body: body)]))
+            do {
+                let me = try await h.session.botUser()
+                #expect(fragment.isEmpty, "accepted \(me)")
+            } catch let error as QQError {
+                #expect(!fragment.isEmpty && error.description.contains(fragment), "\(error)")
+                #expect(error.kind == .malformedResponse)
+            }
+        }
+    }
+
+    @Test("QQ error bodies become QQError with status, code, err_code, message and trace id")
+    func platformErrors() async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            await h.platform.apply(.oddResponses([
+                OddResponse(status: 401, body: #"{"message":"接口访问源IP不在白名单","code":11298,"err_code":40023002,"trace_id":"abc123"}"#),
+                OddResponse(status: 401, body: #"{"message":"接口访问源IP不在白名单","code":11298,"err_code":40023002,"trace_id":"abc124"}"#),
+                OddResponse(status: 500, contentType: "text/plain", body: "upstream exploded"),
+            ]))
+            do {
+                _ = try await h.session.botUser()
+                Issue.record("no error")
+            } catch let e as QQError {
+                #expect(e.kind == .authentication)
+                #expect(e.httpStatus == 401)
+                #expect(e.code == 11298)
+                #expect(e.errCode == 40023002)
+                #expect(e.qqCode == 40023002)
+                #expect(e.traceID == "abc124", "the retry's answer is the one reported")
+                #expect(e.message == "接口访问源IP不在白名单")
+            }
+            do {
+                _ = try await h.session.botUser()
+                Issue.record("no error")
+            } catch let e as QQError {
+                #expect(e.kind == .platform)
+                #expect(e.httpStatus == 500)
+                #expect(e.message.contains("upstream exploded"))
+                #expect(e.traceID == nil)
+            }
+        }
+    }
+
+    @Test("an IP whitelist refusal while discovering the gateway stops with the platform's words")
+    func whitelistAtDiscovery() async throws {
+        try await SimHarness.run(start: false) { h in
+            let refusal = OddResponse(status: 401, body: #"{"message":"接口访问源IP不在白名单","code":11298,"err_code":40023002,"trace_id":"t"}"#)
+            await h.platform.apply(.oddResponses([refusal, refusal]))
+            await h.session.start()
+            let reason = await h.recorder.waitForOffline()
+            #expect(reason?.contains("白名单") == true)
+            #expect(reason?.contains("40023002") == true)
+        }
+    }
+}
