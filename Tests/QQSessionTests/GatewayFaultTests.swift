@@ -33,6 +33,7 @@ struct GatewayFaultTests {
             await h.platform.apply(.close(code: 4009))
             for i in 1...5 { _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "while down \(i)") }
             #expect(await h.recorder.waitForMessages(6))
+            #expect(await h.recorder.waitForReady(times: 2))
             let texts = await h.recorder.messages.map(\.text)
             #expect(texts == ["before"] + (1...5).map { "while down \($0)" })
             let stats = await h.platform.currentStats()

@@ -65,8 +65,15 @@ final class GatewayDriver: Sendable {
             helloTimeout: configuration.timeouts.hello, readyTimeout: configuration.timeouts.ready)))
     }
 
-    /// Current status snapshot.
-    var status: GatewayStatus { state.withLock { $0.status } }
+    /// Current status snapshot (with the live last seq and token TTL).
+    var status: GatewayStatus {
+        state.withLock { s in
+            var status = s.status
+            status.lastSeq = s.machine.lastSeq
+            if let expiry = s.tokenExpiry { status.tokenTTLSeconds = Int(max(.zero, expiry - clock.now).seconds) }
+            return status
+        }
+    }
 
     /// Connection attempts and reconnect loops started so far (tests check the guard with these).
     var counters: (attempts: Int, loops: Int) { state.withLock { ($0.attemptsStarted, $0.loopsStarted) } }
