@@ -73,7 +73,11 @@ let package = Package(
         ),
         .testTarget(
             name: "QQSimulatorTests",
-            dependencies: ["QQSimulator"]
+            dependencies: [
+                "QQSimulator",
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "QQTUITests",

@@ -87,5 +87,6 @@ public final class QQSimulator: Sendable {
 /// The simulator could not do what was asked.
 public struct SimulatorError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

@@ -25,6 +25,8 @@ final class InboundProcessor {
         self.emit = emit
         self.now = now
         self.seen = ExpiringMap(capacity: 1_000_000)
+        // Until READY says otherwise, a mention of the AppID is a mention of the bot.
+        self.botIDs = [configuration.appID]
     }
 
     /// Handles one item from the gateway.

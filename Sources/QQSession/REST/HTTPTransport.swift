@@ -51,6 +51,10 @@ struct HTTPTransport: Sendable {
             }
         } catch let error as QQError {
             throw error
+        } catch let error as HTTPClientError
+            where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            // The client's own deadline can fire a moment before ours: it is the same timeout.
+            throw QQError.timeout("request", after: timeout, context: context)
         } catch {
             throw QQError.transport(error, context: context)
         }

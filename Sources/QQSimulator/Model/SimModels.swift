@@ -21,6 +21,9 @@ public struct SentRecord: Sendable, Codable, Hashable {
 }
 
 /// A faithful copy of a JSON value (the simulator keeps request bodies exactly).
+///
+/// Deliberately not shared with QQSession's `JSONValue`: the simulator must not depend on the client
+/// it is used to test, so a decoding bug on one side cannot hide the same bug on the other.
 public indirect enum JSONBody: Sendable, Codable, Hashable {
     case null, bool(Bool), number(Double), string(String), array([JSONBody]), object([String: JSONBody])
 

@@ -21,7 +21,13 @@ enum HeadlessRunner {
                     alongside: (@Sendable () async -> Void)? = nil) async -> Int32 {
         let (outcome, outcomeContinuation) = AsyncStream.makeStream(of: Int32.self)
         let printing = Task {
+            var lastPhase: GatewayStatus.Phase?
             for await event in session.events {
+                // One line per state change: heartbeat RTT updates alone are not printed.
+                if case .gateway(let status) = event {
+                    if status.phase == lastPhase { continue }
+                    lastPhase = status.phase
+                }
                 if let line = printer.line(for: event) { StandardOutput.write(line) }
                 if exitWhenOffline, case .gateway(let status) = event, case .offline(let reason) = status.phase {
                     StandardOutput.error("qqtui: offline: \(reason)")
