@@ -69,7 +69,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QQSessionTests",
-            dependencies: ["QQSession", "QQSimulator"]
+            dependencies: ["QQSession", "QQSimulator", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "QQSimulatorTests",

@@ -25,6 +25,7 @@ public actor Session {
     private let inboundContinuation: AsyncStream<GatewayInbound>.Continuation
     private var pipeline: Task<Void, Never>?
     private let inbound: AsyncStream<GatewayInbound>
+    private let downloads = DownloadRegistry()
 
     /// Creates a session; nothing connects until ``start()``.
     public init(configuration: SessionConfiguration, logger: Logger = Logger(label: "qqtui.session", factory: { _ in SwiftLogNoOpLogHandler() })) {
@@ -60,7 +61,7 @@ public actor Session {
             let processor = InboundProcessor(
                 configuration: configuration,
                 downloader: AttachmentDownloader(policy: configuration.attachments, transport: HTTPTransport(), logger: logger),
-                ledger: ledger, emit: { [continuation] in continuation.yield($0) })
+                ledger: ledger, downloads: downloads, emit: { [continuation] in continuation.yield($0) })
             let stream = inbound
             pipeline = Task.detached {
                 for await item in stream { processor.handle(item) }
@@ -78,6 +79,7 @@ public actor Session {
     /// Closes the gateway, lets pending events out, and finishes ``events``.
     public func shutdown() async {
         await driver.shutdown()
+        downloads.cancelAll()
         inboundContinuation.finish()
         await pipeline?.value
         continuation.finish()

@@ -74,6 +74,7 @@ public final class QQSimulator: Sendable {
 
     /// Stops the server and closes every socket.
     public func stop() async {
+        await platform.markStopping()
         await group.triggerGracefulShutdown()
         _ = await task.result
     }

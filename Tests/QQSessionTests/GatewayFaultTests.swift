@@ -92,6 +92,22 @@ struct GatewayFaultTests {
         }
     }
 
+    @Test("a dead link (no ACK, no close echo, nothing) is dropped after the close grace and resumed")
+    func frozenLink() async throws {
+        var sim = SimulatorConfiguration()
+        sim.heartbeatIntervalMs = 80
+        try await SimHarness.run(simulator: sim) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.platform.apply(.freeze)
+            _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "sent while frozen")
+            #expect(await h.recorder.waitForReady(times: 2, timeout: .seconds(15)))
+            #expect(await h.recorder.waitForMessages(1))
+            #expect(await h.recorder.messages.first?.text == "sent while frozen", "replayed on resume")
+            let stats = await h.platform.currentStats()
+            #expect(stats.resumes == 1)
+        }
+    }
+
     @Test("refused connections are retried with backoff until the platform lets the client in")
     func refusedConnections() async throws {
         try await SimHarness.run { h in

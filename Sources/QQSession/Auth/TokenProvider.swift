@@ -13,7 +13,9 @@ actor TokenProvider {
     private let clock = ContinuousClock()
 
     private var current: AccessToken?
-    private var inflight: Task<AccessToken, any Error>?
+    private var inflight: Task<Void, Never>?
+    private var waiters: [Int: CheckedContinuation<AccessToken, any Error>] = [:]
+    private var nextWaiter = 0
     /// Number of successful fetches (tests and the status bar read it).
     private(set) var fetchCount = 0
 
@@ -44,16 +46,44 @@ actor TokenProvider {
         if token == nil || current == token { current = nil }
     }
 
-    /// Fetches a new token; concurrent callers share one request.
+    /// Fetches a new token; concurrent callers share one request. A caller that is cancelled stops
+    /// waiting at once without cancelling the request the others are waiting for.
     func refresh() async throws -> AccessToken {
-        if let inflight { return try await inflight.value }
-        let task = Task { try await self.fetch() }
-        inflight = task
-        defer { inflight = nil }
-        let token = try await task.value
-        current = token
-        fetchCount += 1
-        return token
+        nextWaiter += 1
+        let id = nextWaiter
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                waiters[id] = continuation
+                if inflight == nil {
+                    inflight = Task {
+                        // Isolated to this actor, like the method that creates it.
+                        do { self.complete(with: .success(try await self.fetch())) }
+                        catch { self.complete(with: .failure(error)) }
+                    }
+                }
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+    }
+
+    private func complete(with result: Result<AccessToken, any Error>) {
+        inflight = nil
+        if case .success(let token) = result {
+            current = token
+            fetchCount += 1
+        }
+        let waiting = waiters
+        waiters.removeAll()
+        for (_, continuation) in waiting { continuation.resume(with: result) }
+    }
+
+    private func cancelWaiter(_ id: Int) {
+        waiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
     }
 
     private func fetch() async throws -> AccessToken {

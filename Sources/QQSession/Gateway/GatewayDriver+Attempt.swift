@@ -21,36 +21,74 @@ extension GatewayDriver {
     static let maxMessageSize = 16 * 1024 * 1024
 
     private enum Signal: Sendable {
-        case upgraded, ended, connectTimeout, graceOver
+        case upgraded, ended, connectTimeout, graceOver, killLoop
         case finished(Result<WebSocketCloseFrame?, any Error>)
     }
 
     /// One attempt: token, gateway URL, WebSocket, then frames until the connection ends.
     func runAttempt(plan: GatewayPlan) async -> AttemptOutcome {
+        // The preparation runs in its own task so that shutdown can cancel it; the connection
+        // itself is ended through its gate instead (cancelling it mid-handshake strands the socket).
+        let (prepared, preparedContinuation) = AsyncStream.makeStream(of: Result<(AccessToken, String), AttemptFailure>.self)
+        let preparing = Task {
+            preparedContinuation.yield(await prepare())
+            preparedContinuation.finish()
+        }
+        let cancelNow = state.withLock { s -> Bool in
+            s.preparing = preparing
+            return s.shuttingDown
+        }
+        if cancelNow { preparing.cancel() }
+        var iterator = prepared.makeAsyncIterator()
+        let outcome = await iterator.next()
+        state.withLock { $0.preparing = nil }
+        switch outcome {
+        case .success(let (token, url))?:
+            return await connect(url: url, token: token, plan: plan)
+        case .failure(let failure)?:
+            return failure.outcome
+        case nil:
+            return AttemptOutcome(cause: .transportError("cancelled"))
+        }
+    }
+
+    /// Why the preparation failed, as the attempt's outcome.
+    struct AttemptFailure: Error {
+        var outcome: AttemptOutcome
+    }
+
+    /// Token and gateway URL.
+    private func prepare() async -> Result<(AccessToken, String), AttemptFailure> {
         let token: AccessToken
         do {
             token = try await tokens.token()
             let expiry = token.expiresAt
             state.withLock { $0.tokenExpiry = expiry }
+        } catch is CancellationError {
+            return .failure(AttemptFailure(outcome: AttemptOutcome(cause: .transportError("cancelled"))))
         } catch let error as QQError {
+            if error.kind == .cancelled { return .failure(AttemptFailure(outcome: AttemptOutcome(cause: .transportError("cancelled")))) }
             delegate.onInbound(.notice(Notice(level: .error, kind: .tokenError, message: error.description)))
-            if error.kind == .authentication { return AttemptOutcome(cause: .transportError("token refused"), fatal: error.description) }
-            return AttemptOutcome(cause: .transportError("token: \(error.message)"), detail: error.description)
-        } catch {
-            return AttemptOutcome(cause: .transportError("token: \(error)"))
-        }
-        let url: String
-        do {
-            url = try await discoverGatewayURL()
-        } catch let error as QQError {
             if error.kind == .authentication {
-                return AttemptOutcome(cause: .transportError("gateway discovery refused"), fatal: error.description)
+                return .failure(AttemptFailure(outcome: AttemptOutcome(cause: .transportError("token refused"), fatal: error.description)))
             }
-            return AttemptOutcome(cause: .transportError("gateway discovery failed"), detail: error.description)
+            return .failure(AttemptFailure(outcome: AttemptOutcome(cause: .transportError("token: \(error.message)"), detail: error.description)))
         } catch {
-            return AttemptOutcome(cause: .transportError("gateway discovery failed: \(error)"))
+            return .failure(AttemptFailure(outcome: AttemptOutcome(cause: .transportError("token: \(error)"))))
         }
-        return await connect(url: url, token: token, plan: plan)
+        do {
+            return .success((token, try await discoverGatewayURL()))
+        } catch let error as QQError {
+            if error.kind == .cancelled { return .failure(AttemptFailure(outcome: AttemptOutcome(cause: .transportError("cancelled")))) }
+            if error.kind == .authentication {
+                return .failure(AttemptFailure(outcome: AttemptOutcome(cause: .transportError("gateway discovery refused"),
+                                                                       fatal: error.description)))
+            }
+            return .failure(AttemptFailure(outcome: AttemptOutcome(cause: .transportError("gateway discovery failed"),
+                                                                   detail: error.description)))
+        } catch {
+            return .failure(AttemptFailure(outcome: AttemptOutcome(cause: .transportError("gateway discovery failed: \(error)"))))
+        }
     }
 
     /// `GET /gateway/bot` (falling back to `GET /gateway`), or the configured URL.
@@ -119,9 +157,16 @@ extension GatewayDriver {
         }
         var upgraded = false
         var killed = false
-        var grace: Task<Void, Never>?
+        var timers: [Task<Void, Never>] = []
         var result: Result<WebSocketCloseFrame?, any Error>?
+        func after(_ delay: Duration, _ signalToSend: Signal) {
+            timers.append(Task {
+                try? await Task.sleep(for: delay)
+                if !Task.isCancelled { signal.yield(signalToSend) }
+            })
+        }
         for await event in signals {
+            logger.debug("attempt signal", metadata: ["event": "\(event)", "connection": "\(connection.number)"])
             switch event {
             case .upgraded:
                 upgraded = true
@@ -132,18 +177,21 @@ extension GatewayDriver {
                 }
             case .ended:
                 deadline.cancel()
-                if upgraded, !killed {
+                if upgraded {
+                    // Polite first: a close frame, then the peer has `closeGrace` to answer it.
                     Task { await connection.sendClose() }
-                    let wait = closeGrace
-                    grace = Task {
-                        try? await Task.sleep(for: wait)
-                        if !Task.isCancelled { signal.yield(.graceOver) }
-                    }
+                    after(closeGrace, .graceOver)
                 } else if !killed {
+                    // Still connecting: cancellation cannot stop the connect/upgrade, the event loop's end can.
                     killed = true
                     try? await group.shutdownGracefully()
                 }
             case .graceOver:
+                // The peer did not answer (a dead link): cancel the connection task, which drops the
+                // socket; should even that not end it, stop its event loop a little later.
+                ws.cancel()
+                if !killed { after(closeGrace, .killLoop) }
+            case .killLoop:
                 if !killed {
                     killed = true
                     try? await group.shutdownGracefully()
@@ -155,7 +203,7 @@ extension GatewayDriver {
         }
         deadline.cancel()
         watcher.cancel()
-        grace?.cancel()
+        for t in timers { t.cancel() }
         _ = await ws.result
         if !killed { try? await group.shutdownGracefully() }
 

@@ -30,6 +30,8 @@ final class GatewayDriver: Sendable {
         var readyAt: ContinuousClock.Instant?
         var attemptsStarted = 0
         var loopsStarted = 0
+        /// The token + discovery step of the current attempt (cancelled by shutdown).
+        var preparing: Task<Void, Never>?
     }
 
     /// The session's callbacks.
@@ -119,6 +121,8 @@ final class GatewayDriver: Sendable {
         }
         wake?.yield()
         connection?.end(.shutdown)
+        // A token or discovery request in flight must not hold shutdown for its whole timeout.
+        state.withLock { $0.preparing }?.cancel()
         await task?.value
     }
 

@@ -13,13 +13,16 @@ final class InboundProcessor {
     private let ledger: LedgerBox
     private let emit: @Sendable (SessionEvent) -> Void
     private let now: @Sendable () -> Date
+    private let downloads: DownloadRegistry
     private var seen: ExpiringMap<String, Bool>
     private var botIDs: Set<String> = []
     private var tails: [ConversationID: (task: Task<Void, Never>, done: DoneFlag)] = [:]
 
     init(configuration: SessionConfiguration, downloader: AttachmentDownloader, ledger: LedgerBox,
+         downloads: DownloadRegistry = DownloadRegistry(),
          now: @escaping @Sendable () -> Date = { Date() }, emit: @escaping @Sendable (SessionEvent) -> Void) {
         self.configuration = configuration
+        self.downloads = downloads
         self.downloader = downloader
         self.ledger = ledger
         self.emit = emit
@@ -155,6 +158,7 @@ final class InboundProcessor {
             emit(.message(resolved))
             done.set()
         }
+        downloads.register(task)
         tails[message.conversation] = (task, done)
         if tails.count > 256 { tails = tails.filter { !$0.value.done.isDone } }
     }
@@ -163,6 +167,31 @@ final class InboundProcessor {
     static func parseTimestamp(_ text: String) -> Date? {
         if let d = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return d }
         return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}
+
+/// The running download tasks, so shutdown can cancel them: a cancelled download still emits its
+/// message, with a failed-download placeholder, so nothing is lost and nobody waits 30 s.
+final class DownloadRegistry: Sendable {
+    private let state = Mutex<(tasks: [Task<Void, Never>], cancelled: Bool)>(([], false))
+
+    func register(_ task: Task<Void, Never>) {
+        let cancelNow = state.withLock { s -> Bool in
+            s.tasks.removeAll { $0.isCancelled }
+            if s.tasks.count > 512 { s.tasks.removeFirst(s.tasks.count - 512) }
+            s.tasks.append(task)
+            return s.cancelled
+        }
+        if cancelNow { task.cancel() }
+    }
+
+    func cancelAll() {
+        let tasks = state.withLock { s -> [Task<Void, Never>] in
+            s.cancelled = true
+            defer { s.tasks.removeAll() }
+            return s.tasks
+        }
+        for t in tasks { t.cancel() }
     }
 }
 

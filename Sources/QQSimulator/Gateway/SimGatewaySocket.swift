@@ -28,6 +28,8 @@ enum SimGatewaySocket {
                             case .close(let code, let reason):
                                 try await outbound.close(.unknown(UInt16(code)), reason: reason)
                                 return
+                            case .freeze:
+                                return
                             }
                         } catch {
                             return
@@ -36,12 +38,18 @@ enum SimGatewaySocket {
                 }
                 do {
                     for try await message in inbound.messages(maxSize: 16 << 20) {
+                        if await platform.isFrozen(id) { break }
                         switch message {
                         case .text(let text): await platform.receive(text, from: id)
                         case .binary(let buffer): await platform.receive(String(buffer: buffer), from: id)
                         }
                     }
                 } catch {}
+                // A frozen socket stays open and silent until the server stops (at most 10 minutes).
+                let frozenSince = ContinuousClock.now
+                while await platform.isFrozen(id), !Task.isCancelled, ContinuousClock.now - frozenSince < .seconds(600) {
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
                 await platform.connectionClosed(id)
                 group.cancelAll()
             }

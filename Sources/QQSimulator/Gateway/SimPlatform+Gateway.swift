@@ -3,6 +3,9 @@ import Foundation
 extension SimPlatform {
     // MARK: - Sockets
 
+    /// True when the socket was frozen by the freeze fault (its reader must stop reading).
+    func isFrozen(_ id: Int) -> Bool { !stopping && (connections[id]?.frozen ?? false) }
+
     /// Whether a WebSocket upgrade must be refused now (the refuse_connections fault).
     func shouldRefuseUpgrade(now: Date = Date()) -> Bool {
         var refuse = refuseForever
@@ -42,7 +45,7 @@ extension SimPlatform {
 
     /// Applies one frame a client sent.
     func receive(_ text: String, from id: Int) {
-        guard let connection = connections[id], !connection.closing else { return }
+        guard let connection = connections[id], !connection.closing, !connection.frozen else { return }
         guard let frame = JSONBody.parse(Data(text.utf8)), let op = frame["op"]?.int else {
             connection.close(4002, "invalid payload")
             return
@@ -211,6 +214,11 @@ extension SimPlatform {
             }
         case .stallAcks:
             for c in live { c.stalled = true }
+        case .freeze:
+            for c in live {
+                c.frozen = true
+                c.outbox.yield(.freeze)
+            }
         case .refuseConnections(let count, let seconds):
             if let count { refuseCount = count }
             if let seconds { refuseUntil = Date().addingTimeInterval(seconds) }

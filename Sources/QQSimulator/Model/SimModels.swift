@@ -82,8 +82,11 @@ public enum SimFault: Sendable, Hashable {
     case reconnect
     /// Send op 9 with `d = resumable`, then close.
     case invalidSession(resumable: Bool)
-    /// Stop answering heartbeats on the sockets open now (a dead link).
+    /// Stop answering heartbeats on the sockets open now (a half-dead link).
     case stallAcks
+    /// The sockets open now go completely silent: nothing read, nothing written, not even a close
+    /// frame (a dead TCP link, a crashed peer).
+    case freeze
     /// Refuse WebSocket upgrades: for `count` attempts, or for `seconds`, or until cleared.
     case refuseConnections(count: Int?, seconds: Double?)
     /// Invalidate every access token (REST answers 401 until the client fetches a new one).

@@ -7,6 +7,8 @@ public actor SimPlatform {
     enum Outgoing: Sendable {
         case text(String)
         case binary(Data)
+        /// Stop reading and writing for good (the socket stays open, silent).
+        case freeze
         /// A text frame with exactly these bytes (may be invalid UTF-8: for hostile-input tests).
         case rawText(Data)
         case close(code: Int, reason: String)
@@ -17,9 +19,10 @@ public actor SimPlatform {
         let outbox: AsyncStream<Outgoing>.Continuation
         var sessionID: String?
         var stalled = false
+        var frozen = false
         var closing = false
         init(id: Int, outbox: AsyncStream<Outgoing>.Continuation) { self.id = id; self.outbox = outbox }
-        func send(_ text: String) { if !closing { outbox.yield(.text(text)) } }
+        func send(_ text: String) { if !closing && !frozen { outbox.yield(.text(text)) } }
         func close(_ code: Int, _ reason: String) {
             guard !closing else { return }
             closing = true
@@ -67,6 +70,8 @@ public actor SimPlatform {
     var rejectIdentify: (code: Int, count: Int)?
     var oddResponses: [OddResponse] = []
     var stats = SimStats()
+    /// Set when the simulator stops: frozen sockets let go.
+    var stopping = false
     /// Where the simulator is reachable (set once listening).
     var baseURL = "http://127.0.0.1"
 
@@ -75,6 +80,7 @@ public actor SimPlatform {
     }
 
     func setBaseURL(_ url: String) { baseURL = url }
+    func markStopping() { stopping = true }
 
     // MARK: - Tokens
 
@@ -92,6 +98,9 @@ public actor SimPlatform {
         tokens.append(token)
         return (token.value, configuration.tokenLifetime)
     }
+
+    /// Counts a token request answered by an injected odd response.
+    func noteTokenRequest() { stats.tokenRequests += 1 }
 
     /// True when `token` (bare, without `QQBot `) is valid now.
     func isValid(token: String, now: Date = Date()) -> Bool {

@@ -47,7 +47,7 @@ enum SimControlRoutes {
         router.post("/sim/fault") { request, _ -> Response in
             let (json, _) = await SimRouter.body(request, limit: 64 * 1024)
             guard let fault = parseFault(json) else {
-                return bad("kind must be one of close, op7, op9, stall_acks, refuse_connections, expire_token, reject_identify, odd_response, clear")
+                return bad("kind must be one of close, op7, op9, stall_acks, freeze, refuse_connections, expire_token, reject_identify, odd_response, clear")
             }
             await platform.apply(fault)
             return SimJSON.response(["ok": true])
@@ -82,6 +82,7 @@ enum SimControlRoutes {
         case "op7", "reconnect": return .reconnect
         case "op9", "invalid_session": return .invalidSession(resumable: json?["resumable"]?.bool ?? false)
         case "stall_acks": return .stallAcks
+        case "freeze": return .freeze
         case "refuse_connections":
             let seconds: Double? = json?["seconds"].flatMap { if case .number(let n) = $0 { return n }; return nil }
             return .refuseConnections(count: json?["count"]?.int, seconds: seconds)

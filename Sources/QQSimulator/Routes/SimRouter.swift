@@ -21,7 +21,10 @@ enum SimRouter {
     private static func addPlatformRoutes(_ router: Router<BasicRequestContext>, platform: SimPlatform,
                                           configuration: SimulatorConfiguration) {
         router.post("/app/getAppAccessToken") { request, _ -> Response in
-            if let odd = await platform.takeOddResponse(.token) { return await oddAnswer(odd) }
+            if let odd = await platform.takeOddResponse(.token) {
+                await platform.noteTokenRequest()
+                return await oddAnswer(odd)
+            }
             let (json, _) = await body(request, limit: 64 * 1024)
             let appID = json?["appId"]?.string ?? json?["appId"]?.int.map(String.init) ?? ""
             let secret = json?["clientSecret"]?.string ?? ""

@@ -1,5 +1,6 @@
 import Foundation
 import QQSession
+import Logging
 import QQSimulator
 
 /// A simulator on an ephemeral loopback port plus a session pointed at it, torn down at the end.
@@ -32,7 +33,9 @@ struct SimHarness {
         let simulator = try await QQSimulator.start(simConfig)
         var config = fastConfiguration(for: simulator)
         configure(&config)
-        let session = Session(configuration: config)
+        var logger = Logger(label: "test", factory: { label in StreamLogHandler.standardError(label: label) })
+        logger.logLevel = ProcessInfo.processInfo.environment["QQTUI_TEST_LOG"] == "1" ? .debug : .critical
+        let session = Session(configuration: config, logger: logger)
         let recorder = EventRecorder()
         await recorder.attach(session.events)
         let harness = SimHarness(simulator: simulator, session: session, recorder: recorder)
