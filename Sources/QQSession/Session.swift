@@ -107,7 +107,10 @@ public actor Session {
 
 /// The bot's own account (`GET /users/@me`).
 public struct BotUser: Sendable, Hashable, Codable {
+    /// The bot's user id.
     public var id: String
+    /// Its name.
     public var username: String?
+    /// Its avatar URL.
     public var avatar: String?
 }

@@ -20,6 +20,9 @@ public struct SimulatorConfiguration: Sendable {
     public var tokenRotationWindow = 60
     /// `heartbeat_interval` sent in Hello, in milliseconds.
     public var heartbeatIntervalMs = 41_250
+    /// A socket with no heartbeat for this many intervals is closed with 4009 (0 = never). The real
+    /// limit is undocumented; 3 intervals tolerates botpy's fixed 30 s beat against a 41 s interval.
+    public var heartbeatTimeoutIntervals = 3
     /// Group passive reply window.
     public var groupReplyWindow: Duration = .seconds(300)
     /// C2C passive reply window.

@@ -89,26 +89,28 @@ struct MentionStripperTests {
         ("  \u{00A0} ", ""),
     ])
     func strips(input: String, expected: String) {
-        #expect(MentionStripper.strip(input, botIDs: ["B1"], assumeLeadingIsBot: true) == expected)
+        #expect(MentionStripper.strip(input, botIDs: ["B1"], atEvent: true) == expected)
     }
 
-    @Test("mentions of other users stay")
+    @Test("mentions the platform lists as other members stay")
     func keepsOthers() {
-        #expect(MentionStripper.strip("<@!U2> look", botIDs: ["B1"], assumeLeadingIsBot: true) == "<@!U2> look")
-        #expect(MentionStripper.strip("<@!B1> <@!U2> look", botIDs: ["B1"], assumeLeadingIsBot: true) == "<@!U2> look")
-        #expect(MentionStripper.strip("ask <@!U2> later", botIDs: ["B1"], assumeLeadingIsBot: false) == "ask <@!U2> later")
+        #expect(MentionStripper.strip("<@!U2> look", botIDs: ["B1"], otherIDs: ["U2"], atEvent: true) == "<@!U2> look")
+        #expect(MentionStripper.strip("<@!B1> <@!U2> look", botIDs: ["B1"], otherIDs: ["U2"], atEvent: true) == "<@!U2> look")
+        #expect(MentionStripper.strip("ask <@!U2> later", botIDs: ["B1"], atEvent: false) == "ask <@!U2> later")
+        #expect(MentionStripper.strip("<@!U2> look", botIDs: ["B1"], atEvent: false) == "<@!U2> look", "not an @-event")
     }
 
-    @Test("without a known bot id, a leading mention in an @-event is the bot")
+    @Test("in an @-event an unlisted leading mention is the bot (an id format we do not know)")
     func unknownBotID() {
-        #expect(MentionStripper.strip("<@!X> hi", botIDs: [], assumeLeadingIsBot: true) == "hi")
-        #expect(MentionStripper.strip("<@!X> hi", botIDs: [], assumeLeadingIsBot: false) == "<@!X> hi")
+        #expect(MentionStripper.strip("<@!X> hi", botIDs: ["B1"], atEvent: true) == "hi")
+        #expect(MentionStripper.strip("<@!X> <@!Y> hi", botIDs: ["B1"], atEvent: true) == "<@!Y> hi", "only the first")
+        #expect(MentionStripper.strip("<@!X> hi", botIDs: ["B1"], atEvent: false) == "<@!X> hi")
     }
 
     @Test("broken tags are left alone")
     func brokenTags() {
-        #expect(MentionStripper.strip("<@!B1 hi", botIDs: ["B1"], assumeLeadingIsBot: true) == "<@!B1 hi")
-        #expect(MentionStripper.strip("<@> hi", botIDs: ["B1"], assumeLeadingIsBot: true) == "<@> hi")
+        #expect(MentionStripper.strip("<@!B1 hi", botIDs: ["B1"], atEvent: true) == "<@!B1 hi")
+        #expect(MentionStripper.strip("<@> hi", botIDs: ["B1"], atEvent: true) == "<@> hi")
     }
 }
 

@@ -10,6 +10,7 @@ struct GatewayFaultTests {
     func heartbeats() async throws {
         var sim = SimulatorConfiguration()
         sim.heartbeatIntervalMs = 60
+        sim.heartbeatTimeoutIntervals = 0
         try await SimHarness.run(simulator: sim) { h in
             #expect(await h.recorder.waitForReady())
             try await Task.sleep(for: .milliseconds(400))
@@ -81,6 +82,7 @@ struct GatewayFaultTests {
     func stalledAcks() async throws {
         var sim = SimulatorConfiguration()
         sim.heartbeatIntervalMs = 80
+        sim.heartbeatTimeoutIntervals = 0
         try await SimHarness.run(simulator: sim) { h in
             #expect(await h.recorder.waitForReady())
             await h.platform.apply(.stallAcks)
@@ -96,6 +98,7 @@ struct GatewayFaultTests {
     func frozenLink() async throws {
         var sim = SimulatorConfiguration()
         sim.heartbeatIntervalMs = 80
+        sim.heartbeatTimeoutIntervals = 0
         try await SimHarness.run(simulator: sim) { h in
             #expect(await h.recorder.waitForReady())
             await h.platform.apply(.freeze)
@@ -176,6 +179,55 @@ struct GatewayFaultTests {
             let stats = await h.platform.currentStats()
             #expect(stats.identifies == 2)
             #expect(stats.resumes == 0)
+            #expect(stats.invalidSessions == 0, "the client tried to resume a session 4006 had ended")
+        }
+    }
+
+    @Test("a Resume the platform never answers falls back to a fresh Identify")
+    func ignoredResume() async throws {
+        try await SimHarness.run(configure: { $0.timeouts.ready = .milliseconds(400) }) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.platform.apply(.ignoreResume(count: 1))
+            await h.platform.apply(.close(code: 4009))
+            #expect(await h.recorder.waitForReady(times: 2))
+            let stats = await h.platform.currentStats()
+            #expect(stats.identifies == 2)
+            #expect(stats.resumes == 0)
+            #expect(await h.recorder.statuses.contains { $0.lastError == "no READY" })
+        }
+    }
+
+    @Test("a gateway that never says Hello is dropped and retried")
+    func noHello() async throws {
+        try await SimHarness.run(configure: { $0.timeouts.hello = .milliseconds(300) }) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.platform.apply(.withholdHello(count: 2))
+            await h.platform.apply(.close(code: 4009))
+            #expect(await h.recorder.waitForReady(times: 2))
+            #expect(await h.platform.currentStats().connectionsOpened == 4)
+            #expect(await h.recorder.statuses.contains { $0.lastError == "no Hello" })
+        }
+    }
+
+    @Test("the platform kicking the bot right after READY backs off and ends OFFLINE instead of looping")
+    func flapping() async throws {
+        try await SimHarness.run(configure: {
+            $0.reconnect.baseDelay = .milliseconds(1)
+            $0.reconnect.maxDelay = .milliseconds(4)
+            $0.reconnect.maxAttempts = 6
+        }) { h in
+            #expect(await h.recorder.waitForReady())
+            // Every new session is closed at once with a code that forces a fresh Identify.
+            let kicker = Task {
+                while !Task.isCancelled {
+                    await h.platform.apply(.close(code: 4006))
+                    try? await Task.sleep(for: .milliseconds(2))
+                }
+            }
+            let reason = await h.recorder.waitForOffline(timeout: .seconds(20))
+            kicker.cancel()
+            #expect(reason?.contains("gave up after 6") == true, "\(String(describing: reason))")
+            #expect(await h.platform.currentStats().identifies <= 8)
         }
     }
 }

@@ -130,6 +130,39 @@ struct GatewayStateMachineTests {
         }
     }
 
+    @Test("a Resume the server ignores (no RESUMED in time) falls back to Identify")
+    func ignoredResume() throws {
+        var m = try readyMachine()
+        #expect(m.connectionEnded(.serverClosed(code: 4009)) == .resume)
+        m.connectionOpened(plan: .resume, now: t0)
+        _ = m.receive(try frame(#"{"op":10,"d":{"heartbeat_interval":60000}}"#), now: t0)
+        #expect(ends(m.tick(now: t0 + .seconds(16))) == [.readyTimeout])
+        #expect(m.connectionEnded(.readyTimeout) == .identify)
+        #expect(m.sessionID == nil)
+    }
+
+    @Test("Resumes cut off twice in a row fall back to Identify; a successful one resets the count")
+    func droppedResumes() throws {
+        var m = try readyMachine()
+        _ = m.connectionEnded(.serverClosed(code: 4009))
+        for expected in [GatewayPlan.resume, .identify] {
+            m.connectionOpened(plan: .resume, now: t0)
+            _ = m.receive(try frame(#"{"op":10,"d":{"heartbeat_interval":60000}}"#), now: t0)
+            #expect(m.phase == .resuming)
+            #expect(m.connectionEnded(.transportError("reset")) == expected)
+        }
+        var r = try readyMachine()
+        _ = r.connectionEnded(.serverClosed(code: 4009))
+        r.connectionOpened(plan: .resume, now: t0)
+        _ = r.receive(try frame(#"{"op":10,"d":{}}"#), now: t0)
+        _ = r.connectionEnded(.transportError("reset"))
+        r.connectionOpened(plan: .resume, now: t0)
+        _ = r.receive(try frame(#"{"op":10,"d":{}}"#), now: t0)
+        _ = r.receive(try frame(#"{"op":0,"s":9,"t":"RESUMED","d":""}"#), now: t0)
+        #expect(r.failedResumes == 0)
+        #expect(r.connectionEnded(.serverClosed(code: 4009)) == .resume)
+    }
+
     @Test("a fresh Identify forgets the old session and seq")
     func identifyResets() throws {
         var m = try readyMachine()

@@ -106,13 +106,44 @@ struct TokenAndRESTTests {
         await sim.stop()
     }
 
-    @Test("a transient token failure (HTTP 502) is retried by the gateway loop")
-    func transientTokenFailure() async throws {
+    @Test("transient token failures (502 HTML, 429 and 500 with a JSON body, 'too many requests') are retried", arguments: [
+        OddResponse(scope: .token, status: 502, contentType: "text/html", body: "<h1>502</h1>"),
+        OddResponse(scope: .token, status: 429, body: #"{"code":100001,"message":"Too many requests"}"#),
+        OddResponse(scope: .token, status: 500, body: #"{"code":500,"message":"internal error"}"#),
+        OddResponse(scope: .token, status: 200, body: #"{"code":100001,"message":"Too many requests"}"#),
+    ])
+    func transientTokenFailure(answer: OddResponse) async throws {
         try await SimHarness.run(start: false) { h in
-            await h.platform.apply(.oddResponses([OddResponse(scope: .token, status: 502, contentType: "text/html", body: "<h1>502</h1>")]))
+            await h.platform.apply(.oddResponses([answer]))
             await h.session.start()
             #expect(await h.recorder.waitForReady())
             #expect(await h.recorder.notices.contains { $0.kind == .tokenError })
+        }
+    }
+
+    @Test("many requests answered 401 at once share one new token")
+    func concurrent401() async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            let before = await h.platform.currentStats().tokenRequests
+            await h.platform.apply(.expireTokens)
+            let session = h.session
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<10 { group.addTask { try await session.botUser().id } }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(ids.count == 10)
+            #expect(await h.platform.currentStats().tokenRequests - before <= 2)
+        }
+    }
+
+    @Test("without /gateway/bot (404) the gateway URL comes from /gateway")
+    func gatewayFallback() async throws {
+        try await SimHarness.run(start: false) { h in
+            await h.platform.apply(.oddResponses([OddResponse(status: 404, contentType: "text/plain", body: "404 page not found")]))
+            await h.session.start()
+            #expect(await h.recorder.waitForReady())
+            #expect(await h.platform.currentStats().connectionsOpened == 1)
         }
     }
 

@@ -136,6 +136,72 @@ struct SimulatorGatewayTests {
         }
     }
 
+    @Test("Resume with a seq from the future is refused with 4007; READY is never replayed")
+    func resumeChecks() async throws {
+        try await withSim { sim, token in
+            let first = try await RawGatewayClient.connect(sim.gatewayURL)
+            _ = await first.next()
+            try await first.send(identify(token))
+            let session = try #require((await first.next()?["d"] as? [String: Any])?["session_id"] as? String)
+            await first.close()
+            let ahead = try await RawGatewayClient.connect(sim.gatewayURL)
+            _ = await ahead.next()
+            try await ahead.send(#"{"op":6,"d":{"token":"QQBot \#(token)","session_id":"\#(session)","seq":99}}"#)
+            #expect(await ahead.waitClosed() == 4007)
+            let fromZero = try await RawGatewayClient.connect(sim.gatewayURL)
+            _ = await fromZero.next()
+            try await fromZero.send(#"{"op":6,"d":{"token":"QQBot \#(token)","session_id":"\#(session)","seq":0}}"#)
+            #expect(await fromZero.next()?["t"] as? String == "RESUMED", "READY is not an event to replay")
+            await fromZero.close()
+        }
+    }
+
+    @Test("a socket that stops heartbeating is closed with 4009 (its session stays resumable)")
+    func heartbeatTimeout() async throws {
+        var config = SimulatorConfiguration()
+        config.heartbeatIntervalMs = 50
+        try await withSim(config) { sim, token in
+            let ws = try await RawGatewayClient.connect(sim.gatewayURL)
+            _ = await ws.next()
+            try await ws.send(identify(token))
+            _ = await ws.next()
+            #expect(await ws.waitClosed(timeout: .seconds(3)) == 4009)
+            #expect(await sim.platform.currentStats().heartbeatTimeouts == 1)
+            #expect(await sim.platform.currentStats().sessions.count == 1)
+        }
+    }
+
+    @Test("a close code no server may send is refused by the control API, not a crash")
+    func badCloseCode() async throws {
+        try await withSim { sim, token in
+            let http = SimHTTP(base: sim.baseURL)
+            for code in [70000, -1, 1005, 999] {
+                let answer = try await http.call("POST", "/sim/fault", json: ["kind": "close", "code": code])
+                #expect(answer.status == 400)
+            }
+            await sim.platform.apply(.close(code: 70000))
+            let state = try await http.call("GET", "/sim/state")
+            #expect(state.status == 200, "the simulator is still up")
+            _ = token
+        }
+    }
+
+    @Test("group events list the other members tagged in the content (not the bot)")
+    func mentionsListed() async throws {
+        try await withSim { sim, token in
+            let ws = try await RawGatewayClient.connect(sim.gatewayURL)
+            _ = await ws.next()
+            try await ws.send(identify(token))
+            _ = await ws.next()
+            _ = await sim.platform.userSendsGroup(groupOpenID: "G", memberOpenID: "M", content: "<@!M7> look at <@M8>", inlineMention: true)
+            let d = try #require(await ws.next()?["d"] as? [String: Any])
+            let mentions = try #require(d["mentions"] as? [[String: Any]])
+            #expect(mentions.compactMap { $0["member_openid"] as? String } == ["M7", "M8"])
+            #expect(mentions.allSatisfy { $0["is_you"] as? Bool == false })
+            await ws.close()
+        }
+    }
+
     @Test("Resume of an unknown session: op 9 (d false), then the server closes")
     func resumeUnknown() async throws {
         try await withSim { sim, token in

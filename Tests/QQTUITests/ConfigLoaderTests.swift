@@ -68,6 +68,7 @@ struct ConfigLoaderTests {
         ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nallow_from = [\"U1\", 2]", "bot.allow_from", "item 2"),
         ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nsandbox = \"yes\"", "bot.sandbox", "true or false"),
         ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\napi_base = \"ftp://x\"", "bot.api_base", "http(s) URL"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\ntoken_url = \"http://example.com/t\"", "bot.token_url", "https"),
         ("[bot]\napp_id = \"1\"\napp_scret = \"x\"", "bot.app_secret", "missing"),
         ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nmarkdwon = true", "bot.markdwon", "did you mean markdown"),
         ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[gateway]\nshard = [1, 1]", "gateway.shard", "index < count"),
@@ -82,12 +83,19 @@ struct ConfigLoaderTests {
         #expect(e?.problem.contains(fragment) == true, "\(String(describing: e))")
     }
 
-    @Test("a syntax error gives line and column; secrets never appear in messages")
+    @Test("a syntax error gives line and column; secret values never appear in messages")
     func syntaxAndSecrets() {
         let e = problem("[bot\napp_id = 1")
         #expect(e?.problem.contains("line 1") == true)
-        let secretError = problem("[bot]\napp_id = \"1\"\napp_secret = \"TOPSECRET-VALUE\"\nintents = \"x\"")
-        #expect(secretError.map { !$0.description.contains("TOPSECRET-VALUE") } == true)
+        // The secret pasted into app_secret_env by mistake: refused without echoing it.
+        let pasted = problem("[bot]\napp_id = \"1\"\napp_secret_env = \"sk-TOPSECRET-value-9f8e\"")
+        #expect(pasted?.key == "bot.app_secret_env")
+        #expect(pasted.map { !$0.description.contains("TOPSECRET") } == true)
+        let wrongType = problem("[bot]\napp_id = \"1\"\napp_secret = 987654321")
+        #expect(wrongType?.key == "bot.app_secret")
+        #expect(wrongType.map { !$0.description.contains("987654321") } == true)
+        #expect((try? parse("[bot]\napp_id = \"1\"\napp_secret = \"x\"\napi_base = \"http://127.0.0.1:8080\"")) != nil,
+                "plain http to loopback (a simulator) is fine")
     }
 
     @Test("a world-readable config holding a secret gets a warning")

@@ -29,10 +29,22 @@ actor TokenProvider {
         self.logger = logger
     }
 
-    /// A valid token: the cached one, or a fresh one when it is due for refresh.
+    /// Token endpoint codes that mean the AppID/AppSecret are wrong (qq-protocol.md §1.1).
+    static let credentialCodes: Set<Int> = [100007, 100016, 10004, 11242]
+
+    /// A valid token: the cached one, or a fresh one when it is due for refresh. If the refresh fails
+    /// while the cached token has not expired yet, the cached one is still used.
     func token() async throws -> AccessToken {
         if let current, clock.now < current.refreshAt { return current }
-        return try await refresh()
+        do {
+            return try await refresh()
+        } catch let error where !(error is CancellationError) {
+            if let current, clock.now < current.expiresAt {
+                logger.warning("token refresh failed; the current token is still valid", metadata: ["error": "\(error)"])
+                return current
+            }
+            throw error
+        }
     }
 
     /// Time left until the cached token expires (nil when there is none).
@@ -91,7 +103,7 @@ actor TokenProvider {
         let started = clock.now
         let result = try await transport.perform(
             method: .POST, url: tokenURL, headers: [("Content-Type", "application/json")], body: body,
-            timeout: timeout, maxBytes: 64 * 1024, context: "token")
+            timeout: timeout, maxBytes: 64 * 1024, context: "token", followRedirects: false)
         let decoded: TokenResponse
         do {
             decoded = try JSONDecoder().decode(TokenResponse.self, from: result.body)
@@ -101,8 +113,10 @@ actor TokenProvider {
         }
         guard (200..<300).contains(result.status), let value = decoded.accessToken, !value.isEmpty else {
             let reason = decoded.message.map(Redactor.shared.redact) ?? "no access_token in the answer"
-            throw QQError(kind: .authentication, message: "token refused: \(reason)", httpStatus: result.status,
-                          code: decoded.code, traceID: result.traceID, context: "token")
+            // Only a refusal of the credentials is final; rate limits and server trouble are retried.
+            let credentials = [401, 403].contains(result.status) || decoded.code.map(Self.credentialCodes.contains) == true
+            throw QQError(kind: credentials ? .authentication : .platform, message: "token refused: \(reason)",
+                          httpStatus: result.status, code: decoded.code, traceID: result.traceID, context: "token")
         }
         var lifetime = decoded.expiresIn ?? 7200
         if decoded.expiresIn == nil {

@@ -65,7 +65,7 @@ public struct SessionConfiguration: Sendable {
 
     /// A configuration pointed at a local simulator (`http://127.0.0.1:PORT`).
     public static func simulator(baseURL: String, appID: String, appSecret: String) -> SessionConfiguration {
-        var config = SessionConfiguration(appID: appID, appSecret: Secret(appSecret))
+        var config = SessionConfiguration(appID: appID, appSecret: Secret(appSecret, pinned: true))
         config.tokenURL = baseURL + "/app/getAppAccessToken"
         config.apiBase = baseURL
         return config
@@ -74,8 +74,11 @@ public struct SessionConfiguration: Sendable {
 
 /// `[index, count]` of the gateway shard.
 public struct Shard: Sendable, Hashable, Codable {
+    /// This connection's shard, 0 ≤ index < count.
     public var index: Int
+    /// How many shards the bot's events are split over.
     public var count: Int
+    /// `[index, count]`.
     public init(index: Int, count: Int) { self.index = index; self.count = count }
 }
 
@@ -110,6 +113,7 @@ public struct ReconnectPolicy: Sendable, Hashable {
     public var jitter: Double = 0.5
     /// Consecutive failed attempts before the session goes OFFLINE.
     public var maxAttempts: Int = 30
+    /// The defaults: 1 s → 60 s, jitter 0.5, 30 attempts.
     public init() {}
 }
 
@@ -123,6 +127,7 @@ public struct Timeouts: Sendable, Hashable {
     public var ready: Duration = .seconds(15)
     /// A REST request, to the response head.
     public var request: Duration = .seconds(15)
+    /// The defaults: 10 s connect, 15 s Hello, 15 s READY, 15 s per request.
     public init() {}
 }
 
@@ -134,6 +139,7 @@ public struct ReplyWindow: Sendable, Hashable {
     public var c2c: Duration = .seconds(60 * 60)
     /// Passive replies per inbound msg_id.
     public var budget: Int = 5
+    /// The platform's numbers: group 5 min, C2C 60 min, 5 replies.
     public init() {}
 }
 
@@ -147,5 +153,6 @@ public struct AttachmentPolicy: Sendable, Hashable {
     public var timeout: Duration = .seconds(30)
     /// Download at all (off: attachments keep only their URL).
     public var download: Bool = true
+    /// Download images, in memory only, 20 MiB cap, 30 s.
     public init() {}
 }

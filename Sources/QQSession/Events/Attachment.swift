@@ -33,6 +33,7 @@ public struct Attachment: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey { case contentType, filename, url, size, width, height, state, localPath }
 
+    /// An attachment (normally built by the inbound processor from the platform's entry).
     public init(contentType: String, filename: String, url: String, size: Int? = nil, width: Int? = nil,
                 height: Int? = nil, state: State = .remote, localPath: String? = nil, data: Data? = nil) {
         self.contentType = contentType

@@ -52,6 +52,7 @@ public struct InboundMessage: Sendable, Hashable, Codable {
         /// A username, when the platform sends one (it rarely does).
         public var username: String?
 
+        /// An author.
         public init(openID: String, role: String? = nil, isBot: Bool = false, username: String? = nil) {
             self.openID = openID
             self.role = role
@@ -60,6 +61,7 @@ public struct InboundMessage: Sendable, Hashable, Codable {
         }
     }
 
+    /// A message (normally built by the inbound processor; public for tests, replays and the store).
     public init(id: String, eventID: String?, conversation: ConversationID, source: Source, author: Author,
                 text: String, rawContent: String, timestamp: Date, receivedAt: Date, attachments: [Attachment],
                 messageType: Int?, referencedMessageID: String?, seq: Int?, replyWindowEnds: Date) {

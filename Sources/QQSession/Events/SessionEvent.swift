@@ -66,13 +66,18 @@ public struct ConversationEvent: Sendable, Hashable, Codable {
         case c2cMsgReject = "C2C_MSG_REJECT"
         case c2cMsgReceive = "C2C_MSG_RECEIVE"
     }
+    /// What happened.
     public var kind: Kind
+    /// The group or the user.
     public var conversation: ConversationID
-    /// The member who did it (group events).
+    /// The member who did it (group events), or the user (friend events).
     public var operatorOpenID: String?
+    /// The dispatch's envelope id.
     public var eventID: String?
+    /// When qqtui received it.
     public var receivedAt: Date
 
+    /// A lifecycle event.
     public init(kind: Kind, conversation: ConversationID, operatorOpenID: String?, eventID: String?, receivedAt: Date) {
         self.kind = kind
         self.conversation = conversation
@@ -84,10 +89,15 @@ public struct ConversationEvent: Sendable, Hashable, Codable {
 
 /// A dispatch qqtui does not interpret.
 public struct RawEvent: Sendable, Hashable, Codable {
+    /// The dispatch type (`t`).
     public var type: String
+    /// The gateway sequence number (`s`).
     public var seq: Int?
+    /// The envelope id.
     public var eventID: String?
+    /// `d` as it came (null when it could not be read).
     public var payload: JSONValue
+    /// When qqtui received it.
     public var receivedAt: Date
 }
 
@@ -106,13 +116,18 @@ public struct Notice: Sendable, Hashable, Codable {
         case gatewayError = "gateway_error"
         case tokenError = "token_error"
     }
+    /// How much it matters.
     public var level: Level
+    /// What happened.
     public var kind: Kind
+    /// A sentence for the operator.
     public var message: String
     /// A message id, openid or event type the notice is about.
     public var subject: String?
+    /// When.
     public var at: Date
 
+    /// A notice.
     public init(level: Level, kind: Kind, message: String, subject: String? = nil, at: Date = Date()) {
         self.level = level
         self.kind = kind

@@ -258,7 +258,13 @@ extension GatewayDriver {
             while !Task.isCancelled, connection.cause == nil {
                 guard let wake = state.withLock({ $0.machine.nextWakeup }) else { return }
                 do { try await clock.sleep(until: wake) } catch { return }
-                let actions = state.withLock { $0.machine.tick(now: clock.now) }
+                // The machine is shared by successive connections: a timer that outlived its own
+                // connection must not tick the next one.
+                let actions = state.withLock { s -> [GatewayStateMachine<ContinuousClock.Instant>.Action]? in
+                    guard !Task.isCancelled, connection.cause == nil, s.current === connection else { return nil }
+                    return s.machine.tick(now: clock.now)
+                }
+                guard let actions else { return }
                 await perform(actions, connection: connection, token: token)
             }
         }

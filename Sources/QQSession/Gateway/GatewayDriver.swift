@@ -104,12 +104,13 @@ final class GatewayDriver: Sendable {
     /// A fresh attempt now: wakes a waiting loop (resetting the attempt count), replaces the live
     /// connection, or starts a new loop when the session is OFFLINE.
     func forceReconnect() {
-        let (connection, wake) = state.withLock { s -> (GatewayConnection?, AsyncStream<Void>.Continuation?) in
+        let (connection, wake, preparing) = state.withLock { s in
             s.forcePending = true
-            return (s.current, s.wake)
+            return (s.current, s.wake, s.preparing)
         }
         if start() { return }
         wake?.yield()
+        preparing?.cancel()
         connection?.end(.forced)
     }
 
@@ -194,13 +195,17 @@ final class GatewayDriver: Sendable {
             } else if outcome.readyFor != nil {
                 authRejections = 0
             }
-            if let up = outcome.readyFor {
+            if let up = outcome.readyFor, up >= stableAfter {
+                // A healthy connection ended (the platform rotates them every 30-65 min): go again now.
                 failures = 0
-                delay = up >= stableAfter ? .zero : backoff.delay(afterFailures: 1, random: .random(in: 0...1))
+                delay = .zero
             } else {
+                // Never READY, or dropped right after it: a failed attempt. Counting the short-lived ones
+                // too keeps a platform that kicks us after READY from costing a session start per second.
                 failures += 1
                 if failures >= maxAttempts {
-                    goOffline("gave up after \(failures) failed attempts; last: \(outcome.detail ?? reason)")
+                    let what = outcome.readyFor == nil ? "failed attempts" : "attempts (the last ones dropped right after READY)"
+                    goOffline("gave up after \(failures) \(what); last: \(outcome.detail ?? reason)")
                     break
                 }
                 delay = authRejections == 1 && outcome.cause == .serverClosed(code: 4004)

@@ -85,6 +85,8 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
     private(set) var heartbeatInterval: Duration?
     private(set) var lastRTT: Duration?
     private var plan: GatewayPlan = .identify
+    /// Resumes sent in a row that never got RESUMED (one ignored Resume, or two dropped ones, → Identify).
+    private(set) var failedResumes = 0
     private var awaitingAck = false
     private var lastBeatAt: Instant?
     private var nextBeatAt: Instant?
@@ -169,10 +171,12 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
             sessionID = ready.sessionID
             phase = .ready
             deadline = nil
+            failedResumes = 0
             return [.ready(ready)]
         case "RESUMED":
             phase = .ready
             deadline = nil
+            failedResumes = 0
             return [.resumed]
         default:
             return [.dispatch(frame)]
@@ -201,6 +205,7 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
 
     /// The connection is gone: decide how the next one starts. Clears the session when it cannot resume.
     mutating func connectionEnded(_ cause: GatewayEndCause) -> GatewayPlan {
+        let wasResuming = phase == .resuming
         phase = .closed
         deadline = nil
         nextBeatAt = nil
@@ -220,8 +225,20 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
         case .identify, .stop:
             sessionID = nil
             lastSeq = nil
+            failedResumes = 0
             return decision
         case .resume:
+            // A Resume the server ignored (no RESUMED in time) or that keeps being cut off means the
+            // session is gone for the server too: start over rather than resume until OFFLINE.
+            if wasResuming, cause != .forced {
+                failedResumes += 1
+                if cause == .readyTimeout || failedResumes >= 2 {
+                    sessionID = nil
+                    lastSeq = nil
+                    failedResumes = 0
+                    return .identify
+                }
+            }
             return sessionID != nil && lastSeq != nil ? .resume : .identify
         }
     }

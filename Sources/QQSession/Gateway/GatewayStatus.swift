@@ -28,15 +28,18 @@ public struct GatewayStatus: Sendable, Hashable, Codable {
     public var heartbeatRTTMs: Int?
     /// Seconds until the access token expires.
     public var tokenTTLSeconds: Int?
-    /// The bot's user id and name (from READY).
+    /// The bot's user id (from READY).
     public var botID: String?
+    /// The bot's name (from READY).
     public var botName: String?
     /// The last connection error, if any.
     public var lastError: String?
-    /// Sessions identified and resumed since start.
+    /// Sessions identified since start.
     public var identifyCount: Int
+    /// Sessions resumed since start.
     public var resumeCount: Int
 
+    /// A status in `phase` with nothing known yet.
     public init(phase: Phase = .idle) {
         self.phase = phase
         self.identifyCount = 0

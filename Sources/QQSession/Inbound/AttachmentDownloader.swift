@@ -19,7 +19,7 @@ struct AttachmentDownloader: Sendable {
 
     /// The attachment as announced, before any download.
     static func describe(_ p: AttachmentPayload, index: Int) -> Attachment {
-        let type = (p.contentType?.isEmpty == false ? p.contentType! : "file")
+        let type = p.contentType.flatMap { $0.isEmpty ? nil : $0 } ?? "file"
         let name = p.filename.flatMap { $0.isEmpty ? nil : $0 } ?? "attachment-\(index + 1)"
         return Attachment(contentType: type, filename: name, url: normalizeURL(p.url ?? ""), size: p.size,
                           width: p.width.flatMap { $0 > 0 ? $0 : nil }, height: p.height.flatMap { $0 > 0 ? $0 : nil })

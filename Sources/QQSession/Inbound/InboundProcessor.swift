@@ -58,12 +58,14 @@ final class InboundProcessor {
             handleMessage(payload, frame: frame, source: source)
         case .groupRobot(let p):
             guard let kind = ConversationEvent.Kind(rawValue: type) else { return raw(frame, .null) }
-            emit(.conversation(ConversationEvent(kind: kind, conversation: .group(p.groupOpenID),
-                                                 operatorOpenID: p.opMemberOpenID, eventID: frame.id, receivedAt: now())))
+            deliver(.conversation(ConversationEvent(kind: kind, conversation: .group(p.groupOpenID),
+                                                    operatorOpenID: p.opMemberOpenID, eventID: frame.id, receivedAt: now())),
+                    in: .group(p.groupOpenID))
         case .friend(let p):
             guard let kind = ConversationEvent.Kind(rawValue: type) else { return raw(frame, .null) }
-            emit(.conversation(ConversationEvent(kind: kind, conversation: .c2c(p.openID), operatorOpenID: p.openID,
-                                                 eventID: frame.id, receivedAt: now())))
+            deliver(.conversation(ConversationEvent(kind: kind, conversation: .c2c(p.openID), operatorOpenID: p.openID,
+                                                    eventID: frame.id, receivedAt: now())),
+                    in: .c2c(p.openID))
         case .raw(let json):
             raw(frame, json)
         case .undecodable(let reason, let json):
@@ -108,12 +110,13 @@ final class InboundProcessor {
             return
         }
         var ids = botIDs
-        for m in p.mentions where m.isYou == true {
-            if let id = m.id { ids.insert(id) }
-            if let id = m.memberOpenID { ids.insert(id) }
+        var others: Set<String> = []
+        for m in p.mentions {
+            let mentioned = [m.id, m.memberOpenID].compactMap { $0 }
+            if m.isYou == true { ids.formUnion(mentioned) } else { others.formUnion(mentioned) }
         }
         let text = source == .c2c ? p.content.trimmingCharacters(in: .whitespacesAndNewlines)
-            : MentionStripper.strip(p.content, botIDs: ids, assumeLeadingIsBot: source == .groupAt)
+            : MentionStripper.strip(p.content, botIDs: ids, otherIDs: others.subtracting(ids), atEvent: source == .groupAt)
         let attachments = p.attachments.enumerated().map { AttachmentDownloader.describe($1, index: $0) }
         guard !text.isEmpty || !attachments.isEmpty else {
             emit(.notice(Notice(level: .debug, kind: .skippedEmpty, message: "empty message \(p.id) skipped",
@@ -130,6 +133,22 @@ final class InboundProcessor {
             messageType: p.messageType, referencedMessageID: p.referencedMessageID, seq: frame.s,
             replyWindowEnds: entry.windowEnds)
         deliver(message)
+    }
+
+    /// Emits a conversation's non-message event after that conversation's pending messages.
+    private func deliver(_ event: SessionEvent, in conversation: ConversationID) {
+        guard let previous = tails[conversation].flatMap({ $0.done.isDone ? nil : $0.task }) else {
+            emit(event)
+            return
+        }
+        let done = DoneFlag()
+        let emit = self.emit
+        let task = Task {
+            await previous.value
+            emit(event)
+            done.set()
+        }
+        tails[conversation] = (task, done)
     }
 
     /// Emits now, or after the downloads and after earlier messages of the same conversation.

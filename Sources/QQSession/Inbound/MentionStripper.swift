@@ -8,15 +8,16 @@ enum MentionStripper {
         c == " " || c == "\u{00A0}" || c == "\u{3000}" || c == "\t" || c == "\n" || c == "\r"
     }
 
-    /// The text without the bot's mention. `botIDs` are the bot's user id and any mention marked
-    /// `is_you`; when it is empty and `assumeLeadingIsBot` is set (an @-event), a leading mention is
-    /// taken to be the bot.
-    static func strip(_ content: String, botIDs: Set<String>, assumeLeadingIsBot: Bool) -> String {
+    /// The text without the bot's mention. `botIDs` are the bot's ids (READY's user id, the AppID,
+    /// mentions marked `is_you`); `otherIDs` are mentions the platform lists as other members. In an
+    /// @-event (`atEvent`) a leading tag of an unknown id is the bot (the way cc-connect reads it),
+    /// unless the platform listed that id as someone else.
+    static func strip(_ content: String, botIDs: Set<String>, otherIDs: Set<String> = [], atEvent: Bool) -> String {
         var text = Substring(content)
         trimLeading(&text)
         var first = true
         while let (id, rest) = leadingMention(text) {
-            let isBot = botIDs.contains(id) || (first && botIDs.isEmpty && assumeLeadingIsBot)
+            let isBot = botIDs.contains(id) || (first && atEvent && !otherIDs.contains(id))
             guard isBot else { break }
             text = rest
             trimLeading(&text)

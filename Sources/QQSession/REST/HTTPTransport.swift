@@ -15,12 +15,20 @@ struct HTTPResult: Sendable {
 
 /// The HTTP client QQSession uses for the token endpoint, REST calls and attachment downloads.
 ///
-/// It wraps the process-wide `HTTPClient.shared` (never shut down, so no lifecycle trap) and adds
-/// a whole-exchange deadline and a body size cap.
+/// It wraps process-wide clients (never shut down, so no lifecycle trap) and adds a whole-exchange
+/// deadline and a body size cap. Requests carrying credentials never follow redirects: a redirect
+/// would resend the app secret or the `Authorization` header to wherever it points.
 struct HTTPTransport: Sendable {
+    /// For the token endpoint and the REST API: redirects are answers, not instructions.
+    private static let credentialClient = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+
     /// Performs a request and collects the body (at most `maxBytes`, or a `.download` error).
     func perform(method: HTTPMethod, url: String, headers: [(String, String)] = [], body: Data? = nil,
-                 timeout: Duration, maxBytes: Int = 4 * 1024 * 1024, context: String) async throws -> HTTPResult {
+                 timeout: Duration, maxBytes: Int = 4 * 1024 * 1024, context: String,
+                 followRedirects: Bool = true) async throws -> HTTPResult {
+        let client = followRedirects ? HTTPClient.shared : Self.credentialClient
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -28,7 +36,7 @@ struct HTTPTransport: Sendable {
         let capturedRequest = request
         do {
             return try await withTimeout(timeout, what: "request", context: context) {
-                let response = try await HTTPClient.shared.execute(capturedRequest, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
+                let response = try await client.execute(capturedRequest, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
                 let declared = response.headers.first(name: "content-length").flatMap(Int.init)
                 if let declared, declared > maxBytes {
                     throw QQError(kind: .download, message: "response of \(declared) bytes exceeds the \(maxBytes)-byte limit",

@@ -31,8 +31,9 @@ struct RESTClient: Sendable {
         var token = try await tokens.token()
         var result = try await send(method, path, body: body, token: token, context: context)
         if result.status == 401 {
+            // Drop the token only if nobody replaced it yet; concurrent 401s share one new token.
             await tokens.invalidate(token)
-            token = try await tokens.refresh()
+            token = try await tokens.token()
             result = try await send(method, path, body: body, token: token, context: context)
         }
         return try Self.validate(result, context: context)
@@ -43,7 +44,7 @@ struct RESTClient: Sendable {
         var headers = [("Authorization", token.authorization), ("X-Union-Appid", appID)]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         return try await transport.perform(method: method, url: apiBase + path, headers: headers, body: body,
-                                           timeout: timeout, context: context)
+                                           timeout: timeout, context: context, followRedirects: false)
     }
 
     /// Turns an HTTP result into a JSON object body or a ``QQError``.

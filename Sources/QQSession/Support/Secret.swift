@@ -10,9 +10,10 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     public let exposedValue: String
 
     /// Wraps a value and registers it with the ``Redactor`` so it is scrubbed from any error text.
-    public init(_ value: String) {
+    /// `pinned` secrets (the app secret) are never forgotten; others (tokens) only the most recent.
+    public init(_ value: String, pinned: Bool = false) {
         self.exposedValue = value
-        Redactor.shared.register(value)
+        Redactor.shared.register(value, pinned: pinned)
     }
 
     /// True when the secret is the empty string.
@@ -31,17 +32,24 @@ public final class Redactor: Sendable {
     /// The process-wide redactor.
     public static let shared = Redactor()
 
-    private let secrets = Mutex<Set<String>>([])
+    /// Tokens remembered (a token lives 2 h, so this covers days of them).
+    static let recentLimit = 64
+    private let secrets = Mutex<(pinned: Set<String>, recent: [String])>(([], []))
 
     /// Remembers a value to scrub; values shorter than 6 characters are ignored (too likely to be words).
-    public func register(_ value: String) {
+    public func register(_ value: String, pinned: Bool = false) {
         guard value.count >= 6 else { return }
-        _ = secrets.withLock { $0.insert(value) }
+        secrets.withLock { s in
+            if pinned { s.pinned.insert(value); return }
+            guard !s.recent.contains(value) else { return }
+            s.recent.append(value)
+            if s.recent.count > Self.recentLimit { s.recent.removeFirst(s.recent.count - Self.recentLimit) }
+        }
     }
 
     /// Returns `text` with every registered secret replaced by ``placeholder``.
     public func redact(_ text: String) -> String {
-        let known = secrets.withLock { $0 }
+        let known = secrets.withLock { $0.pinned.union($0.recent) }
         guard !known.isEmpty else { return text }
         var out = text
         // Longest first so a secret that contains another is replaced whole.

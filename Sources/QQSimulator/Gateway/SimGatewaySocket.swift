@@ -14,7 +14,9 @@ enum SimGatewaySocket {
             return .upgrade([:])
         }, onUpgrade: { inbound, outbound, _ in
             let (id, outbox) = await platform.openConnection()
-            await withTaskGroup(of: Void.self) { group in
+            let interval = Duration.milliseconds(platform.configuration.heartbeatIntervalMs)
+            enum Ending: Sendable { case frozen, closed, readerEnded }
+            await withTaskGroup(of: Ending.self) { group in
                 group.addTask {
                     for await item in outbox {
                         do {
@@ -26,29 +28,50 @@ enum SimGatewaySocket {
                             case .rawText(let data):
                                 try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: data))))
                             case .close(let code, let reason):
-                                try await outbound.close(.unknown(UInt16(code)), reason: reason)
-                                return
+                                try await outbound.close(.unknown(UInt16(clamping: code)), reason: reason)
+                                return .closed
                             case .freeze:
-                                return
+                                return .frozen
                             }
                         } catch {
-                            return
+                            return .closed
                         }
                     }
+                    return .closed
                 }
-                do {
-                    for try await message in inbound.messages(maxSize: 16 << 20) {
-                        if await platform.isFrozen(id) { break }
-                        switch message {
-                        case .text(let text): await platform.receive(text, from: id)
-                        case .binary(let buffer): await platform.receive(String(buffer: buffer), from: id)
+                group.addTask {
+                    do {
+                        for try await message in inbound.messages(maxSize: 16 << 20) {
+                            switch message {
+                            case .text(let text): await platform.receive(text, from: id)
+                            case .binary(let buffer): await platform.receive(String(buffer: buffer), from: id)
+                            }
                         }
+                    } catch {}
+                    return .readerEnded
+                }
+                group.addTask {
+                    // Server-side heartbeat watchdog.
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        if !(await platform.checkHeartbeat(id)) { break }
                     }
-                } catch {}
-                // A frozen socket stays open and silent until the server stops (at most 10 minutes).
-                let frozenSince = ContinuousClock.now
-                while await platform.isFrozen(id), !Task.isCancelled, ContinuousClock.now - frozenSince < .seconds(600) {
-                    try? await Task.sleep(for: .milliseconds(50))
+                    return .closed
+                }
+                var ending = await group.next()
+                while ending == .closed, !Task.isCancelled {
+                    // The writer sent a close (or the watchdog did): keep reading until the peer answers.
+                    ending = await group.next() ?? .readerEnded
+                    if ending == .closed { continue }
+                    break
+                }
+                if ending == .frozen {
+                    // Stop reading at once: no close frame is answered, no ping is ponged.
+                    group.cancelAll()
+                    let since = ContinuousClock.now
+                    while await platform.isFrozen(id), ContinuousClock.now - since < .seconds(600) {
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
                 }
                 await platform.connectionClosed(id)
                 group.cancelAll()

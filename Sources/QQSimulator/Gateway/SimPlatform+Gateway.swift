@@ -27,7 +27,12 @@ extension SimPlatform {
         connections[connection.id] = connection
         stats.connectionsOpened += 1
         stats.maxConcurrentConnections = max(stats.maxConcurrentConnections, connections.count)
-        connection.send(#"{"op":10,"d":{"heartbeat_interval":\#(configuration.heartbeatIntervalMs)}}"#)
+        if withholdHellos > 0 {
+            withholdHellos -= 1
+            connection.silent = true
+        } else {
+            connection.send(#"{"op":10,"d":{"heartbeat_interval":\#(configuration.heartbeatIntervalMs)}}"#)
+        }
         return (connection.id, stream)
     }
 
@@ -50,9 +55,11 @@ extension SimPlatform {
             connection.close(4002, "invalid payload")
             return
         }
+        if connection.silent { return }
         switch op {
         case 1:
             stats.heartbeats += 1
+            connection.lastHeartbeat = Date()
             if !connection.stalled {
                 stats.acks += 1
                 connection.send(#"{"op":11}"#)
@@ -98,7 +105,7 @@ extension SimPlatform {
         sessions[session.id] = session
         bind(session, connection)
         let ready = #"{"version":1,"session_id":"\#(session.id)","user":{"id":"\#(configuration.botID)","username":\#(JSONBody.string(configuration.botName).text),"bot":true,"status":1},"shard":[\#(shard[0]),\#(shard[1])]}"#
-        append(to: session, type: "READY", payload: ready)
+        append(to: session, type: "READY", payload: ready, replayable: false)
     }
 
     private func resume(_ d: JSONBody?, _ connection: Connection) {
@@ -109,9 +116,15 @@ extension SimPlatform {
             return connection.close(4004, "invalid token")
         }
         expireSessions()
+        if ignoreResumes > 0 {
+            ignoreResumes -= 1
+            connection.silent = true
+            return
+        }
         guard let sid = d?["session_id"]?.string, let session = sessions[sid], let seq = d?["seq"]?.int else {
             return invalidate(connection, resumable: false)
         }
+        guard seq <= session.seq else { return connection.close(4007, "invalid seq") }
         // Events older than what is kept cannot be replayed: refuse rather than lose them silently.
         if let first = session.log.first, seq < first.seq - 1 {
             sessions[sid] = nil
@@ -127,7 +140,7 @@ extension SimPlatform {
             connection.send(entry.text)
             stats.replayed += 1
         }
-        append(to: session, type: "RESUMED", payload: #""""#)
+        append(to: session, type: "RESUMED", payload: #""""#, replayable: false)
     }
 
     private func invalidate(_ connection: Connection, resumable: Bool) {
@@ -154,11 +167,12 @@ extension SimPlatform {
 
     /// Appends a dispatch to a session's log and sends it if the session has a socket.
     @discardableResult
-    private func append(to session: GatewaySession, type: String, payload: String, eventID: String? = nil) -> Int {
+    private func append(to session: GatewaySession, type: String, payload: String, eventID: String? = nil,
+                        replayable: Bool = true) -> Int {
         session.seq += 1
         let id = eventID ?? "\(type):\(SimJSON.randomToken(24))"
         let text = #"{"op":0,"s":\#(session.seq),"t":"\#(type)","id":"\#(id)","d":\#(payload)}"#
-        session.log.append((session.seq, text))
+        if replayable { session.log.append((session.seq, text)) }
         if session.log.count > configuration.replayLimit { session.log.removeFirst(session.log.count - configuration.replayLimit) }
         if let cid = session.connectionID { connections[cid]?.send(text) }
         return session.seq
@@ -177,6 +191,24 @@ extension SimPlatform {
         }
         stats.dispatched += delivered
         return delivered
+    }
+
+    /// Close codes after which the platform keeps the session resumable (qq-protocol.md §3.5).
+    static func allowsResume(_ code: Int) -> Bool {
+        [4008, 4009].contains(code) || (1000...3999).contains(code)
+    }
+
+    /// Closes `id` with 4009 if it has not sent a heartbeat for `heartbeatTimeoutIntervals` intervals.
+    /// Returns false once the socket is gone.
+    func checkHeartbeat(_ id: Int, now: Date = Date()) -> Bool {
+        guard let c = connections[id], !c.closing else { return false }
+        let limit = Double(configuration.heartbeatTimeoutIntervals * configuration.heartbeatIntervalMs) / 1000
+        if limit > 0, !c.frozen, now.timeIntervalSince(c.lastHeartbeat) > limit {
+            stats.heartbeatTimeouts += 1
+            c.close(4009, "heartbeat timeout")
+            return false
+        }
+        return true
     }
 
     /// Shard owning `key`: FNV-1a, stable across runs.
@@ -204,7 +236,12 @@ extension SimPlatform {
         let live = connections.values.filter { !$0.closing }
         switch fault {
         case .close(let code):
-            for c in live { c.close(code, "closed by simulator") }
+            guard SimFault.isSendableCloseCode(code) else { return }
+            for c in live {
+                // After a code that forbids Resume, the session is gone on the server too.
+                if !Self.allowsResume(code), let sid = c.sessionID { sessions[sid] = nil; c.sessionID = nil }
+                c.close(code, "closed by simulator")
+            }
         case .reconnect:
             for c in live { c.send(#"{"op":7}"#); c.close(4009, "reconnect") }
         case .invalidSession(let resumable):
@@ -226,7 +263,11 @@ extension SimPlatform {
         case .expireTokens:
             tokens.removeAll()
         case .rejectIdentify(let code, let count):
-            rejectIdentify = count > 0 ? (code, count) : nil
+            rejectIdentify = count > 0 && SimFault.isSendableCloseCode(code) ? (code, count) : nil
+        case .ignoreResume(let count):
+            ignoreResumes = max(0, count)
+        case .withholdHello(let count):
+            withholdHellos = max(0, count)
         case .oddResponses(let answers):
             oddResponses.append(contentsOf: answers)
         case .clear:
@@ -234,6 +275,8 @@ extension SimPlatform {
             refuseUntil = nil
             refuseForever = false
             rejectIdentify = nil
+            ignoreResumes = 0
+            withholdHellos = 0
             oddResponses.removeAll()
             for c in connections.values { c.stalled = false }
         }

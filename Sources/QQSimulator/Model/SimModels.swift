@@ -93,6 +93,10 @@ public enum SimFault: Sendable, Hashable {
     case expireTokens
     /// Close the next `count` Identify/Resume attempts with `code` (4004 bad token, 4013, 4914, …).
     case rejectIdentify(code: Int, count: Int)
+    /// Leave the next `count` Resume requests unanswered (no RESUMED, no op 9).
+    case ignoreResume(count: Int)
+    /// Send no Hello on the next `count` connections (and ignore their Identify/Resume).
+    case withholdHello(count: Int)
     /// Answer the next API (or token) requests with these raw responses instead of the real ones.
     case oddResponses([OddResponse])
     /// Undo stall, refuse, reject and pending odd responses.
@@ -131,6 +135,13 @@ public struct OddResponse: Sendable, Hashable, Codable {
     }
 }
 
+extension SimFault {
+    /// True for a close code a server may send: 1000…4999 but the reserved 1004-1006 and 1015.
+    public static func isSendableCloseCode(_ code: Int) -> Bool {
+        (1000...4999).contains(code) && ![1004, 1005, 1006, 1015].contains(code)
+    }
+}
+
 /// Counters of what happened on the simulated gateway.
 public struct SimStats: Sendable, Codable, Hashable {
     public var tokenRequests = 0
@@ -143,6 +154,7 @@ public struct SimStats: Sendable, Codable, Hashable {
     public var invalidSessions = 0
     public var heartbeats = 0
     public var acks = 0
+    public var heartbeatTimeouts = 0
     public var dispatched = 0
     public var replayed = 0
     public var sessions: [SessionInfo] = []

@@ -44,7 +44,7 @@ extension SimPlatform {
             "author": .object(["id": .string(memberOpenID), "member_openid": .string(memberOpenID),
                                "union_openid": .string(""), "member_role": .string(role), "bot": .bool(false)]),
             "attachments": .array(attachments.map(attachmentJSON)),
-            "mentions": .array([]),
+            "mentions": .array(mentions(in: content)),
             "message_type": .number(0),
             "message_scene": .object(["source": .string("default"), "ext": .array([])]),
         ])
@@ -59,6 +59,24 @@ extension SimPlatform {
         let key = payload["group_openid"]?.string ?? payload["openid"]?.string ?? type
         let n = dispatch(type: type, payload: payload, intent: intent, routeKey: key, eventID: eventID)
         return SimDispatchResult(id: payload["id"]?.string ?? eventID, eventID: eventID, delivered: n)
+    }
+
+    /// The platform lists the members tagged in a message (not the bot itself) in `mentions`.
+    private func mentions(in content: String) -> [JSONBody] {
+        var out: [JSONBody] = []
+        var rest = Substring(content)
+        while let open = rest.range(of: "<@") {
+            let after = rest[open.upperBound...]
+            guard let close = after.firstIndex(of: ">") else { break }
+            var id = after[..<close]
+            if id.hasPrefix("!") { id = id.dropFirst() }
+            if !id.isEmpty, id != Substring(configuration.botID) {
+                out.append(.object(["scope": .string("single"), "id": .string(String(id)), "member_openid": .string(String(id)),
+                                    "is_you": .bool(false), "bot": .bool(false), "username": .string("")]))
+            }
+            rest = after[after.index(after: close)...]
+        }
+        return out
     }
 
     private func remember(_ message: UserMessage) {

@@ -21,6 +21,8 @@ public actor SimPlatform {
         var stalled = false
         var frozen = false
         var closing = false
+        var silent = false
+        var lastHeartbeat = Date()
         init(id: Int, outbox: AsyncStream<Outgoing>.Continuation) { self.id = id; self.outbox = outbox }
         func send(_ text: String) { if !closing && !frozen { outbox.yield(.text(text)) } }
         func close(_ code: Int, _ reason: String) {
@@ -68,6 +70,8 @@ public actor SimPlatform {
     var refuseUntil: Date?
     var refuseForever = false
     var rejectIdentify: (code: Int, count: Int)?
+    var ignoreResumes = 0
+    var withholdHellos = 0
     var oddResponses: [OddResponse] = []
     var stats = SimStats()
     /// Set when the simulator stops: frozen sockets let go.

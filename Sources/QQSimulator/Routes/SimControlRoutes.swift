@@ -46,8 +46,11 @@ enum SimControlRoutes {
 
         router.post("/sim/fault") { request, _ -> Response in
             let (json, _) = await SimRouter.body(request, limit: 64 * 1024)
+            if let code = json?["code"]?.int, !SimFault.isSendableCloseCode(code) {
+                return bad("code must be a WebSocket close code a server may send: 1000…4999, not 1004-1006 or 1015")
+            }
             guard let fault = parseFault(json) else {
-                return bad("kind must be one of close, op7, op9, stall_acks, freeze, refuse_connections, expire_token, reject_identify, odd_response, clear")
+                return bad("kind must be one of close, op7, op9, stall_acks, freeze, refuse_connections, expire_token, reject_identify, ignore_resume, withhold_hello, odd_response, clear")
             }
             await platform.apply(fault)
             return SimJSON.response(["ok": true])
@@ -88,6 +91,8 @@ enum SimControlRoutes {
             return .refuseConnections(count: json?["count"]?.int, seconds: seconds)
         case "expire_token", "expire_tokens": return .expireTokens
         case "reject_identify": return .rejectIdentify(code: json?["code"]?.int ?? 4004, count: json?["count"]?.int ?? 1)
+        case "ignore_resume": return .ignoreResume(count: json?["count"]?.int ?? 1)
+        case "withhold_hello": return .withholdHello(count: json?["count"]?.int ?? 1)
         case "odd_response", "odd_responses":
             let items = json?["responses"]?.array ?? json.map { [$0] } ?? []
             let decoded = items.compactMap { try? JSONDecoder().decode(OddResponse.self, from: Data($0.text.utf8)) }

@@ -77,6 +77,10 @@ enum ConfigLoader {
             guard !s.isEmpty else { throw bot.fail("app_secret", "is empty") }
             secret = s
         case (nil, let name?):
+            // Echo the name only when it looks like one: a secret pasted here by mistake must not be printed.
+            guard name.range(of: #"^[A-Za-z_][A-Za-z0-9_]{0,63}$"#, options: .regularExpression) != nil else {
+                throw bot.fail("app_secret_env", "is not an environment variable name (to put the secret itself in the file, use app_secret)")
+            }
             guard let value = environment[name], !value.isEmpty else {
                 throw bot.fail("app_secret_env", "environment variable \(name) is not set or empty")
             }
@@ -85,7 +89,7 @@ enum ConfigLoader {
             throw bot.fail("app_secret", "missing: set app_secret, or app_secret_env to the name of an environment variable holding it")
         }
         let sandbox = try bot.bool("sandbox") ?? false
-        var session = SessionConfiguration(appID: appID, appSecret: Secret(secret), sandbox: sandbox)
+        var session = SessionConfiguration(appID: appID, appSecret: Secret(secret, pinned: true), sandbox: sandbox)
         if let raw = bot.raw("intents") { session.intents = try readIntents(raw, bot) }
         if let allow = try bot.stringList("allow_from") {
             guard !allow.isEmpty else {
@@ -129,8 +133,12 @@ enum ConfigLoader {
 
     private static func httpURL(_ text: String, _ key: String, _ section: TOMLSection) throws -> String {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              url.host?.isEmpty == false else {
+              let host = url.host, !host.isEmpty else {
             throw section.fail(key, "\"\(text)\" is not an http(s) URL")
+        }
+        // The secret and the token travel to these URLs: plain http only to this machine (a simulator).
+        if scheme == "http", !["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased()) {
+            throw section.fail(key, "must use https (plain http is only allowed to 127.0.0.1 / localhost)")
         }
         var trimmed = text
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
