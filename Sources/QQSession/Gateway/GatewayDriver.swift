@@ -199,6 +199,10 @@ final class GatewayDriver: Sendable {
                 // A healthy connection ended (the platform rotates them every 30-65 min): go again now.
                 failures = 0
                 delay = .zero
+            } else if outcome.readyFor != nil, outcome.cause == .reconnectRequested || outcome.cause == .forced {
+                // Op 7 or the operator's command: asked for, not a failure; still paced.
+                failures = 0
+                delay = backoff.delay(afterFailures: 1, random: .random(in: 0...1))
             } else {
                 // Never READY, or dropped right after it: a failed attempt. Counting the short-lived ones
                 // too keeps a platform that kicks us after READY from costing a session start per second.
