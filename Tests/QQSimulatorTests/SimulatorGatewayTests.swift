@@ -15,6 +15,16 @@ struct SimulatorGatewayTests {
         await sim.stop()
     }
 
+    /// A socket past Hello and READY (both frames consumed).
+    func identified(_ sim: QQSimulator, _ token: String, shard: [Int] = [0, 1],
+                    autoPing: Duration? = nil) async throws -> RawGatewayClient {
+        let ws = try await RawGatewayClient.connect(sim.gatewayURL, autoPing: autoPing)
+        _ = await ws.next()
+        try await ws.send(identify(token, shard: shard))
+        _ = await ws.next()
+        return ws
+    }
+
     func identify(_ token: String, intents: Int = 1 << 25, shard: [Int] = [0, 1], prefix: String = "QQBot ") -> String {
         #"{"op":2,"d":{"token":"\#(prefix)\#(token)","intents":\#(intents),"shard":[\#(shard[0]),\#(shard[1])],"properties":{}}}"#
     }
@@ -58,10 +68,7 @@ struct SimulatorGatewayTests {
     @Test("heartbeats with d null, 0 or a number are ACKed with {\"op\":11}; WebSocket pings are answered")
     func heartbeats() async throws {
         try await withSim { sim, token in
-            let ws = try await RawGatewayClient.connect(sim.gatewayURL, autoPing: .milliseconds(100))
-            _ = await ws.next()
-            try await ws.send(identify(token))
-            _ = await ws.next()
+            let ws = try await identified(sim, token, autoPing: .milliseconds(100))
             for d in ["null", "0", "1"] {
                 try await ws.send(#"{"op":1,"d":\#(d)}"#)
                 #expect(await ws.nextText() == #"{"op":11}"#)
@@ -75,10 +82,7 @@ struct SimulatorGatewayTests {
     @Test("dispatches carry increasing s and an envelope id; group events carry every field SDKs require")
     func dispatchShape() async throws {
         try await withSim { sim, token in
-            let ws = try await RawGatewayClient.connect(sim.gatewayURL)
-            _ = await ws.next()
-            try await ws.send(identify(token))
-            _ = await ws.next()
+            let ws = try await identified(sim, token)
             _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "c2c")
             let sent = await sim.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M1", content: "grp")
             let c2c = try #require(await ws.next())
@@ -161,10 +165,7 @@ struct SimulatorGatewayTests {
         var config = SimulatorConfiguration()
         config.heartbeatIntervalMs = 50
         try await withSim(config) { sim, token in
-            let ws = try await RawGatewayClient.connect(sim.gatewayURL)
-            _ = await ws.next()
-            try await ws.send(identify(token))
-            _ = await ws.next()
+            let ws = try await identified(sim, token)
             #expect(await ws.waitClosed(timeout: .seconds(3)) == 4009)
             #expect(await sim.platform.currentStats().heartbeatTimeouts == 1)
             #expect(await sim.platform.currentStats().sessions.count == 1)
@@ -189,10 +190,7 @@ struct SimulatorGatewayTests {
     @Test("group events list the other members tagged in the content (not the bot)")
     func mentionsListed() async throws {
         try await withSim { sim, token in
-            let ws = try await RawGatewayClient.connect(sim.gatewayURL)
-            _ = await ws.next()
-            try await ws.send(identify(token))
-            _ = await ws.next()
+            let ws = try await identified(sim, token)
             _ = await sim.platform.userSendsGroup(groupOpenID: "G", memberOpenID: "M", content: "<@!M7> look at <@M8>", inlineMention: true)
             let d = try #require(await ws.next()?["d"] as? [String: Any])
             let mentions = try #require(d["mentions"] as? [[String: Any]])
@@ -241,10 +239,7 @@ struct SimulatorGatewayTests {
         try await withSim { sim, token in
             for (fault, frameOp, close) in [(SimFault.reconnect, 7, 4009), (.invalidSession(resumable: false), 9, 4006),
                                             (.close(code: 4900), nil, 4900)] as [(SimFault, Int?, Int)] {
-                let ws = try await RawGatewayClient.connect(sim.gatewayURL)
-                _ = await ws.next()
-                try await ws.send(identify(token))
-                _ = await ws.next()
+                let ws = try await identified(sim, token)
                 await sim.platform.apply(fault)
                 if let frameOp { #expect(await ws.next()?["op"] as? Int == frameOp) }
                 #expect(await ws.waitClosed() == close)
