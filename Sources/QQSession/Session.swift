@@ -26,6 +26,8 @@ public actor Session {
     private var pipeline: Task<Void, Never>?
     private let inbound: AsyncStream<GatewayInbound>
     private let downloads = DownloadRegistry()
+    private let sender: OutboundSender
+    private let lanes = OutboundLanes()
 
     /// Creates a session; nothing connects until ``start()``.
     public init(configuration: SessionConfiguration, logger: Logger = Logger(label: "qqtui.session", factory: { _ in SwiftLogNoOpLogHandler() })) {
@@ -44,6 +46,8 @@ public actor Session {
         let (inbound, inboundContinuation) = AsyncStream.makeStream(of: GatewayInbound.self, bufferingPolicy: .unbounded)
         self.inbound = inbound
         self.inboundContinuation = inboundContinuation
+        self.sender = OutboundSender(rest: rest, ledger: ledger, configuration: configuration, markdownRefused: MarkdownSwitch(),
+                                     emit: { continuation.yield($0) }, logger: logger)
         self.driver = GatewayDriver(configuration: configuration, tokens: tokens, rest: rest, logger: logger,
                                     delegate: .init(onStatus: { continuation.yield(.gateway($0)) },
                                                     onInbound: { inboundContinuation.yield($0) }))
@@ -98,6 +102,60 @@ public actor Session {
 
     /// Connection attempts and reconnect loops started since creation.
     public nonisolated var connectionCounters: (attempts: Int, loops: Int) { driver.counters }
+
+    // MARK: - Sending
+
+    /// The route a message to `conversation` would take now: passive (which message, time and
+    /// replies left), proactive, or refused. The console shows it before the operator presses Enter.
+    public nonisolated func route(for conversation: ConversationID, replyingTo msgID: String? = nil) -> ReplyRoute {
+        sender.route(for: conversation, replyingTo: msgID)
+    }
+
+    /// Sends text (split at 2000 characters, each part routed on its own) and returns the outcome.
+    /// Every step is also a `SessionEvent.outbound`. Messages to one conversation go out in order.
+    public func send(_ text: String, to conversation: ConversationID, replyingTo msgID: String? = nil,
+                     origin: String = "operator") async -> OutboundMessage {
+        let message = OutboundMessage.new(.text, to: conversation, text: text, replyTo: msgID, origin: origin)
+        sender.emit(.outbound(message))
+        let sender = self.sender
+        return await lanes.run(conversation) {
+            var m = message
+            await sender.sendText(&m)
+            return m
+        }
+    }
+
+    /// Uploads an image and sends it (with an optional caption).
+    public func sendImage(_ data: Data, filename: String, caption: String = "", to conversation: ConversationID,
+                          replyingTo msgID: String? = nil, origin: String = "operator") async -> OutboundMessage {
+        let message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: origin)
+        sender.emit(.outbound(message))
+        let sender = self.sender
+        return await lanes.run(conversation) {
+            var m = message
+            await sender.sendMedia(&m, data: data, filename: filename)
+            return m
+        }
+    }
+
+    /// Sends a local image file; an unreadable file is refused with the reason (nothing is sent).
+    public func sendImage(path: String, caption: String = "", to conversation: ConversationID,
+                          replyingTo msgID: String? = nil) async -> OutboundMessage {
+        let name = (path as NSString).lastPathComponent
+        guard let data = FileManager.default.contents(atPath: path) else {
+            var message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: "operator")
+            message.status = .refused(reason: "cannot read \(path)")
+            sender.emit(.outbound(message))
+            return message
+        }
+        return await sendImage(data, filename: name, caption: caption, to: conversation, replyingTo: msgID)
+    }
+
+    /// A writer for an agent's reply: a C2C stream when a passive route exists, else one message at the end.
+    public func openReply(to conversation: ConversationID, replyingTo msgID: String? = nil,
+                          origin: String = "agent") -> ReplyWriter {
+        ReplyWriter(sender: sender, lanes: lanes, conversation: conversation, replyTo: msgID, origin: origin)
+    }
 
     /// `GET /users/@me`: the bot's own user.
     public func botUser() async throws -> BotUser {

@@ -47,16 +47,19 @@ public final class QQSimulator: Sendable {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: SimRouter.make(platform: platform, configuration: configuration),
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: SimGatewaySocket.router(platform: platform),
-                configuration: .init(ws: .init(maxFrameSize: 16 << 20, autoPing: .disabled, closeTimeout: .seconds(2)))),
+            server: Self.serverBuilder(platform: platform),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? -1)
                 portContinuation.finish()
             },
             logger: logger)
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: signals, logger: logger)
+        // A keep-alive connection that never carried a request is still negotiating a possible WebSocket
+        // upgrade and ignores the quiesce signal: without a bound, stopping would wait for the client's
+        // idle timeout.
+        var groupConfiguration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: signals, logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(2)
+        let group = ServiceGroup(configuration: groupConfiguration)
         let task = Task {
             defer { portContinuation.finish() }
             try await group.run()
@@ -70,6 +73,19 @@ public final class QQSimulator: Sendable {
         let simulator = QQSimulator(platform: platform, configuration: configuration, port: port, group: group, task: task)
         await platform.setBaseURL(simulator.baseURL)
         return simulator
+    }
+
+    /// HTTP/1 with WebSocket upgrade on one port, with the first-request timeout (see ``SimChildChannel``).
+    static func serverBuilder(platform: SimPlatform) -> HTTPServerBuilder {
+        let webSocketResponder = SimGatewaySocket.router(platform: platform).buildResponder()
+        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: .seconds(60)),
+            ws: .init(maxFrameSize: 16 << 20, autoPing: .disabled, closeTimeout: .seconds(2)))
+        return HTTPServerBuilder { responder in
+            SimChildChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder,
+                                                                configuration: configuration),
+                            firstRequestTimeout: .seconds(3))
+        }
     }
 
     /// Stops the server and closes every socket.

@@ -43,6 +43,13 @@ public struct SimulatorConfiguration: Sendable {
     public var replayLimit = 10_000
     /// Longest accepted text, in characters (`40054007` above it).
     public var maxContentLength = 5000
+    /// Which stream frames must end with "\n": the closing one (default), every markdown one, or none.
+    public enum StreamNewlineRule: String, Sendable { case finalOnly, everyMarkdownChunk, none }
+    public var streamNewlineRule: StreamNewlineRule = .finalOnly
+    /// A stream with no closing frame this long after its last frame is rolled back.
+    public var streamCloseTimeout: Duration = .seconds(60)
+    /// Largest text in one stream frame, in UTF-8 bytes (nil: no limit; a later AstrBot test uses 4096).
+    public var streamFrameMaxBytes: Int? = nil
     /// Largest request body accepted.
     public var maxBodyBytes = 32 * 1024 * 1024
 

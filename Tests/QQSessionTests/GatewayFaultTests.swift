@@ -9,16 +9,16 @@ struct GatewayFaultTests {
     @Test("heartbeats are sent at Hello's interval and ACKed; the status shows RTT and last seq")
     func heartbeats() async throws {
         var sim = SimulatorConfiguration()
-        sim.heartbeatIntervalMs = 60
+        sim.heartbeatIntervalMs = 100
         sim.heartbeatTimeoutIntervals = 0
         try await SimHarness.run(simulator: sim) { h in
             #expect(await h.recorder.waitForReady())
-            try await Task.sleep(for: .milliseconds(400))
+            #expect(await h.waitStats { $0.heartbeats >= 4 }, "heartbeats at a 100 ms interval")
             let stats = await h.platform.currentStats()
-            #expect(stats.heartbeats >= 4)
             #expect(stats.acks == stats.heartbeats)
             #expect(await h.recorder.wait { $0.contains { if case .gateway(let s) = $0 { return s.heartbeatRTTMs != nil }; return false } })
-            #expect(h.session.status.lastSeq == 1)
+            // READY is s=1 (a RESUMED after a missed ACK under heavy load would add one).
+            #expect((h.session.status.lastSeq ?? 0) >= 1)
             #expect(h.session.status.tokenTTLSeconds ?? 0 > 7000)
         }
     }

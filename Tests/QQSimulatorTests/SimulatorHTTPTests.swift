@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import QQSimulator
 import Testing
 
@@ -214,5 +217,27 @@ struct SimulatorHTTPTests {
             #expect(got.body == Data("PNGDATA".utf8))
             #expect(try await http.call("GET", "/sim/files/nothing/x.png").status == 404)
         }
+    }
+}
+
+@Suite("Simulator lifecycle", .timeLimit(.minutes(1)))
+struct SimulatorLifecycleTests {
+    @Test("a connection that never sends a request does not keep the simulator from stopping")
+    func idleConnection() async throws {
+        let sim = try await QQSimulator.start()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(sim.port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        let clock = ContinuousClock()
+        let start = clock.now
+        await sim.stop()
+        #expect(clock.now - start < .seconds(8))
     }
 }

@@ -54,6 +54,10 @@ struct ConfigLoaderTests {
         #expect(c.session.allowFrom.allows("U1") && !c.session.allowFrom.allows("U3"))
         #expect(c.session.shard == Shard(index: 1, count: 4))
         #expect(c.session.reconnect.baseDelay == .milliseconds(500))
+        let streaming = try parse("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[replies]\nproactive = false\n[stream]\napi = \"stream_messages\"\ninterval_ms = 500")
+        #expect(streaming.session.sending.proactive == false)
+        #expect(streaming.session.stream.api == .streamMessages)
+        #expect(streaming.session.stream.interval == .milliseconds(500))
     }
 
     @Test("every bad config names the key and the problem", arguments: [
@@ -74,6 +78,8 @@ struct ConfigLoaderTests {
         ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[gateway]\nshard = [1, 1]", "gateway.shard", "index < count"),
         ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[gateway]\nmax_attempts = 0", "gateway.max_attempts", "out of range"),
         ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[log]\nlevel = \"loud\"", "log.level", "not a level"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[stream]\napi = \"v3\"", "stream.api", "legacy, stream_messages"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[replies]\nproactive = \"no\"", "replies.proactive", "true or false"),
         ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[colour]\nx = 1", "colour", "unknown"),
         ("bot = 3", "bot", "expected a table"),
     ])

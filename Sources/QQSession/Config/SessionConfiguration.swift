@@ -31,6 +31,10 @@ public struct SessionConfiguration: Sendable {
     public var timeouts: Timeouts
     /// Passive-reply windows and budget (the msg_seq ledger).
     public var replyWindow: ReplyWindow
+    /// Sending: routes, splitting, retries.
+    public var sending: SendPolicy
+    /// C2C streaming of agent replies.
+    public var stream: StreamPolicy
     /// Inbound attachment downloads.
     public var attachments: AttachmentPolicy
     /// How long a message id is remembered for de-duplication.
@@ -59,6 +63,8 @@ public struct SessionConfiguration: Sendable {
         self.reconnect = ReconnectPolicy()
         self.timeouts = Timeouts()
         self.replyWindow = ReplyWindow()
+        self.sending = SendPolicy()
+        self.stream = StreamPolicy()
         self.attachments = AttachmentPolicy()
         self.dedupWindow = .seconds(3600)
     }
@@ -140,6 +146,44 @@ public struct ReplyWindow: Sendable, Hashable {
     /// Passive replies per inbound msg_id.
     public var budget: Int = 5
     /// The platform's numbers: group 5 min, C2C 60 min, 5 replies.
+    public init() {}
+}
+
+/// How messages are sent.
+public struct SendPolicy: Sendable, Hashable {
+    /// Send proactively (no msg_id) when no reply window is open; off: refuse before sending.
+    public var proactive: Bool = true
+    /// Treat a window as closed this long before its end (a request must arrive in time).
+    public var windowMargin: Duration = .seconds(10)
+    /// Longest message part, in characters; longer text is split.
+    public var maxLength: Int = 2000
+    /// Retries after a 429, a 5xx, a timeout or a network error (then the message is marked failed).
+    public var retries: Int = 3
+    /// First retry delay; each next one doubles.
+    public var retryBase: Duration = .milliseconds(500)
+    /// Largest file `sendImage` uploads.
+    public var maxUploadBytes: Int = 10 * 1024 * 1024
+    /// Defaults: proactive allowed, 10 s margin, 2000 characters, 3 retries from 0.5 s, 10 MiB uploads.
+    public init() {}
+}
+
+/// C2C streaming of agent replies.
+public struct StreamPolicy: Sendable, Hashable {
+    /// Which endpoint carries the frames.
+    public enum API: String, Sendable, Hashable, Codable {
+        /// `POST /v2/users/{openid}/messages` with a `stream` object (what the SDKs and AstrBot use).
+        case legacy
+        /// The newer `POST /v2/users/{openid}/stream_messages`.
+        case streamMessages = "stream_messages"
+    }
+    public var api: API = .legacy
+    /// At most one frame per interval; deltas in between are coalesced.
+    public var interval: Duration = .seconds(1)
+    /// Longest text in one frame (a longer buffer goes out in several frames).
+    public var maxFrameLength: Int = 1800
+    /// Stream C2C agent replies at all (off: accumulate and send once, like groups).
+    public var enabled: Bool = true
+    /// Defaults: legacy endpoint, 1 s, 1800 characters per frame.
     public init() {}
 }
 

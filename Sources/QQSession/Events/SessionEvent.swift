@@ -12,6 +12,10 @@ public enum SessionEvent: Sendable, Hashable, Codable {
     case raw(RawEvent)
     /// Something the operator may want to know: a skipped message, a malformed frame, a failed download.
     case notice(Notice)
+    /// A message qqtui sends changed state (sending, sent, failed, refused, cancelled).
+    case outbound(OutboundMessage)
+    /// A C2C stream frame went to QQ (or failed).
+    case streamFrame(StreamFrameEvent)
 
     /// The `type` tag of the JSON form.
     public var type: String {
@@ -21,10 +25,12 @@ public enum SessionEvent: Sendable, Hashable, Codable {
         case .conversation: return "conversation"
         case .raw: return "raw"
         case .notice: return "notice"
+        case .outbound: return "outbound"
+        case .streamFrame: return "stream_frame"
         }
     }
 
-    private enum CodingKeys: String, CodingKey { case type, gateway, message, conversation, raw, notice }
+    private enum CodingKeys: String, CodingKey { case type, gateway, message, conversation, raw, notice, outbound, streamFrame = "stream_frame" }
 
     /// `{"type": "message", "message": {…}}`: one flat tag, the payload under a key of the same name.
     public func encode(to encoder: any Encoder) throws {
@@ -36,6 +42,8 @@ public enum SessionEvent: Sendable, Hashable, Codable {
         case .conversation(let v): try c.encode(v, forKey: .conversation)
         case .raw(let v): try c.encode(v, forKey: .raw)
         case .notice(let v): try c.encode(v, forKey: .notice)
+        case .outbound(let v): try c.encode(v, forKey: .outbound)
+        case .streamFrame(let v): try c.encode(v, forKey: .streamFrame)
         }
     }
 
@@ -47,6 +55,8 @@ public enum SessionEvent: Sendable, Hashable, Codable {
         case "conversation": self = .conversation(try c.decode(ConversationEvent.self, forKey: .conversation))
         case "raw": self = .raw(try c.decode(RawEvent.self, forKey: .raw))
         case "notice": self = .notice(try c.decode(Notice.self, forKey: .notice))
+        case "outbound": self = .outbound(try c.decode(OutboundMessage.self, forKey: .outbound))
+        case "stream_frame": self = .streamFrame(try c.decode(StreamFrameEvent.self, forKey: .streamFrame))
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown event type \(other)")
         }
@@ -115,6 +125,7 @@ public struct Notice: Sendable, Hashable, Codable {
         case downloadFailed = "download_failed"
         case gatewayError = "gateway_error"
         case tokenError = "token_error"
+        case sendFallback = "send_fallback"
     }
     /// How much it matters.
     public var level: Level

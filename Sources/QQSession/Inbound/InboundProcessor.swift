@@ -58,11 +58,13 @@ final class InboundProcessor {
             handleMessage(payload, frame: frame, source: source)
         case .groupRobot(let p):
             guard let kind = ConversationEvent.Kind(rawValue: type) else { return raw(frame, .null) }
+            registerEvent(frame, in: .group(p.groupOpenID))
             deliver(.conversation(ConversationEvent(kind: kind, conversation: .group(p.groupOpenID),
                                                     operatorOpenID: p.opMemberOpenID, eventID: frame.id, receivedAt: now())),
                     in: .group(p.groupOpenID))
         case .friend(let p):
             guard let kind = ConversationEvent.Kind(rawValue: type) else { return raw(frame, .null) }
+            registerEvent(frame, in: .c2c(p.openID))
             deliver(.conversation(ConversationEvent(kind: kind, conversation: .c2c(p.openID), operatorOpenID: p.openID,
                                                     eventID: frame.id, receivedAt: now())),
                     in: .c2c(p.openID))
@@ -75,6 +77,14 @@ final class InboundProcessor {
         default:
             raw(frame, .null)
         }
+    }
+
+    /// Events that allow a passive reply by `event_id` (qq-protocol.md §6.2) open a ledger entry.
+    private func registerEvent(_ frame: GatewayFrame, in conversation: ConversationID) {
+        let replyable: Set<String> = ["FRIEND_ADD", "C2C_MSG_RECEIVE", "GROUP_ADD_ROBOT", "GROUP_MSG_RECEIVE"]
+        guard let id = frame.id, let t = frame.t, replyable.contains(t) else { return }
+        let at = now()
+        _ = ledger.register(msgID: id, conversation: conversation, start: at, now: at, isEvent: true)
     }
 
     private func raw(_ frame: GatewayFrame, _ payload: JSONValue) {
@@ -226,9 +236,17 @@ final class LedgerBox: Sendable {
     private let ledger: Mutex<MsgSeqLedger>
     init(window: ReplyWindow) { ledger = Mutex(MsgSeqLedger(window: window)) }
 
-    func register(msgID: String, conversation: ConversationID, start: Date, now: Date) -> LedgerEntry {
-        ledger.withLock { $0.register(msgID: msgID, conversation: conversation, start: start, now: now) }
+    func register(msgID: String, conversation: ConversationID, start: Date, now: Date, isEvent: Bool = false) -> LedgerEntry {
+        ledger.withLock { $0.register(msgID: msgID, conversation: conversation, start: start, now: now, isEvent: isEvent) }
     }
+    func route(for conversation: ConversationID, preferred: String?, margin: Duration, proactive: Bool, now: Date) -> ReplyRoute {
+        ledger.withLock { $0.route(for: conversation, preferred: preferred, margin: margin, proactive: proactive, now: now) }
+    }
+    func reserve(for conversation: ConversationID, preferred: String?, margin: Duration, proactive: Bool, now: Date) -> Reservation {
+        ledger.withLock { $0.reserve(for: conversation, preferred: preferred, margin: margin, proactive: proactive, now: now) }
+    }
+    func refundReply(_ msgID: String, now: Date) { ledger.withLock { $0.refundReply(msgID, now: now) } }
+    func exhaust(_ msgID: String, now: Date) { ledger.withLock { $0.exhaust(msgID, now: now) } }
     func entry(_ msgID: String, now: Date) -> LedgerEntry? { ledger.withLock { $0.entry(msgID, now: now) } }
     func takeSeq(_ msgID: String, now: Date) -> Int? { ledger.withLock { $0.takeSeq(msgID, now: now) } }
     func recordReply(_ msgID: String, now: Date) { ledger.withLock { $0.recordReply(msgID, now: now) } }

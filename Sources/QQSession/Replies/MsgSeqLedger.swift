@@ -14,6 +14,8 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
     public var budget: Int
     /// When the platform stops accepting passive replies.
     public var windowEnds: Date
+    /// True for an event (friend added, bot added): replies carry `event_id` instead of `msg_id`.
+    public var isEvent: Bool = false
 
     /// Replies still allowed.
     public var repliesLeft: Int { max(0, budget - repliesUsed) }
@@ -23,6 +25,9 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
 /// long as its reply window, so memory is bounded however much traffic arrives.
 struct MsgSeqLedger: Sendable {
     private var map: ExpiringMap<String, LedgerEntry>
+    /// Per conversation, the ids of its recent entries (newest last), for picking a reply target.
+    private var recent: [ConversationID: [String]] = [:]
+    private var registrations = 0
     let window: ReplyWindow
 
     init(window: ReplyWindow, capacity: Int = 500_000) {
@@ -44,13 +49,81 @@ struct MsgSeqLedger: Sendable {
     /// Opens the ledger entry of an inbound message that arrived at `start`; returns the entry.
     /// A message seen again keeps its entry (and its msg_seq counter).
     @discardableResult
-    mutating func register(msgID: String, conversation: ConversationID, start: Date, now: Date) -> LedgerEntry {
+    mutating func register(msgID: String, conversation: ConversationID, start: Date, now: Date,
+                           isEvent: Bool = false) -> LedgerEntry {
         if let existing = map.value(for: msgID, now: now) { return existing }
         let ends = start.addingTimeInterval(windowLength(for: conversation).seconds)
         let entry = LedgerEntry(msgID: msgID, conversation: conversation, nextSeq: 1, repliesUsed: 0,
-                                budget: window.budget, windowEnds: ends)
-        if ends > now { map.set(msgID, entry, expiresAt: ends, now: now) }
+                                budget: window.budget, windowEnds: ends, isEvent: isEvent)
+        if ends > now {
+            map.set(msgID, entry, expiresAt: ends, now: now)
+            var ids = recent[conversation, default: []]
+            ids.append(msgID)
+            if ids.count > 32 { ids.removeFirst(ids.count - 32) }
+            recent[conversation] = ids
+            registrations += 1
+            if registrations % 4096 == 0 { pruneRecent(now: now) }
+        }
         return entry
+    }
+
+    /// Drops conversations whose entries have all expired (keeps `recent` bounded).
+    private mutating func pruneRecent(now: Date) {
+        recent = recent.compactMapValues { ids in
+            let live = ids.filter { map.value(for: $0, now: now) != nil }
+            return live.isEmpty ? nil : live
+        }
+    }
+
+    /// Live entries of `conversation`, newest first.
+    func entries(of conversation: ConversationID, now: Date) -> [LedgerEntry] {
+        (recent[conversation] ?? []).reversed().compactMap { map.value(for: $0, now: now) }
+    }
+
+    /// The route a reply would take now: `preferred` (or the newest message of the conversation) while
+    /// its window (minus `margin`) is open and its budget lasts, else proactive, else refused.
+    func route(for conversation: ConversationID, preferred: String?, margin: Duration, proactive: Bool,
+               now: Date) -> ReplyRoute {
+        if let entry = candidate(for: conversation, preferred: preferred, margin: margin, now: now) {
+            return entry.isEvent
+                ? .passiveEvent(eventID: entry.msgID, windowEnds: entry.windowEnds, repliesLeft: entry.repliesLeft)
+                : .passive(msgID: entry.msgID, windowEnds: entry.windowEnds, repliesLeft: entry.repliesLeft)
+        }
+        if proactive { return .proactive }
+        return .refused(reason: "no reply window is open in \(conversation) and proactive messages are off ([replies] proactive)")
+    }
+
+    private func candidate(for conversation: ConversationID, preferred: String?, margin: Duration,
+                           now: Date) -> LedgerEntry? {
+        let usable = { (e: LedgerEntry) in
+            e.conversation == conversation && e.repliesLeft > 0 && e.windowEnds.timeIntervalSince(now) > margin.seconds
+        }
+        if let preferred, let e = map.value(for: preferred, now: now), usable(e) { return e }
+        return entries(of: conversation, now: now).first(where: usable)
+    }
+
+    /// Picks the route and, for a passive one, takes its msg_seq and one reply of its budget, atomically.
+    mutating func reserve(for conversation: ConversationID, preferred: String?, margin: Duration, proactive: Bool,
+                          now: Date) -> Reservation {
+        let route = route(for: conversation, preferred: preferred, margin: margin, proactive: proactive, now: now)
+        switch route {
+        case .passive(let id, _, _), .passiveEvent(let id, _, _):
+            let seq = takeSeq(id, now: now)
+            recordReply(id, now: now)
+            return Reservation(route: route, seq: seq)
+        default:
+            return Reservation(route: route, seq: nil)
+        }
+    }
+
+    /// Gives back a reply the platform refused (its msg_seq stays used: msg_seq never repeats).
+    mutating func refundReply(_ msgID: String, now: Date) {
+        map.update(msgID, now: now) { $0.repliesUsed = max(0, $0.repliesUsed - 1) }
+    }
+
+    /// Marks an entry unusable after the platform said its window or budget is over.
+    mutating func exhaust(_ msgID: String, now: Date) {
+        map.update(msgID, now: now) { $0.repliesUsed = $0.budget }
     }
 
     /// The live entry of `msgID` (nil once the window closed).

@@ -270,6 +270,8 @@ extension SimPlatform {
             withholdHellos = max(0, count)
         case .oddResponses(let answers):
             oddResponses.append(contentsOf: answers)
+        case .garbleAnswers(let count, let body, let type):
+            garble = count > 0 ? (count, body, type) : nil
         case .clear:
             refuseCount = nil
             refuseUntil = nil
@@ -277,6 +279,7 @@ extension SimPlatform {
             rejectIdentify = nil
             ignoreResumes = 0
             withholdHellos = 0
+            garble = nil
             oddResponses.removeAll()
             for c in connections.values { c.stalled = false }
         }

@@ -99,6 +99,9 @@ public enum SimFault: Sendable, Hashable {
     case withholdHello(count: Int)
     /// Answer the next API (or token) requests with these raw responses instead of the real ones.
     case oddResponses([OddResponse])
+    /// Process the next `count` send requests normally but answer them with `body` (e.g. `{}` with
+    /// no id, an empty body, or text that is not JSON), status 200.
+    case garbleAnswers(count: Int, body: String, contentType: String?)
     /// Undo stall, refuse, reject and pending odd responses.
     case clear
 }
@@ -114,16 +117,20 @@ public struct OddResponse: Sendable, Hashable, Codable {
     public var body: String
     /// Waits this long before answering.
     public var delayMs: Int
+    /// Lets this many matching requests through first (to hit the middle of a stream).
+    public var skip: Int
 
-    public init(scope: Scope = .api, status: Int = 200, contentType: String? = "application/json", body: String, delayMs: Int = 0) {
+    public init(scope: Scope = .api, status: Int = 200, contentType: String? = "application/json", body: String,
+                delayMs: Int = 0, skip: Int = 0) {
         self.scope = scope
         self.status = status
         self.contentType = contentType
         self.body = body
         self.delayMs = delayMs
+        self.skip = skip
     }
 
-    enum CodingKeys: String, CodingKey { case scope, status, contentType = "content_type", body, delayMs = "delay_ms" }
+    enum CodingKeys: String, CodingKey { case scope, status, contentType = "content_type", body, delayMs = "delay_ms", skip }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -132,6 +139,7 @@ public struct OddResponse: Sendable, Hashable, Codable {
         contentType = try c.decodeIfPresent(String.self, forKey: .contentType)
         body = try c.decodeIfPresent(String.self, forKey: .body) ?? ""
         delayMs = try c.decodeIfPresent(Int.self, forKey: .delayMs) ?? 0
+        skip = try c.decodeIfPresent(Int.self, forKey: .skip) ?? 0
     }
 }
 
@@ -139,6 +147,37 @@ extension SimFault {
     /// True for a close code a server may send: 1000…4999 but the reserved 1004-1006 and 1015.
     public static func isSendableCloseCode(_ code: Int) -> Bool {
         (1000...4999).contains(code) && ![1004, 1005, 1006, 1015].contains(code)
+    }
+}
+
+/// A C2C stream as the simulated platform saw it.
+public struct SimStreamRecord: Sendable, Codable, Hashable {
+    /// One frame.
+    public struct Frame: Sendable, Codable, Hashable {
+        public var index: Int
+        public var state: Int
+        public var text: String
+        public var msgSeq: Int?
+    }
+    /// The stream id the platform gave.
+    public var id: String
+    public var msgID: String
+    public var userOpenID: String
+    /// `legacy` or `stream_messages`.
+    public var api: String
+    public var frames: [Frame]
+    /// Everything appended, in order (what the user saw while it streamed).
+    public var text: String
+    /// A closing frame (state 10) arrived.
+    public var closed: Bool
+    /// Never closed in time: QQ rolled the message back to its first chunk.
+    public var rolledBack: Bool
+    /// What the user sees now (all text, or the first chunk after a roll-back).
+    public var visibleText: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, msgID = "msg_id", userOpenID = "user_openid", api, frames, text, closed, rolledBack = "rolled_back"
+        case visibleText = "visible_text"
     }
 }
 

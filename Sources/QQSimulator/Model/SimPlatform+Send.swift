@@ -24,19 +24,29 @@ extension SimPlatform {
 
     private func validateSend(isGroup: Bool, target: String, body: JSONBody?, now: Date) -> SendOutcome {
         guard let body, case .object = body else { return .refused(11251, "请求参数错误：body 不是 JSON 对象") }
+        let stream = body["stream"]
+        if stream != nil, isGroup { return .refused(StreamCode.groupStream, "群消息不支持流式参数") }
         let msgType = body["msg_type"]?.int ?? 0
+        var text = ""
         switch msgType {
         case 0:
-            guard let content = body["content"]?.string, !content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            text = body["content"]?.string ?? ""
+            // A stream's closing frame may be just "\n".
+            guard stream != nil || !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 return .refused(50006, "消息为空")
             }
-            if content.count > configuration.maxContentLength { return .refused(40054007, "消息长度超限") }
+            if text.count > configuration.maxContentLength { return .refused(40054007, "消息长度超限") }
         case 2:
             guard configuration.markdownAllowed else { return .refused(40034012, "不允许发送原生 markdown") }
-            guard body["markdown"] != nil else { return .refused(50006, "消息为空") }
+            guard let markdown = body["markdown"]?["content"]?.string, stream != nil || !markdown.isEmpty else {
+                return .refused(50006, "消息为空")
+            }
+            text = markdown
+            if text.count > configuration.maxContentLength { return .refused(40054007, "消息长度超限") }
         case 3, 4, 6:
-            break
+            guard stream == nil else { return .refused(StreamCode.badState, "流式消息只支持文本和 markdown") }
         case 7:
+            guard stream == nil else { return .refused(StreamCode.badState, "流式消息只支持文本和 markdown") }
             guard let info = body["media"]?["file_info"]?.string, let upload = uploads[info], upload.expires > now,
                   upload.isGroup == isGroup else {
                 return .refused(304082, "富媒体资源拉取失败，请重试")
@@ -44,34 +54,59 @@ extension SimPlatform {
         default:
             return .refused(11251, "请求参数错误：msg_type \(msgType)")
         }
+        if let stream { return streamFrame(target: target, body: body, stream: stream, text: text, now: now) }
+        let seq = body["msg_seq"]?.int ?? 1
         if let msgID = body["msg_id"]?.string {
-            guard var original = userMessages[msgID], original.isGroup == isGroup, original.target == target else {
-                return .refused(40034024, "请求参数msg_id无效或越权")
+            if let refusal = checkPassive(msgID: msgID, isGroup: isGroup, target: target, seq: seq, media: msgType == 7, now: now) {
+                return refusal
             }
-            let window = isGroup ? configuration.groupReplyWindow : configuration.c2cReplyWindow
-            guard now.timeIntervalSince(original.createdAt) <= window.seconds else {
-                return .refused(40034005, "回复消息msg_id已过期")
-            }
-            let seq = body["msg_seq"]?.int ?? 1
-            guard !original.usedSeqs.contains(seq) else { return .refused(40054005, "消息被去重，请检查请求msgseq") }
-            guard original.passiveReplies < configuration.passiveReplyBudget else {
-                return .refused(40034128, "被动回复时间或次数超限")
-            }
-            original.usedSeqs.insert(seq)
-            original.passiveReplies += 1
-            userMessages[msgID] = original
         } else if let eventID = body["event_id"]?.string {
-            guard let original = eventsByID[eventID], original.isGroup == isGroup, original.target == target else {
-                return .refused(40034024, "请求参数event_id无效或越权")
-            }
-            let window = isGroup ? configuration.groupReplyWindow : configuration.c2cReplyWindow
-            guard now.timeIntervalSince(original.createdAt) <= window.seconds else {
-                return .refused(40034005, "回复消息event_id已过期")
+            if let refusal = checkPassiveEvent(eventID: eventID, isGroup: isGroup, target: target, seq: seq, now: now) {
+                return refusal
             }
         } else if !configuration.proactiveAllowed {
             return .refused(40034102, "主动消息无权限")
         }
         return SendOutcome(status: 200, id: SimJSON.messageID())
+    }
+
+    /// Window, budget and msg_seq of a passive reply to `msgID`; counts it when accepted. A media
+    /// message with a msg_id that cannot be used is refused as 40034024 (as the platform does).
+    func checkPassive(msgID: String, isGroup: Bool, target: String, seq: Int, media: Bool, now: Date) -> SendOutcome? {
+        guard var original = userMessages[msgID], original.isGroup == isGroup, original.target == target else {
+            return .refused(40034024, "请求参数msg_id无效或越权")
+        }
+        let window = isGroup ? configuration.groupReplyWindow : configuration.c2cReplyWindow
+        guard now.timeIntervalSince(original.createdAt) <= window.seconds else {
+            return media ? .refused(40034024, "请求参数msg_id无效或越权") : .refused(40034005, "回复消息msg_id已过期")
+        }
+        guard !original.usedSeqs.contains(seq) else { return .refused(40054005, "消息被去重，请检查请求msgseq") }
+        guard original.passiveReplies < configuration.passiveReplyBudget else {
+            return media ? .refused(40034024, "请求参数msg_id无效或越权") : .refused(40034128, "被动回复时间或次数超限")
+        }
+        original.usedSeqs.insert(seq)
+        original.passiveReplies += 1
+        userMessages[msgID] = original
+        return nil
+    }
+
+    /// The same for a reply by `event_id`.
+    func checkPassiveEvent(eventID: String, isGroup: Bool, target: String, seq: Int, now: Date) -> SendOutcome? {
+        guard var original = eventsByID[eventID], original.isGroup == isGroup, original.target == target else {
+            return .refused(40034024, "请求参数event_id无效或越权")
+        }
+        let window = isGroup ? configuration.groupReplyWindow : configuration.c2cReplyWindow
+        guard now.timeIntervalSince(original.createdAt) <= window.seconds else {
+            return .refused(40034005, "回复消息event_id已过期")
+        }
+        guard !original.usedSeqs.contains(seq) else { return .refused(40054005, "消息被去重，请检查请求msgseq") }
+        guard original.passiveReplies < configuration.passiveReplyBudget else {
+            return .refused(40034128, "被动回复时间或次数超限")
+        }
+        original.usedSeqs.insert(seq)
+        original.passiveReplies += 1
+        eventsByID[eventID] = original
+        return nil
     }
 
     /// `POST …/files`: validates and answers `{file_uuid, file_info, ttl}` (plus `id` with `srv_send_msg`).

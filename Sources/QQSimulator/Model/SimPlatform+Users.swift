@@ -57,6 +57,12 @@ extension SimPlatform {
     public func dispatchEvent(type: String, payload: JSONBody, intent: Int = 1 << 25) -> SimDispatchResult {
         let eventID = type + ":" + SimJSON.randomToken(40)
         let key = payload["group_openid"]?.string ?? payload["openid"]?.string ?? type
+        // Events a bot may answer by event_id (qq-protocol.md §6.2).
+        if ["FRIEND_ADD", "C2C_MSG_RECEIVE"].contains(type), let user = payload["openid"]?.string {
+            eventsByID[eventID] = UserMessage(id: eventID, eventID: eventID, isGroup: false, target: user, createdAt: Date())
+        } else if ["GROUP_ADD_ROBOT", "GROUP_MSG_RECEIVE"].contains(type), let group = payload["group_openid"]?.string {
+            eventsByID[eventID] = UserMessage(id: eventID, eventID: eventID, isGroup: true, target: group, createdAt: Date())
+        }
         let n = dispatch(type: type, payload: payload, intent: intent, routeKey: key, eventID: eventID)
         return SimDispatchResult(id: payload["id"]?.string ?? eventID, eventID: eventID, delivered: n)
     }

@@ -70,6 +70,9 @@ public actor SimPlatform {
     var refuseUntil: Date?
     var refuseForever = false
     var rejectIdentify: (code: Int, count: Int)?
+    var streams: [String: StreamState] = [:]
+    var streamOrder: [String] = []
+    var garble: (count: Int, body: String, contentType: String?)?
     var ignoreResumes = 0
     var withholdHellos = 0
     var oddResponses: [OddResponse] = []
@@ -156,9 +159,20 @@ public actor SimPlatform {
 
     func hostedFile(_ key: String) -> (data: Data, contentType: String)? { hostedFiles[key] }
 
-    /// The next queued odd answer for a request of `scope`, if any.
+    /// The next queued odd answer for a request of `scope`, if any (after its `skip` count).
     func takeOddResponse(_ scope: OddResponse.Scope) -> OddResponse? {
         guard let index = oddResponses.firstIndex(where: { $0.scope == scope }) else { return nil }
+        if oddResponses[index].skip > 0 {
+            oddResponses[index].skip -= 1
+            return nil
+        }
         return oddResponses.remove(at: index)
+    }
+
+    /// The garble fault: the raw answer to give instead of the real one, if active.
+    func takeGarble() -> (body: String, contentType: String?)? {
+        guard let g = garble else { return nil }
+        garble = g.count > 1 ? (g.count - 1, g.body, g.contentType) : nil
+        return (g.body, g.contentType)
     }
 }

@@ -31,6 +31,8 @@ struct ConfigCommand: AsyncParsableCommand {
                   shard         [\(s.shard.index), \(s.shard.count)]
                   reconnect     \(s.reconnect.baseDelay.shortDescription) → \(s.reconnect.maxDelay.shortDescription), \(s.reconnect.maxAttempts) attempts
                   reply window  group \(s.replyWindow.group.shortDescription), c2c \(s.replyWindow.c2c.shortDescription), \(s.replyWindow.budget) replies
+                  sending       \(s.sending.proactive ? "proactive when no window is open" : "no proactive sends"), split at \(s.sending.maxLength), \(s.sending.retries) retries
+                  stream        \(s.stream.enabled ? "\(s.stream.api.rawValue), one frame per \(s.stream.interval.shortDescription)" : "off")
                   attachments   \(s.attachments.download ? "downloaded to \(s.attachments.directory ?? "memory")" : "not downloaded")
                   log           \(c.logFile) (\(c.logLevel))
                 """)
@@ -75,6 +77,18 @@ enum ExampleConfig {
         group_window_s = 300                      # passive replies to a group message: 5 min
         c2c_window_s = 3600                       # to a C2C message: 60 min
         budget = 5                                # passive replies per message
+        proactive = true                          # no window open: send proactively (false: refuse first)
+        window_margin_s = 10                      # treat a window as closed this early
+        max_length = 2000                         # longer text is split (at lines, never inside code fences)
+        retries = 3                               # after 429/5xx/timeouts, then the message is marked failed
+        retry_base_ms = 500
+        max_upload_mb = 10
+
+        [stream]                                  # agent replies in C2C
+        api = "legacy"                            # or "stream_messages" (the newer endpoint)
+        enabled = true                            # false: send the whole reply at the end, as in groups
+        interval_ms = 1000                        # at most one frame per interval
+        max_frame_length = 1800
 
         [inbound]
         download_attachments = true

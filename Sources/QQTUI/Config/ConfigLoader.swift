@@ -40,6 +40,7 @@ enum ConfigLoader {
         var session = try readBot(bot, environment: environment)
         if let gateway = try root.section("gateway") { try readGateway(gateway, into: &session) }
         if let replies = try root.section("replies") { try readReplies(replies, into: &session) }
+        if let stream = try root.section("stream") { try readStream(stream, into: &session) }
         session.attachments.directory = AppConfig.dataDirectory + "/attachments"
         if let inbound = try root.section("inbound") { try readInbound(inbound, into: &session) }
         var logFile = AppConfig.stateDirectory + "/qqtui.log"
@@ -54,7 +55,7 @@ enum ConfigLoader {
             }
             try log.rejectUnknownKeys(known: ["file", "level"])
         }
-        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "inbound", "log"])
+        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "log"])
         return AppConfig(session: session, logFile: logFile, logLevel: logLevel, source: file)
     }
 
@@ -173,7 +174,27 @@ enum ConfigLoader {
         if let v = try r.int("group_window_s", in: 1...86_400) { s.replyWindow.group = .seconds(v) }
         if let v = try r.int("c2c_window_s", in: 1...86_400) { s.replyWindow.c2c = .seconds(v) }
         if let v = try r.int("budget", in: 1...100) { s.replyWindow.budget = v }
-        try r.rejectUnknownKeys(known: ["group_window_s", "c2c_window_s", "budget"])
+        if let v = try r.bool("proactive") { s.sending.proactive = v }
+        if let v = try r.int("window_margin_s", in: 0...600) { s.sending.windowMargin = .seconds(v) }
+        if let v = try r.int("max_length", in: 100...20_000) { s.sending.maxLength = v }
+        if let v = try r.int("retries", in: 0...10) { s.sending.retries = v }
+        if let v = try r.int("retry_base_ms", in: 10...60_000) { s.sending.retryBase = .milliseconds(v) }
+        if let v = try r.int("max_upload_mb", in: 1...200) { s.sending.maxUploadBytes = v * 1024 * 1024 }
+        try r.rejectUnknownKeys(known: ["group_window_s", "c2c_window_s", "budget", "proactive", "window_margin_s",
+                                        "max_length", "retries", "retry_base_ms", "max_upload_mb"])
+    }
+
+    private static func readStream(_ t: TOMLSection, into s: inout SessionConfiguration) throws {
+        if let v = try t.string("api") {
+            guard let api = StreamPolicy.API(rawValue: v) else {
+                throw t.fail("api", "\"\(v)\" is not one of legacy, stream_messages")
+            }
+            s.stream.api = api
+        }
+        if let v = try t.bool("enabled") { s.stream.enabled = v }
+        if let v = try t.int("interval_ms", in: 100...60_000) { s.stream.interval = .milliseconds(v) }
+        if let v = try t.int("max_frame_length", in: 16...10_000) { s.stream.maxFrameLength = v }
+        try t.rejectUnknownKeys(known: ["api", "enabled", "interval_ms", "max_frame_length"])
     }
 
     private static func readInbound(_ i: TOMLSection, into s: inout SessionConfiguration) throws {

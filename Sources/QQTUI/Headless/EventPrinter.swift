@@ -27,6 +27,13 @@ struct EventPrinter: Sendable {
         case .notice(let n):
             if n.level == .debug && !verbose { return nil }
             text = "notice   \(n.level.rawValue) \(n.kind.rawValue): \(n.message)"
+        case .outbound(let m):
+            guard m.isFinal || verbose else { return nil }
+            text = Self.describe(m)
+        case .streamFrame(let f):
+            guard verbose else { return nil }
+            text = "frame    \(f.conversation) #\(f.segment).\(f.index) state \(f.state) \(f.error.map { "FAILED \($0)" } ?? "ok")"
+                + (f.latencyMs.map { " \($0)ms" } ?? "") + ": " + f.text
         }
         let safe = TextSanitizer.line(time + " " + text)
         guard let width else { return safe }
@@ -45,6 +52,20 @@ struct EventPrinter: Sendable {
             text += " " + a.placeholder + (a.localPath.map { " → \($0)" } ?? "")
         }
         return text
+    }
+
+    static func describe(_ m: OutboundMessage) -> String {
+        let status: String
+        switch m.status {
+        case .sending: status = "sending"
+        case .sent: status = "sent"
+        case .failed(let reason): status = "FAILED (\(reason))"
+        case .refused(let reason): status = "REFUSED (\(reason))"
+        case .cancelled: status = "cancelled"
+        }
+        let route = m.parts.first?.route.map { " via " + $0.summary() } ?? ""
+        let count = m.parts.count > 1 ? " in \(m.parts.count) parts" : ""
+        return "\(m.origin == "agent" ? "agent" : "you")   → \(m.conversation) \(status)\(route)\(count): \(m.text)"
     }
 
     static func jsonLine(_ event: SessionEvent) -> String {

@@ -1,0 +1,199 @@
+/// Turns an agent's deltas into C2C stream frames, as a pure state machine (time is passed in).
+///
+/// The rules (issue 3, from production bug reports): every frame has its own msg_seq (the driver's
+/// job); the first frame of a stream is `state 1, index 0` with no `id`; later frames carry the id
+/// the first response gave and an index one higher; a frame carries only the text that is new; at
+/// most one frame per `interval`, deltas in between coalesced; the last frame is `state 10` and ends
+/// with "\n", and it is always sent, even with nothing left to say; a segment break closes the stream
+/// and the next text opens a new one; a stream that cannot continue (no id, a frame that failed) is
+/// closed if possible and the rest of its text goes out as a normal message. Cancelling drops what
+/// was not sent and closes any open stream validly.
+struct C2CStreamMachine<Instant: InstantProtocol & Sendable>: Sendable where Instant.Duration == Duration {
+    /// One POST of the stream.
+    struct Frame: Sendable, Equatable {
+        var segment: Int
+        var index: Int
+        var state: Int
+        var text: String
+        /// Nil on the first frame: the body then has no `id` key at all.
+        var streamID: String?
+    }
+
+    enum Action: Sendable, Equatable {
+        case send(Frame)
+        /// Throttled: call `next` again at this time (or when input arrives).
+        case wait(until: Instant)
+        /// Nothing to do until input arrives (or a frame's answer).
+        case idle
+        /// This text could not go through the stream: send it as a normal message.
+        case fallback(text: String, segment: Int)
+        /// Every stream is closed and everything is handed out.
+        case done
+    }
+
+    struct Segment: Sendable {
+        var number: Int
+        var pending = ""
+        var fallback = ""
+        var delivered = ""
+        var closeRequested = false
+        var started = false
+        var streamID: String?
+        var nextIndex = 0
+        var broken = false
+        var closeSent = false
+    }
+
+    let interval: Duration
+    let maxFrame: Int
+    private(set) var segments: [Segment] = []
+    private(set) var inFlight: Frame?
+    private var lastSentAt: Instant?
+    private var nextSegment = 0
+    private(set) var finishing = false
+    private(set) var cancelled = false
+    /// Text accepted by QQ, per segment, in order (what the user sees).
+    private(set) var deliveredText: [Int: String] = [:]
+
+    init(interval: Duration, maxFrame: Int) {
+        self.interval = interval
+        self.maxFrame = max(16, maxFrame)
+    }
+
+    // MARK: - Input
+
+    mutating func append(_ text: String) {
+        guard !text.isEmpty, !cancelled, !finishing else { return }
+        if segments.last.map({ $0.closeRequested }) ?? true {
+            segments.append(Segment(number: nextSegment))
+            nextSegment += 1
+        }
+        let last = segments.count - 1
+        if segments[last].broken { segments[last].fallback += text } else { segments[last].pending += text }
+    }
+
+    /// The agent started a tool call: close this stream; the next text opens a new one.
+    mutating func segmentBreak() {
+        guard !cancelled, let last = segments.indices.last else { return }
+        segments[last].closeRequested = true
+    }
+
+    /// No more text: close the open stream.
+    mutating func finish() {
+        guard !cancelled else { return }
+        finishing = true
+        if let last = segments.indices.last { segments[last].closeRequested = true }
+    }
+
+    /// Stop: nothing more is sent but a valid closing frame for a stream QQ is showing.
+    mutating func cancel() {
+        cancelled = true
+        finishing = true
+        for i in segments.indices {
+            segments[i].pending = ""
+            segments[i].fallback = ""
+            segments[i].closeRequested = true
+        }
+    }
+
+    // MARK: - Output
+
+    /// What to do now.
+    mutating func next(now: Instant) -> Action {
+        guard inFlight == nil else { return .idle }
+        while let head = segments.first {
+            if head.broken {
+                if head.started, head.streamID != nil, !head.closeSent, head.closeRequested || cancelled {
+                    return send(Frame(segment: head.number, index: head.nextIndex, state: 10, text: "\n", streamID: head.streamID))
+                }
+                guard head.closeRequested || cancelled else { return .idle }
+                segments.removeFirst()
+                if !head.fallback.isEmpty, !cancelled { return .fallback(text: head.fallback, segment: head.number) }
+                continue
+            }
+            if !head.started {
+                if cancelled || (head.pending.isEmpty && head.closeRequested) {
+                    segments.removeFirst()
+                    continue
+                }
+                guard !head.pending.isEmpty else { return .idle }
+                return send(Frame(segment: head.number, index: 0, state: 1, text: take(), streamID: nil))
+            }
+            if cancelled {
+                return send(Frame(segment: head.number, index: head.nextIndex, state: 10, text: "\n", streamID: head.streamID))
+            }
+            if head.closeRequested, TextSplitter.length(head.pending) <= maxFrame {
+                var text = head.pending
+                segments[0].pending = ""
+                if !text.hasSuffix("\n") { text += "\n" }
+                return send(Frame(segment: head.number, index: head.nextIndex, state: 10, text: text, streamID: head.streamID))
+            }
+            if head.pending.isEmpty { return .idle }
+            let due = lastSentAt.map { $0.advanced(by: interval) } ?? now
+            if head.closeRequested || TextSplitter.length(head.pending) > maxFrame || now >= due {
+                return send(Frame(segment: head.number, index: head.nextIndex, state: 1, text: take(), streamID: head.streamID))
+            }
+            return .wait(until: due)
+        }
+        return finishing ? .done : .idle
+    }
+
+    private mutating func send(_ frame: Frame) -> Action {
+        inFlight = frame
+        if frame.state == 10 { segments[0].closeSent = true }
+        return .send(frame)
+    }
+
+    /// Takes up to `maxFrame` of the head's pending text (never splitting a character).
+    private mutating func take() -> String {
+        let pending = segments[0].pending
+        if TextSplitter.length(pending) <= maxFrame {
+            segments[0].pending = ""
+            return pending
+        }
+        let piece = TextSplitter.pieces(of: pending, limit: maxFrame).first ?? pending
+        segments[0].pending = String(pending.dropFirst(piece.count))
+        return piece
+    }
+
+    // MARK: - Answers
+
+    /// The in-flight frame was accepted; `streamID` is the id in its answer (if any).
+    mutating func frameSucceeded(streamID: String?, now: Instant) {
+        guard let frame = inFlight, let i = segments.firstIndex(where: { $0.number == frame.segment }) else { inFlight = nil; return }
+        inFlight = nil
+        lastSentAt = now
+        segments[i].started = true
+        segments[i].nextIndex = frame.index + 1
+        segments[i].delivered += frame.text
+        deliveredText[frame.segment, default: ""] += frame.text
+        if let streamID, !streamID.isEmpty { segments[i].streamID = streamID }
+        if frame.index == 0, segments[i].streamID == nil {
+            // No id to address the next frames with: this stream cannot continue.
+            segments[i].broken = true
+            segments[i].fallback += segments[i].pending
+            segments[i].pending = ""
+        }
+        if frame.state == 10, !segments[i].broken { segments.remove(at: i) }
+    }
+
+    /// The in-flight frame failed for good (the driver already retried): the stream cannot continue.
+    mutating func frameFailed(now: Instant) {
+        guard let frame = inFlight, let i = segments.firstIndex(where: { $0.number == frame.segment }) else { inFlight = nil; return }
+        inFlight = nil
+        lastSentAt = now
+        var unsent = frame.text
+        if frame.state == 10, unsent == "\n" { unsent = "" }
+        if frame.state == 10, unsent.hasSuffix("\n") { unsent.removeLast() }
+        segments[i].broken = true
+        segments[i].fallback = unsent + segments[i].pending + segments[i].fallback
+        segments[i].pending = ""
+        if frame.index == 0 { segments[i].started = false }
+        if frame.state == 10 { segments[i].closeSent = true }
+    }
+
+    /// Everything the user was sent in the stream(s), in order.
+    var delivered: String {
+        deliveredText.keys.sorted().map { deliveredText[$0] ?? "" }.joined()
+    }
+}

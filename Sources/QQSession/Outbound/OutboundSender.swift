@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import Synchronization
+
+/// Sends messages to QQ for the session: routes them, retries what is worth retrying, and reports
+/// every step as a `SessionEvent.outbound`. Nothing is dropped silently: a message ends sent,
+/// failed (with the QQ code and trace id) or refused (before anything was sent).
+struct OutboundSender: Sendable {
+    let rest: RESTClient
+    let ledger: LedgerBox
+    let configuration: SessionConfiguration
+    /// Set after the platform refused markdown once (40034012): text for the rest of the run.
+    let markdownRefused: MarkdownSwitch
+    let emit: @Sendable (SessionEvent) -> Void
+    let logger: Logger
+    let clock = ContinuousClock()
+
+    var policy: SendPolicy { configuration.sending }
+
+    /// `/v2/users/{openid}` or `/v2/groups/{group_openid}`.
+    static func base(_ conversation: ConversationID) -> String {
+        switch conversation {
+        case .c2c(let id): return "/v2/users/" + Self.pathComponent(id)
+        case .group(let id): return "/v2/groups/" + Self.pathComponent(id)
+        }
+    }
+
+    static func pathComponent(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? s
+    }
+
+    /// Whether text goes as markdown now.
+    var useMarkdown: Bool { configuration.markdown && !markdownRefused.isOn }
+
+    /// The route a send would take now (for the console, before sending).
+    func route(for conversation: ConversationID, replyingTo: String?) -> ReplyRoute {
+        ledger.route(for: conversation, preferred: replyingTo, margin: policy.windowMargin, proactive: policy.proactive, now: Date())
+    }
+
+    func reserve(for conversation: ConversationID, replyingTo: String?) -> Reservation {
+        ledger.reserve(for: conversation, preferred: replyingTo, margin: policy.windowMargin, proactive: policy.proactive, now: Date())
+    }
+
+    // MARK: - One POST, with retries
+
+    /// POSTs `body` to `path`, retrying transient failures with the same body (so a msg_seq seen twice
+    /// tells an earlier lost answer from a real duplicate).
+    func post(_ path: String, body: [String: JSONValue], context: String) async -> PostResult {
+        let data: Data
+        do { data = try Self.encode(body) } catch {
+            return .failed(QQError(kind: .malformedResponse, message: "could not encode the request", context: context), ambiguous: false)
+        }
+        var ambiguous = false
+        var attempt = 0
+        while true {
+            do {
+                let answer = try await rest.requestData(.POST, path, body: data, context: context)
+                let json = try? JSONDecoder().decode(JSONValue.self, from: answer)
+                return .accepted(id: json?["id"]?.stringValue ?? json?["msg_id"]?.stringValue, answer: json)
+            } catch let error as QQError {
+                if error.kind == .malformedResponse, let status = error.httpStatus, (200..<300).contains(status) {
+                    // Accepted, but the answer is not the JSON object it should be: keep going without an id.
+                    logger.warning("odd answer to an accepted send", metadata: ["context": "\(context)", "error": "\(error)"])
+                    return .accepted(id: nil, answer: nil)
+                }
+                if ambiguous, SendCodes.isDedup(error) { return .alreadyDelivered }
+                if SendCodes.mayHaveArrived(error) { ambiguous = true }
+                guard SendCodes.isTransient(error), attempt < policy.retries, error.kind != .cancelled else {
+                    return .failed(error, ambiguous: ambiguous)
+                }
+                attempt += 1
+                let wait = policy.retryBase * (1 << min(attempt - 1, 8))
+                logger.info("send retry", metadata: ["context": "\(context)", "attempt": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: wait + .milliseconds(Int.random(in: 0...max(1, wait.milliseconds / 4))))
+                if Task.isCancelled { return .failed(QQError(kind: .cancelled, message: "cancelled", context: context), ambiguous: ambiguous) }
+            } catch {
+                return .failed(QQError.transport(error, context: context), ambiguous: ambiguous)
+            }
+        }
+    }
+
+    static func encode(_ body: [String: JSONValue]) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(body)
+    }
+
+    /// The routing keys of a reservation: `msg_id`/`event_id` and `msg_seq`.
+    static func routing(_ r: Reservation) -> [String: JSONValue] {
+        var body: [String: JSONValue] = [:]
+        switch r.route {
+        case .passive(let id, _, _): body["msg_id"] = .string(id)
+        case .passiveEvent(let id, _, _): body["event_id"] = .string(id)
+        default: break
+        }
+        if let seq = r.seq { body["msg_seq"] = .number(Double(seq)) }
+        return body
+    }
+
+    /// A text body: markdown when configured (and not refused), else msg_type 0.
+    func textBody(_ text: String, markdown: Bool) -> [String: JSONValue] {
+        markdown
+            ? ["msg_type": .number(2), "markdown": .object(["content": .string(text)])]
+            : ["msg_type": .number(0), "content": .string(text)]
+    }
+
+    // MARK: - Events
+
+    /// Marks part `index` and the message failed with `error`.
+    func fail(_ message: inout OutboundMessage, part index: Int, _ error: QQError) {
+        update(&message) { m in
+            m.parts[index].status = .failed(reason: error.description)
+            m.error = error
+            m.status = .failed(reason: error.description)
+        }
+    }
+
+    func update(_ message: inout OutboundMessage, _ change: (inout OutboundMessage) -> Void) {
+        change(&message)
+        message.updatedAt = Date()
+        emit(.outbound(message))
+    }
+
+    static func newID() -> String { "out-" + UUID().uuidString.lowercased() }
+
+    /// The same sender without events (a reply writer reports its helpers' parts itself).
+    var quiet: OutboundSender {
+        OutboundSender(rest: rest, ledger: ledger, configuration: configuration, markdownRefused: markdownRefused,
+                       emit: { _ in }, logger: logger)
+    }
+}
+
+/// A flag flipped once, read from any task.
+final class MarkdownSwitch: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isOn: Bool { flag.load(ordering: .relaxed) }
+    func turnOn() { flag.store(true, ordering: .relaxed) }
+}

@@ -1,0 +1,345 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import QQSession
+import QQSimulator
+import Testing
+
+/// Agent replies over the C2C stream protocol (and accumulated in groups), checked by the simulator.
+@Suite("Streamed replies", .timeLimit(.minutes(1)))
+struct StreamReplyTests {
+    static func fast(_ c: inout SessionConfiguration) {
+        c.stream.interval = .milliseconds(150)
+        c.sending.retryBase = .milliseconds(20)
+    }
+
+    @Test("one delta: first frame (index 0, no id key), then a closing frame that is just a newline")
+    func oneDelta() async throws {
+        try await SimHarness.run(configure: Self.fast) { h in
+            #expect(await h.recorder.waitForReady())
+            let msg = await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            #expect(writer.streams)
+            await writer.append("今天晴，25 度。")
+            let out = await writer.finish()
+            #expect(out.status == .sent)
+            let streams = await h.streams()
+            #expect(streams.count == 1)
+            let s = try #require(streams.first)
+            #expect(s.closed && !s.rolledBack)
+            #expect(s.msgID == msg.id)
+            #expect(s.frames.map(\.state) == [1, 10])
+            #expect(s.frames.map(\.text) == ["今天晴，25 度。", "\n"])
+            let first = try #require(await h.accepted("/v2/users/U1/messages").first)
+            guard case .object(let stream)? = first.body?["stream"] else { Issue.record("no stream object"); return }
+            #expect(stream["id"] == nil, "the first frame has no id key at all")
+            #expect(stream["index"]?.int == 0)
+            #expect(Set(s.frames.compactMap(\.msgSeq)).count == 2, "every frame its own msg_seq")
+        }
+    }
+
+    @Test("500 deltas: throttled frames, each only the new text, nothing lost or repeated, one reply of the budget")
+    func manyDeltas() async throws {
+        try await SimHarness.run(configure: Self.fast) { h in
+            #expect(await h.recorder.waitForReady())
+            let msg = await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            var text = ""
+            for i in 0..<500 {
+                let delta = "第\(i)段 "
+                text += delta
+                await writer.append(delta)
+                if i % 50 == 0 { try await Task.sleep(for: .milliseconds(40)) }
+            }
+            let out = await writer.finish()
+            #expect(out.status == .sent)
+            let s = try #require(await h.streams().first)
+            #expect(s.closed)
+            #expect(s.text == text + "\n")
+            #expect(s.frames.count < 40, "\(s.frames.count) frames: coalesced")
+            #expect(s.frames.map(\.index) == Array(0..<s.frames.count))
+            #expect(h.session.ledgerEntry(for: msg.id)?.repliesLeft == 4)
+            let count = s.frames.count
+            #expect(await h.recorder.wait { $0.filter { if case .streamFrame = $0 { return true }; return false }.count >= count })
+            let frames = await h.recorder.events.compactMap { if case .streamFrame(let f) = $0 { return f }; return nil }
+            #expect(frames.count == count)
+            #expect(frames.allSatisfy { $0.error == nil })
+        }
+    }
+
+    @Test("bytes cut inside a multi-byte character never reach QQ broken")
+    func splitCharacter() async throws {
+        try await SimHarness.run(configure: Self.fast) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            let bytes = Array("你好，世界😀！".utf8)
+            for b in bytes {
+                await writer.append(bytes: Data([b]))
+                try await Task.sleep(for: .milliseconds(12))
+            }
+            _ = await writer.finish()
+            let s = try #require(await h.streams().first)
+            #expect(s.text == "你好，世界😀！\n")
+            #expect(!s.frames.contains { $0.text.contains("\u{FFFD}") })
+        }
+    }
+
+    @Test("an empty final buffer still gets a closing frame")
+    func emptyFinal() async throws {
+        try await SimHarness.run(configure: Self.fast) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            await writer.append("all of it")
+            #expect(await h.waitStreams { $0.first?.frames.count == 1 })
+            try await Task.sleep(for: .milliseconds(300))
+            _ = await writer.finish()
+            let s = try #require(await h.streams().first)
+            #expect(s.frames.map(\.text) == ["all of it", "\n"])
+            #expect(s.closed)
+        }
+    }
+
+    @Test("a segment break closes the stream and the next text opens a new one; nothing is sent twice")
+    func segmentBreak() async throws {
+        try await SimHarness.run(configure: Self.fast) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            await writer.append("我查一下天气。")
+            await writer.segmentBreak()
+            await writer.append("查到了：北京晴。")
+            _ = await writer.finish()
+            let streams = await h.streams()
+            #expect(streams.count == 2)
+            #expect(streams.map(\.text) == ["我查一下天气。\n", "查到了：北京晴。\n"])
+            #expect(streams.allSatisfy { $0.closed })
+            #expect(streams.allSatisfy { $0.frames.first?.index == 0 })
+        }
+    }
+
+    @Test("the first answer without an id: the rest is sent as a normal message; the user gets every word")
+    func firstAnswerWithoutID() async throws {
+        try await SimHarness.run(configure: Self.fast) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            await h.platform.apply(.garbleAnswers(count: 1, body: #"{"timestamp":"2026-11-22T10:00:00+08:00"}"#, contentType: "application/json"))
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            await writer.append("第一块。")
+            try await Task.sleep(for: .milliseconds(200))
+            await writer.append("第二块。")
+            let out = await writer.finish()
+            #expect(out.status == .sent)
+            let stream = try #require(await h.streams().first)
+            #expect(stream.text == "第一块。")
+            #expect(!stream.closed, "without an id it cannot be closed")
+            let normal = await h.accepted("/v2/users/U1/messages").filter { $0.body?["stream"] == nil }
+            #expect(normal.compactMap(\.content) == ["第二块。"])
+        }
+    }
+
+    @Test("a 500 mid-stream is retried with the same frame (no duplicate text); a non-JSON answer keeps the last id")
+    func errorsMidStream() async throws {
+        try await SimHarness.run(configure: Self.fast) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            await writer.append("一、")
+            #expect(await h.waitStreams { $0.first?.frames.count == 1 })
+            await h.platform.apply(.oddResponses([OddResponse(status: 500, contentType: "text/plain", body: "boom")]))
+            await writer.append("二、")
+            #expect(await h.waitStreams { $0.first?.frames.count == 2 })
+            await h.platform.apply(.garbleAnswers(count: 1, body: "<html>not json</html>", contentType: "text/html"))
+            await writer.append("三、")
+            #expect(await h.waitStreams { $0.first?.frames.count == 3 })
+            await writer.append("四。")
+            let out = await writer.finish()
+            #expect(out.status == .sent)
+            let s = try #require(await h.streams().first)
+            #expect(s.text == "一、二、三、四。\n")
+            #expect(s.closed)
+        }
+    }
+
+    @Test("a frame that keeps failing: the stream is closed validly and the rest goes as a normal message")
+    func frameFailsForGood() async throws {
+        try await SimHarness.run(configure: Self.fast) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            await writer.append("开头。")
+            #expect(await h.waitStreams { $0.first?.frames.count == 1 })
+            await h.platform.apply(.oddResponses(Array(repeating: OddResponse(status: 503, contentType: "text/plain", body: "down"), count: 4)))
+            await writer.append("中间。")
+            try await Task.sleep(for: .milliseconds(600))
+            await writer.append("结尾。")
+            let out = await writer.finish()
+            #expect(out.status == .sent, "\(out.status)")
+            let s = try #require(await h.streams().first)
+            #expect(s.text == "开头。\n")
+            #expect(s.closed)
+            let normal = await h.accepted("/v2/users/U1/messages").filter { $0.body?["stream"] == nil }
+            #expect(normal.compactMap(\.content).joined() == "中间。结尾。")
+        }
+    }
+
+    @Test("take-back mid-stream: nothing pending is sent, late deltas are dropped, the stream is closed validly")
+    func cancel() async throws {
+        try await SimHarness.run(configure: Self.fast) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            await writer.append("我正在写")
+            #expect(await h.waitStreams { $0.first?.frames.count == 1 })
+            await writer.append("一段不该发出的话")
+            let out = await writer.cancel()
+            await writer.append("迟到的内容")
+            #expect(out.status == .cancelled)
+            let s = try #require(await h.streams().first)
+            #expect(s.frames.map(\.text) == ["我正在写", "\n"])
+            #expect(s.closed)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await h.platform.sent().count == 2)
+        }
+    }
+
+    @Test("groups never stream: the reply is accumulated and sent once, split if long, with no duplicated text")
+    func groupAccumulation() async throws {
+        try await SimHarness.run(configure: Self.fast) { h in
+            #expect(await h.recorder.waitForReady())
+            let msg = await h.groupMessage()
+            let writer = await h.session.openReply(to: .group("G1"))
+            #expect(!writer.streams)
+            var text = ""
+            for i in 0..<300 {
+                let delta = "这是第\(i)句话，"
+                text += delta
+                await writer.append(delta)
+            }
+            await writer.segmentBreak()
+            await writer.append("完。")
+            text += "完。"
+            let out = await writer.finish()
+            #expect(out.status == .sent)
+            let sent = await h.accepted("/v2/groups/G1/messages")
+            #expect(sent.count >= 2)
+            #expect(sent.allSatisfy { $0.body?["stream"] == nil && $0.msgID == msg.id })
+            #expect(sent.compactMap(\.content).joined() == text)
+            #expect(await h.streams().isEmpty)
+        }
+    }
+
+    @Test("an image inside a reply goes as its own media message, outside the stream")
+    func imageInReply() async throws {
+        try await SimHarness.run(configure: Self.fast) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            await writer.append("图在下面：")
+            await writer.attachImage(Data([0x89, 0x50, 0x4E, 0x47, 0, 1]), filename: "chart.png")
+            await writer.append("看完告诉我。")
+            let out = await writer.finish()
+            #expect(out.status == .sent)
+            let s = try #require(await h.streams().first)
+            #expect(s.text == "图在下面：看完告诉我。\n")
+            let media = await h.accepted("/v2/users/U1/messages").filter { $0.body?["msg_type"]?.int == 7 }
+            #expect(media.count == 1)
+            #expect(media.first?.body?["stream"] == nil)
+        }
+    }
+
+    @Test("the newline rule: a frame refused for not ending in a newline is fixed and resent once")
+    func newlineError() async throws {
+        var sim = SimulatorConfiguration()
+        sim.markdownAllowed = true
+        sim.streamNewlineRule = .everyMarkdownChunk
+        try await SimHarness.run(simulator: sim, configure: { Self.fast(&$0); $0.markdown = true }) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            await writer.append("第一行")
+            _ = await writer.finish()
+            let sent = await h.platform.sent()
+            #expect(sent.first?.code == 40034050)
+            #expect(sent.first?.message?.contains("流式消息md分片需要\\n结束") == true)
+            let s = try #require(await h.streams().first)
+            #expect(s.closed)
+            #expect(s.frames.allSatisfy { $0.text.hasSuffix("\n") })
+        }
+    }
+
+    @Test("a stream that is never closed is rolled back by the platform (the simulator shows it)")
+    func rollBack() async throws {
+        var sim = SimulatorConfiguration()
+        sim.streamCloseTimeout = .milliseconds(200)
+        try await SimHarness.run(simulator: sim) { h in
+            #expect(await h.recorder.waitForReady())
+            let msg = await h.c2cMessage()
+            let http = SimHTTPClient(base: h.simulator.baseURL)
+            let token = try await http.token()
+            _ = try await http.post("/v2/users/U1/messages", ["msg_type": 0, "content": "first", "msg_id": msg.id, "msg_seq": 1,
+                                                             "stream": ["state": 1, "index": 0]], token: token)
+            try await Task.sleep(for: .milliseconds(300))
+            let s = try #require(await h.streams().first)
+            #expect(s.rolledBack)
+            #expect(s.visibleText == "first")
+        }
+    }
+
+    @Test("stream_messages (the newer endpoint): same guarantees, one msg_seq per stream, increasing index")
+    func streamMessagesAPI() async throws {
+        try await SimHarness.run(configure: { Self.fast(&$0); $0.stream.api = .streamMessages }) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            var text = ""
+            for i in 0..<60 {
+                text += "片\(i)"
+                await writer.append("片\(i)")
+                if i % 10 == 0 { try await Task.sleep(for: .milliseconds(80)) }
+            }
+            await writer.segmentBreak()
+            await writer.append("第二段")
+            _ = await writer.finish()
+            let streams = await h.streams()
+            #expect(streams.count == 2)
+            #expect(streams.allSatisfy { $0.api == "stream_messages" && $0.closed })
+            #expect(streams[0].text == text + "\n")
+            #expect(streams[1].text == "第二段\n")
+            #expect(Set(streams[0].frames.compactMap(\.msgSeq)).count == 1)
+            #expect(await h.platform.sent().allSatisfy { $0.path == "/v2/users/U1/stream_messages" && $0.status == 200 })
+        }
+    }
+
+    @Test("the simulator enforces the rules: stream in a group, id on the first frame, wrong index, no newline")
+    func simulatorRules() async throws {
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            let msg = await h.c2cMessage()
+            let group = await h.groupMessage()
+            let http = SimHTTPClient(base: h.simulator.baseURL)
+            let token = try await http.token()
+            func code(_ path: String, _ body: [String: Any]) async throws -> Int? {
+                let (data, _) = try await http.post(path, body, token: token)
+                return (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["code"] as? Int
+            }
+            #expect(try await code("/v2/groups/G1/messages", ["content": "x", "msg_id": group.id, "msg_seq": 1,
+                                                              "stream": ["state": 1, "index": 0]]) == 40034031)
+            #expect(try await code("/v2/users/U1/messages", ["content": "x", "msg_id": msg.id, "msg_seq": 1,
+                                                             "stream": ["state": 1, "index": 0, "id": NSNull()]]) == 40034042)
+            let (first, _) = try await http.post("/v2/users/U1/messages", ["content": "x", "msg_id": msg.id, "msg_seq": 2,
+                                                                           "stream": ["state": 1, "index": 0]], token: token)
+            let id = try #require((try JSONSerialization.jsonObject(with: first) as? [String: Any])?["id"] as? String)
+            #expect(try await code("/v2/users/U1/messages", ["content": "y", "msg_id": msg.id, "msg_seq": 3,
+                                                             "stream": ["state": 1, "index": 5, "id": id]]) == 40034044)
+            #expect(try await code("/v2/users/U1/messages", ["content": "end", "msg_id": msg.id, "msg_seq": 4,
+                                                             "stream": ["state": 10, "index": 1, "id": id]]) == 40034050)
+            #expect(try await code("/v2/users/U1/messages", ["content": "end\n", "msg_id": msg.id, "msg_seq": 5,
+                                                             "stream": ["state": 10, "index": 1, "id": id]]) == nil)
+            #expect(try await code("/v2/users/U1/messages", ["content": "more", "msg_id": msg.id, "msg_seq": 6,
+                                                             "stream": ["state": 1, "index": 2, "id": id]]) == 40034043)
+        }
+    }
+}
