@@ -41,8 +41,9 @@ public struct SimulatorConfiguration: Sendable {
     public var resumeWindow: Duration = .seconds(300)
     /// Dispatches kept per session for Resume replay.
     public var replayLimit = 10_000
-    /// Longest accepted text, in characters (`40054007` above it).
-    public var maxContentLength = 5000
+    /// Longest accepted text, in characters (`40054007` above it). The real limit is undocumented;
+    /// 2000 is what clients split at, so the simulator holds them to it.
+    public var maxContentLength = 2000
     /// Which stream frames must end with "\n": the closing one (default), every markdown one, or none.
     public enum StreamNewlineRule: String, Sendable { case finalOnly, everyMarkdownChunk, none }
     public var streamNewlineRule: StreamNewlineRule = .finalOnly

@@ -36,6 +36,9 @@ struct StreamReplyTests {
             #expect(stream["id"] == nil, "the first frame has no id key at all")
             #expect(stream["index"]?.int == 0)
             #expect(Set(s.frames.compactMap(\.msgSeq)).count == 2, "every frame its own msg_seq")
+            let transcript = await h.accepted("/v2/users/U1/messages")
+            #expect(transcript.map(\.streamID) == [s.id, s.id], "/sim/sent tags each frame with its stream")
+            #expect(transcript.last?.streamText == "今天晴，25 度。\n")
         }
     }
 
@@ -223,6 +226,7 @@ struct StreamReplyTests {
             text += "完。"
             let out = await writer.finish()
             #expect(out.status == .sent)
+            #expect(await h.platform.sent().allSatisfy { $0.status == 200 }, "nothing the platform refused (no stream attempt)")
             let sent = await h.accepted("/v2/groups/G1/messages")
             #expect(sent.count >= 2)
             #expect(sent.allSatisfy { $0.body?["stream"] == nil && $0.msgID == msg.id })
@@ -231,7 +235,7 @@ struct StreamReplyTests {
         }
     }
 
-    @Test("an image inside a reply goes as its own media message, outside the stream")
+    @Test("an image inside a reply goes as its own media message, after the text before it")
     func imageInReply() async throws {
         try await SimHarness.run(configure: Self.fast) { h in
             #expect(await h.recorder.waitForReady())
@@ -242,11 +246,13 @@ struct StreamReplyTests {
             await writer.append("看完告诉我。")
             let out = await writer.finish()
             #expect(out.status == .sent)
-            let s = try #require(await h.streams().first)
-            #expect(s.text == "图在下面：看完告诉我。\n")
-            let media = await h.accepted("/v2/users/U1/messages").filter { $0.body?["msg_type"]?.int == 7 }
-            #expect(media.count == 1)
-            #expect(media.first?.body?["stream"] == nil)
+            let streams = await h.streams()
+            #expect(streams.map(\.text) == ["图在下面：\n", "看完告诉我。\n"], "the stream before the image is closed first")
+            let transcript = await h.platform.sent()
+            let imageAt = try #require(transcript.firstIndex { $0.body?["msg_type"]?.int == 7 })
+            let firstClose = try #require(transcript.firstIndex { $0.streamID == streams[0].id && $0.body?["stream"]?["state"]?.int == 10 })
+            let secondOpen = try #require(transcript.firstIndex { $0.streamID == streams[1].id })
+            #expect(firstClose < imageAt && imageAt < secondOpen, "text before the image, the image, then the rest")
         }
     }
 
@@ -264,9 +270,11 @@ struct StreamReplyTests {
             let sent = await h.platform.sent()
             #expect(sent.first?.code == 40034050)
             #expect(sent.first?.message?.contains("流式消息md分片需要\\n结束") == true)
+            #expect(sent.first?.content == "第一行", "the refused attempt lacked the newline")
+            #expect(sent.dropFirst().first?.content == "第一行\n", "resent once with it")
+            #expect(sent.filter { $0.code == 40034050 }.count == 1)
             let s = try #require(await h.streams().first)
             #expect(s.closed)
-            #expect(s.frames.allSatisfy { $0.text.hasSuffix("\n") })
         }
     }
 
@@ -308,7 +316,7 @@ struct StreamReplyTests {
             #expect(streams.allSatisfy { $0.api == "stream_messages" && $0.closed })
             #expect(streams[0].text == text + "\n")
             #expect(streams[1].text == "第二段\n")
-            #expect(Set(streams[0].frames.compactMap(\.msgSeq)).count == 1)
+            #expect(Set(streams[0].frames.compactMap(\.msgSeq)).count == 1, "by default one msg_seq per stream")
             #expect(await h.platform.sent().allSatisfy { $0.path == "/v2/users/U1/stream_messages" && $0.status == 200 })
         }
     }
@@ -340,6 +348,22 @@ struct StreamReplyTests {
                                                              "stream": ["state": 10, "index": 1, "id": id]]) == nil)
             #expect(try await code("/v2/users/U1/messages", ["content": "more", "msg_id": msg.id, "msg_seq": 6,
                                                              "stream": ["state": 1, "index": 2, "id": id]]) == 40034043)
+        }
+    }
+
+    @Test("stream_messages with msg_seq per frame (configurable: the sources disagree)")
+    func streamMessagesSeqPerFrame() async throws {
+        try await SimHarness.run(configure: { Self.fast(&$0); $0.stream.api = .streamMessages; $0.stream.seqPerFrame = true }) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let writer = await h.session.openReply(to: .c2c("U1"))
+            await writer.append("一")
+            #expect(await h.waitStreams { $0.first?.frames.count == 1 })
+            await writer.append("二")
+            _ = await writer.finish()
+            let s = try #require(await h.streams().first)
+            #expect(s.text == "一二\n")
+            #expect(Set(s.frames.compactMap(\.msgSeq)).count == s.frames.count)
         }
     }
 }

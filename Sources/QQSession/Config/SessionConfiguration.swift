@@ -179,11 +179,15 @@ public struct StreamPolicy: Sendable, Hashable {
     public var api: API = .legacy
     /// At most one frame per interval; deltas in between are coalesced.
     public var interval: Duration = .seconds(1)
-    /// Longest text in one frame (a longer buffer goes out in several frames).
-    public var maxFrameLength: Int = 1800
+    /// Longest text in one frame, in UTF-16 units (a longer buffer goes out in several frames).
+    /// 1300 keeps any frame under 4096 UTF-8 bytes, a per-frame limit seen in AstrBot's tests.
+    public var maxFrameLength: Int = 1300
+    /// With `stream_messages`: a new msg_seq for every frame (the default keeps one per stream, as
+    /// AstrBot and qq-maid-bot do; the sources disagree, see qq-protocol.md §11.10).
+    public var seqPerFrame: Bool = false
     /// Stream C2C agent replies at all (off: accumulate and send once, like groups).
     public var enabled: Bool = true
-    /// Defaults: legacy endpoint, 1 s, 1800 characters per frame.
+    /// Defaults: legacy endpoint, 1 s, 1300 UTF-16 units per frame, one msg_seq per stream_messages stream.
     public init() {}
 }
 

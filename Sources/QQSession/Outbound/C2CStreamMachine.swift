@@ -36,6 +36,8 @@ struct C2CStreamMachine<Instant: InstantProtocol & Sendable>: Sendable where Ins
         var pending = ""
         var fallback = ""
         var delivered = ""
+        /// The first frame's text: what QQ keeps showing if the stream is never closed.
+        var firstChunk = ""
         var closeRequested = false
         var started = false
         var streamID: String?
@@ -166,10 +168,12 @@ struct C2CStreamMachine<Instant: InstantProtocol & Sendable>: Sendable where Ins
         segments[i].started = true
         segments[i].nextIndex = frame.index + 1
         segments[i].delivered += frame.text
+        if frame.index == 0 { segments[i].firstChunk = frame.text }
         deliveredText[frame.segment, default: ""] += frame.text
         if let streamID, !streamID.isEmpty { segments[i].streamID = streamID }
         if frame.index == 0, segments[i].streamID == nil {
-            // No id to address the next frames with: this stream cannot continue.
+            // No id to address the next frames with: this stream cannot continue (nor be closed; QQ
+            // will keep its first chunk, which is all it got).
             segments[i].broken = true
             segments[i].fallback += segments[i].pending
             segments[i].pending = ""
@@ -189,7 +193,13 @@ struct C2CStreamMachine<Instant: InstantProtocol & Sendable>: Sendable where Ins
         segments[i].fallback = unsent + segments[i].pending + segments[i].fallback
         segments[i].pending = ""
         if frame.index == 0 { segments[i].started = false }
-        if frame.state == 10 { segments[i].closeSent = true }
+        if frame.state == 10 {
+            // The stream stays open: QQ rolls it back to its first chunk, so what came after that chunk
+            // is lost on screen and must go out again.
+            segments[i].closeSent = true
+            let lost = String(segments[i].delivered.dropFirst(segments[i].firstChunk.count))
+            segments[i].fallback = lost + segments[i].fallback
+        }
     }
 
     /// Everything the user was sent in the stream(s), in order.

@@ -18,7 +18,9 @@ enum SendCodes {
     static let markdownNotAllowed = 40034012
     static let msgIDInvalid = 40034024
     /// The passive window is over or the budget is spent: re-plan (next message, or proactive).
-    static let windowOrBudget: Set<Int> = [40034005, 304027, 304103, 40034128, 22009]
+    static let windowOrBudget: Set<Int> = [40034005, 304027, 304103, 40034128]
+    /// "msg limit exceed": a rate limit, retried with backoff like a 429.
+    static let rateLimited = 22009
     /// Upload: transient (retry) and daily quota (give up).
     static let uploadTransient = 40093001
     static let markdownText = "不允许发送原生 markdown"
@@ -39,7 +41,7 @@ enum SendCodes {
     static func isTransient(_ e: QQError) -> Bool {
         if e.kind == .timeout || e.kind == .transport { return true }
         if let status = e.httpStatus, status == 429 || status >= 500 { return true }
-        return e.qqCode == uploadTransient || e.qqCode == 22009 && e.httpStatus == 429
+        return e.qqCode == uploadTransient || e.qqCode == rateLimited || e.code == rateLimited
     }
     /// The request may have reached the platform although we saw no answer.
     static func mayHaveArrived(_ e: QQError) -> Bool {

@@ -32,7 +32,13 @@ public actor ReplyWriter {
     private var completed = false
     private var cancelled = false
     private var undelivered = false
-    private var media: [(Data, String)] = []
+    /// Helper sends (fallback text, images) under way: the reply completes after them.
+    private var helpers = 0
+    private var completionWanted = false
+    /// Set when the final accumulated text is being sent: a take-back can no longer stop it.
+    private var sendingFinal = false
+    private var lastSeq = 0
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
 
     init(sender: OutboundSender, lanes: OutboundLanes, conversation: ConversationID, replyTo: String?, origin: String) {
         self.sender = sender
@@ -88,14 +94,25 @@ public actor ReplyWriter {
         }
     }
 
-    /// An image in the reply: sent as its own media message (after the text before it, in groups).
+    /// An image in the reply: sent as its own media message, after the text before it (in C2C the
+    /// open stream is closed first; the text after the image opens a new one).
     public func attachImage(_ data: Data, filename: String) async {
         guard !closed else { return }
-        if mode == .accumulate, !buffer.isEmpty {
-            let text = buffer
-            buffer = ""
-            await sendNormally(text)
+        helpers += 1
+        defer { helperDone() }
+        switch mode {
+        case .accumulate:
+            if !buffer.isEmpty {
+                let text = buffer
+                buffer = ""
+                await sendNormally(text)
+            }
+        case .stream:
+            machine.segmentBreak()
+            pump()
+            await streamIdle()
         }
+        guard !cancelled else { return }
         await sendImage(data, filename: filename)
     }
 
@@ -112,8 +129,9 @@ public actor ReplyWriter {
             case .accumulate:
                 let text = buffer
                 buffer = ""
+                sendingFinal = true
                 if !text.trimmingBlankEnds().isEmpty { await sendNormally(text) }
-                complete()
+                requestCompletion()
             }
         }
         return await outcome()
@@ -121,7 +139,7 @@ public actor ReplyWriter {
 
     /// Take-back: stop sending now. Pending text is dropped; an open stream is closed validly.
     public func cancel() async -> OutboundMessage {
-        if !completed {
+        if !completed, !sendingFinal {
             closed = true
             cancelled = true
             buffer = ""
@@ -129,7 +147,7 @@ public actor ReplyWriter {
                 machine.cancel()
                 pump()
             } else {
-                complete()
+                requestCompletion()
             }
         }
         return await outcome()
@@ -138,6 +156,30 @@ public actor ReplyWriter {
     private func outcome() async -> OutboundMessage {
         if completed { return message }
         return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    /// Completes now, or as soon as the helper sends under way have finished.
+    private func requestCompletion() {
+        completionWanted = true
+        if helpers == 0 { complete() }
+    }
+
+    private func helperDone() {
+        helpers -= 1
+        if helpers == 0, completionWanted { complete() }
+    }
+
+    /// Waits until every stream of the machine is closed and no frame is in flight.
+    private func streamIdle() async {
+        if machine.segments.isEmpty, machine.inFlight == nil { return }
+        await withCheckedContinuation { idleWaiters.append($0) }
+    }
+
+    private func notifyIdle() {
+        guard machine.segments.isEmpty, machine.inFlight == nil, !idleWaiters.isEmpty else { return }
+        let waiting = idleWaiters
+        idleWaiters.removeAll()
+        for w in waiting { w.resume() }
     }
 
     private func complete() {
@@ -157,6 +199,8 @@ public actor ReplyWriter {
         sender.emit(.outbound(message))
         for w in waiters { w.resume(returning: message) }
         waiters.removeAll()
+        for w in idleWaiters { w.resume() }
+        idleWaiters.removeAll()
     }
 
     // MARK: - The stream pump
@@ -181,17 +225,22 @@ public actor ReplyWriter {
                 }
                 return
             case .idle:
+                notifyIdle()
                 return
             case .fallback(let text, _):
+                helpers += 1
                 await sendNormally(text)
+                helpers -= 1
             case .done:
-                complete()
+                notifyIdle()
+                requestCompletion()
                 return
             }
         }
     }
 
-    /// POSTs one frame (new-line fix once), and tells the machine how it went.
+    /// POSTs one frame (fixing the newline rule and a markdown refusal once each) and tells the
+    /// machine how it went.
     private func send(_ frame: C2CStreamMachine<ContinuousClock.Instant>.Frame) async {
         guard let msgID else { machine.frameFailed(now: clock.now); return }
         let ledger = sender.ledger
@@ -199,47 +248,65 @@ public actor ReplyWriter {
             // A new stream is a new message: it takes one passive reply of the budget.
             let r = sender.reserve(for: conversation, replyingTo: msgID)
             guard case .passive(let id, _, _) = r.route, id == msgID, let seq = r.seq else {
+                if let other = r.key { ledger.refundReply(other, now: Date()) }
                 machine.frameFailed(now: clock.now)
                 return
             }
+            lastSeq = max(lastSeq, seq)
             segmentSeq[frame.segment] = seq
             let index = message.parts.count
             segmentParts[frame.segment] = index
             message.parts.append(.init(index: index, text: "", route: r.route, msgSeq: seq, status: .sending, attempts: 0))
         }
         var text = frame.text
-        var newlineFixed = false
+        var fixedNewline = false, fixedMarkdown = false
+        var useFirstSeq = true
         while true {
-            let seq: Int?
-            if sender.configuration.stream.api == .streamMessages {
-                seq = segmentSeq[frame.segment]                          // one msg_seq per stream
-            } else {
-                seq = frame.index == 0 && !newlineFixed ? segmentSeq[frame.segment] : ledger.takeSeq(msgID, now: Date())
-            }
+            let seq = nextSeq(for: frame, msgID: msgID, first: useFirstSeq)
+            useFirstSeq = false
             let started = clock.now
             let result = await post(frame, text: text, seq: seq)
             let latency = (clock.now - started).milliseconds
             switch result {
             case .accepted(let streamID, _):
-                record(frame, text: text, streamID: streamID, seq: seq, latency: latency, error: nil)
-                machine.frameSucceeded(streamID: streamID, now: clock.now)
-                if frame.state == 10, let part = segmentParts[frame.segment] { message.parts[part].status = .sent }
-                message.updatedAt = Date()
-                sender.emit(.outbound(message))
+                delivered(frame, text: text, streamID: streamID, seq: seq, latency: latency, note: nil)
                 return
             case .alreadyDelivered:
-                record(frame, text: text, streamID: nil, seq: seq, latency: latency, error: nil)
-                machine.frameSucceeded(streamID: nil, now: clock.now)
+                delivered(frame, text: text, streamID: nil, seq: seq, latency: latency, note: "delivered (its answer was lost)")
                 return
-            case .failed(let error, _):
-                if !newlineFixed, SendCodes.isNewlineError(error) {
+            case .failed(let error, let ambiguous):
+                if !fixedNewline, SendCodes.isNewlineError(error) {
                     // The platform wants the text to end with a newline: fix it and try once more.
-                    newlineFixed = true
+                    fixedNewline = true
                     if !text.hasSuffix("\n") { text += "\n" }
                     record(frame, text: text, streamID: nil, seq: seq, latency: latency, error: error.description)
                     continue
                 }
+                if !fixedMarkdown, sender.useMarkdown, SendCodes.isMarkdownRefusal(error) {
+                    // Not approved for markdown: this frame and everything after it go as text.
+                    fixedMarkdown = true
+                    sender.markdownRefused.turnOn()
+                    sender.emit(.notice(Notice(level: .warning, kind: .sendFallback,
+                        message: "markdown is not allowed for this bot (40034012): sending plain text from now on")))
+                    record(frame, text: text, streamID: nil, seq: seq, latency: latency, error: error.description)
+                    continue
+                }
+                if ambiguous, let status = error.httpStatus, (400..<500).contains(status) {
+                    // An earlier attempt's answer was lost and the platform now refuses the same frame:
+                    // it already has it. Counting it as delivered avoids sending its text twice.
+                    delivered(frame, text: text, streamID: nil, seq: seq, latency: latency,
+                              note: "delivered (refused when resent: \(error.qqCode.map(String.init) ?? "\(status)"))")
+                    return
+                }
                 record(frame, text: text, streamID: nil, seq: seq, latency: latency, error: error.description)
+                if frame.index == 0, !ambiguous {
+                    // The stream never opened: the reply it took is given back (and its entry closed if
+                    // the platform says the window or budget is over); the text goes as a normal message.
+                    ledger.refundReply(msgID, now: Date())
+                    if let code = error.qqCode, SendCodes.windowOrBudget.contains(code) || code == SendCodes.msgIDInvalid {
+                        ledger.exhaust(msgID, now: Date())
+                    }
+                }
                 if let part = segmentParts[frame.segment] {
                     message.parts[part].status = .failed(reason: error.description)
                 }
@@ -248,6 +315,33 @@ public actor ReplyWriter {
                 return
             }
         }
+    }
+
+    /// The msg_seq of a frame's POST: the reserved one for a stream's first frame (and, with
+    /// stream_messages, for all its frames unless configured per frame), else the next from the ledger
+    /// (or, once its entry expired, the next after the last one used).
+    private func nextSeq(for frame: C2CStreamMachine<ContinuousClock.Instant>.Frame, msgID: String, first: Bool) -> Int? {
+        let config = sender.configuration.stream
+        if config.api == .streamMessages, !config.seqPerFrame { return segmentSeq[frame.segment] }
+        if frame.index == 0, first { return segmentSeq[frame.segment] }
+        let seq = sender.ledger.takeSeq(msgID, now: Date()) ?? (lastSeq + 1)
+        lastSeq = max(lastSeq, seq)
+        return seq
+    }
+
+    private func delivered(_ frame: C2CStreamMachine<ContinuousClock.Instant>.Frame, text: String, streamID: String?,
+                           seq: Int?, latency: Int, note: String?) {
+        record(frame, text: text, streamID: streamID, seq: seq, latency: latency, error: nil)
+        if frame.index == 0, (streamID ?? "").isEmpty {
+            sender.emit(.notice(Notice(level: .warning, kind: .sendFallback,
+                message: "a C2C stream opened without an id: QQ keeps its first part; the rest goes as a normal message",
+                subject: message.id)))
+        }
+        machine.frameSucceeded(streamID: streamID, now: clock.now)
+        if frame.state == 10, let part = segmentParts[frame.segment] { message.parts[part].status = .sent }
+        message.updatedAt = Date()
+        sender.emit(.outbound(message))
+        _ = note
     }
 
     private func post(_ frame: C2CStreamMachine<ContinuousClock.Instant>.Frame, text: String, seq: Int?) async -> PostResult {
@@ -307,13 +401,17 @@ public actor ReplyWriter {
         let quiet = sender.quiet
         let snapshot = OutboundMessage.new(.image, to: conversation, text: "", replyTo: message.replyTo, origin: message.origin,
                                            id: message.id, createdAt: message.createdAt)
-        let result = await lanes.run(conversation) {
+        let result: OutboundMessage? = await lanes.run(conversation) { [weak self] () async -> OutboundMessage? in
+            // Taken back while waiting for the lane: the image is not sent.
+            if await self?.isCancelled ?? true { return nil }
             var m = snapshot
             await quiet.sendMedia(&m, data: data, filename: filename)
             return m
         }
-        merge(result)
+        if let result { merge(result) }
     }
+
+    private var isCancelled: Bool { cancelled }
 
     /// Folds a helper message's parts into the reply's record.
     private func merge(_ other: OutboundMessage) {

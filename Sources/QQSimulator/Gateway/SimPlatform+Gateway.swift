@@ -270,8 +270,10 @@ extension SimPlatform {
             withholdHellos = max(0, count)
         case .oddResponses(let answers):
             oddResponses.append(contentsOf: answers)
-        case .garbleAnswers(let count, let body, let type):
-            garble = count > 0 ? (count, body, type) : nil
+        case .garbleAnswers(let count, let body, let type, let status, let delay):
+            garble = count > 0 ? (count, body, type, status, delay) : nil
+        case .delayAnswers(let count, let delay):
+            delays = count > 0 ? (count, delay) : nil
         case .clear:
             refuseCount = nil
             refuseUntil = nil
@@ -280,6 +282,7 @@ extension SimPlatform {
             ignoreResumes = 0
             withholdHellos = 0
             garble = nil
+            delays = nil
             oddResponses.removeAll()
             for c in connections.values { c.stalled = false }
         }

@@ -15,9 +15,12 @@ public struct SentRecord: Sendable, Codable, Hashable {
     public var code: Int?
     /// Error message when refused.
     public var message: String?
-    /// Message id when accepted.
+    /// Message id when accepted (for a stream frame: the stream id).
     public var id: String?
     public var at: Date
+    /// For a stream frame: its stream's id, and the stream's whole text after this frame.
+    public var streamID: String?
+    public var streamText: String?
 }
 
 /// A faithful copy of a JSON value (the simulator keeps request bodies exactly).
@@ -100,8 +103,11 @@ public enum SimFault: Sendable, Hashable {
     /// Answer the next API (or token) requests with these raw responses instead of the real ones.
     case oddResponses([OddResponse])
     /// Process the next `count` send requests normally but answer them with `body` (e.g. `{}` with
-    /// no id, an empty body, or text that is not JSON), status 200.
-    case garbleAnswers(count: Int, body: String, contentType: String?)
+    /// no id, an empty body, or text that is not JSON) and `status` (a 502 after the message was
+    /// taken: the client cannot know it got through), after `delayMs`.
+    case garbleAnswers(count: Int, body: String, contentType: String?, status: Int = 200, delayMs: Int = 0)
+    /// Process the next `count` send/upload requests normally and answer them normally, after `delayMs`.
+    case delayAnswers(count: Int, delayMs: Int)
     /// Undo stall, refuse, reject and pending odd responses.
     case clear
 }

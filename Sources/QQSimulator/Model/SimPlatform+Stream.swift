@@ -64,12 +64,13 @@ extension SimPlatform {
             guard var s = streams[streamID], s.record.msgID == msgID, s.record.userOpenID == target else {
                 return .refused(StreamCode.unknownStream, "流式消息id无效")
             }
+            // Deduplication comes first: a frame resent after a lost answer is recognised as such.
+            guard var original = userMessages[msgID], !original.usedSeqs.contains(seq) else {
+                return .refused(40054005, "消息被去重，请检查请求msgseq")
+            }
             guard !s.record.closed else { return .refused(StreamCode.closed, "流式消息已结束") }
             guard let index = stream["index"]?.int, index == s.nextIndex else {
                 return .refused(StreamCode.badIndex, "流式消息index错误，应为\(s.nextIndex)")
-            }
-            guard var original = userMessages[msgID], !original.usedSeqs.contains(seq) else {
-                return .refused(40054005, "消息被去重，请检查请求msgseq")
             }
             original.usedSeqs.insert(seq)
             userMessages[msgID] = original
@@ -128,6 +129,14 @@ extension SimPlatform {
             guard !s.record.closed else { return .refused(StreamCode.closed, "流式消息已结束") }
             // The index grows with every request, retries included: it must only increase.
             guard index >= s.nextIndex else { return .refused(StreamCode.badIndex, "index 必须递增") }
+            // msg_seq: the stream's own, or one never used for this message.
+            if seq != s.msgSeq {
+                guard var original = userMessages[msgID], !original.usedSeqs.contains(seq) else {
+                    return .refused(40054005, "消息被去重，请检查请求msgseq")
+                }
+                original.usedSeqs.insert(seq)
+                userMessages[msgID] = original
+            }
             if mode == "replace" {
                 guard text.hasPrefix(s.record.text) else { return .refused(StreamCode.replacePrefix, "已发送的前缀不可修改") }
                 s.record.text = text

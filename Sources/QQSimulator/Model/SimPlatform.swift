@@ -72,7 +72,8 @@ public actor SimPlatform {
     var rejectIdentify: (code: Int, count: Int)?
     var streams: [String: StreamState] = [:]
     var streamOrder: [String] = []
-    var garble: (count: Int, body: String, contentType: String?)?
+    var garble: (count: Int, body: String, contentType: String?, status: Int, delayMs: Int)?
+    var delays: (count: Int, delayMs: Int)?
     var ignoreResumes = 0
     var withholdHellos = 0
     var oddResponses: [OddResponse] = []
@@ -127,8 +128,13 @@ public actor SimPlatform {
     // MARK: - Transcript
 
     func record(method: String, path: String, body: JSONBody?, status: Int, code: Int?, message: String?, id: String?) {
-        transcript.append(SentRecord(index: transcript.count + 1, method: method, path: path, body: body, status: status,
-                                     code: code, message: message, id: id, at: Date()))
+        var entry = SentRecord(index: transcript.count + 1, method: method, path: path, body: body, status: status,
+                               code: code, message: message, id: id, at: Date())
+        if let sid = id, let stream = streams[sid] {
+            entry.streamID = sid
+            entry.streamText = stream.record.text
+        }
+        transcript.append(entry)
     }
 
     /// Everything the bot sent, in order.
@@ -169,10 +175,17 @@ public actor SimPlatform {
         return oddResponses.remove(at: index)
     }
 
+    /// The delay fault: how long to hold the next answer back, if active.
+    func takeDelay() -> Int? {
+        guard let d = delays else { return nil }
+        delays = d.count > 1 ? (d.count - 1, d.delayMs) : nil
+        return d.delayMs
+    }
+
     /// The garble fault: the raw answer to give instead of the real one, if active.
-    func takeGarble() -> (body: String, contentType: String?)? {
+    func takeGarble() -> OddResponse? {
         guard let g = garble else { return nil }
-        garble = g.count > 1 ? (g.count - 1, g.body, g.contentType) : nil
-        return (g.body, g.contentType)
+        garble = g.count > 1 ? (g.count - 1, g.body, g.contentType, g.status, g.delayMs) : nil
+        return OddResponse(status: g.status, contentType: g.contentType, body: g.body, delayMs: g.delayMs)
     }
 }

@@ -50,7 +50,7 @@ enum SimControlRoutes {
                 return bad("code must be a WebSocket close code a server may send: 1000…4999, not 1004-1006 or 1015")
             }
             guard let fault = parseFault(json) else {
-                return bad("kind must be one of close, op7, op9, stall_acks, freeze, refuse_connections, expire_token, reject_identify, ignore_resume, withhold_hello, odd_response, garble_answers, clear")
+                return bad("kind must be one of close, op7, op9, stall_acks, freeze, refuse_connections, expire_token, reject_identify, ignore_resume, withhold_hello, odd_response, garble_answers, delay_answers, clear")
             }
             await platform.apply(fault)
             return SimJSON.response(["ok": true])
@@ -95,9 +95,11 @@ enum SimControlRoutes {
         case "expire_token", "expire_tokens": return .expireTokens
         case "reject_identify": return .rejectIdentify(code: json?["code"]?.int ?? 4004, count: json?["count"]?.int ?? 1)
         case "ignore_resume": return .ignoreResume(count: json?["count"]?.int ?? 1)
+        case "delay_answers": return .delayAnswers(count: json?["count"]?.int ?? 1, delayMs: json?["delay_ms"]?.int ?? 1000)
         case "garble_answers":
             return .garbleAnswers(count: json?["count"]?.int ?? 1, body: json?["body"]?.string ?? "{}",
-                                  contentType: json?["content_type"]?.string ?? "application/json")
+                                  contentType: json?["content_type"]?.string ?? "application/json",
+                                  status: json?["status"]?.int ?? 200, delayMs: json?["delay_ms"]?.int ?? 0)
         case "withhold_hello": return .withholdHello(count: json?["count"]?.int ?? 1)
         case "odd_response", "odd_responses":
             let items = json?["responses"]?.array ?? json.map { [$0] } ?? []

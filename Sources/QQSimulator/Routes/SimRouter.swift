@@ -99,11 +99,10 @@ enum SimRouter {
         }
         let (json, _) = await body(request, limit: limit)
         let outcome = await apply(target, path, json)
+        if let delay = await platform.takeDelay() { try? await Task.sleep(for: .milliseconds(delay)) }
         if outcome.status == 200, let garbled = await platform.takeGarble() {
-            // Processed, but answered oddly (no id, empty, not JSON): clients must cope.
-            var headers: HTTPFields = [.contentLength: String(garbled.body.utf8.count)]
-            if let type = garbled.contentType { headers[.contentType] = type }
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: garbled.body)))
+            // Processed, but answered oddly (no id, empty, not JSON, a 5xx): clients must cope.
+            return await oddAnswer(garbled)
         }
         guard outcome.status == 200 else {
             return SimJSON.error(code: outcome.code ?? 0, message: outcome.message ?? "refused",

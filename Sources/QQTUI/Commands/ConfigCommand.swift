@@ -88,7 +88,8 @@ enum ExampleConfig {
         api = "legacy"                            # or "stream_messages" (the newer endpoint)
         enabled = true                            # false: send the whole reply at the end, as in groups
         interval_ms = 1000                        # at most one frame per interval
-        max_frame_length = 1800
+        max_frame_length = 1300                   # UTF-16 units: keeps a frame under 4096 bytes
+        stream_messages_seq = "per_stream"        # or "per_frame" (the sources disagree)
 
         [inbound]
         download_attachments = true

@@ -194,7 +194,13 @@ enum ConfigLoader {
         if let v = try t.bool("enabled") { s.stream.enabled = v }
         if let v = try t.int("interval_ms", in: 100...60_000) { s.stream.interval = .milliseconds(v) }
         if let v = try t.int("max_frame_length", in: 16...10_000) { s.stream.maxFrameLength = v }
-        try t.rejectUnknownKeys(known: ["api", "enabled", "interval_ms", "max_frame_length"])
+        if let v = try t.string("stream_messages_seq") {
+            guard ["per_stream", "per_frame"].contains(v) else {
+                throw t.fail("stream_messages_seq", "\"\(v)\" is not one of per_stream, per_frame")
+            }
+            s.stream.seqPerFrame = v == "per_frame"
+        }
+        try t.rejectUnknownKeys(known: ["api", "enabled", "interval_ms", "max_frame_length", "stream_messages_seq"])
     }
 
     private static func readInbound(_ i: TOMLSection, into s: inout SessionConfiguration) throws {
