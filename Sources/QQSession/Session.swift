@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The QQ bot session: token, gateway, inbound filters, ledger. Commands in, ``events`` out.
 ///
@@ -13,25 +14,32 @@ import Logging
 public actor Session {
     /// Everything that happens, in order. One consumer.
     public nonisolated let events: AsyncStream<SessionEvent>
-    private let continuation: AsyncStream<SessionEvent>.Continuation
+    private let continuation: EventTap.Emitter
+    /// Sees each event synchronously as it is emitted (tests check ordering guarantees with it).
+    nonisolated let tap: EventTap
 
     /// The configuration the session runs with.
     public nonisolated let configuration: SessionConfiguration
+    /// Where every message is kept (nil: nothing is persisted).
+    public nonisolated let store: MessageStore?
     private let logger: Logger
     let tokens: TokenProvider
     let rest: RESTClient
     let ledger: LedgerBox
     private let driver: GatewayDriver
-    private let inboundContinuation: AsyncStream<GatewayInbound>.Continuation
+    private let queue = InboundQueue()
     private var pipeline: Task<Void, Never>?
-    private let inbound: AsyncStream<GatewayInbound>
+    private var indexer: Task<Void, Never>?
     private let downloads = DownloadRegistry()
     private let sender: OutboundSender
     private let lanes = OutboundLanes()
 
-    /// Creates a session; nothing connects until ``start()``.
-    public init(configuration: SessionConfiguration, logger: Logger = Logger(label: "qqtui.session", factory: { _ in SwiftLogNoOpLogHandler() })) {
+    /// Creates a session; nothing connects until ``start()``. With a `store`, every message, send
+    /// status and ledger change is kept in it, and a restart resumes from it.
+    public init(configuration: SessionConfiguration, store: MessageStore? = nil,
+                logger: Logger = Logger(label: "qqtui.session", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.configuration = configuration
+        self.store = store
         self.logger = logger
         let transport = HTTPTransport()
         let tokens = TokenProvider(configuration: configuration, transport: transport, logger: logger)
@@ -39,18 +47,24 @@ public actor Session {
         let rest = RESTClient(apiBase: Self.trimmed(configuration.apiBase), appID: configuration.appID, tokens: tokens,
                               transport: transport, timeout: configuration.timeouts.request)
         self.rest = rest
-        self.ledger = LedgerBox(window: configuration.replyWindow)
-        let (events, continuation) = AsyncStream.makeStream(of: SessionEvent.self, bufferingPolicy: .unbounded)
+        var persistLedger: (@Sendable (LedgerEntry) -> Void)?
+        if let store {
+            persistLedger = { entry in store.enqueue([.ledger(entry)]) }
+        }
+        let ledger = LedgerBox(window: configuration.replyWindow, persist: persistLedger)
+        self.ledger = ledger
+        let (events, stream) = AsyncStream.makeStream(of: SessionEvent.self, bufferingPolicy: .unbounded)
+        let tap = EventTap(stream)
+        self.tap = tap
+        let continuation = tap.continuation
         self.events = events
         self.continuation = continuation
-        let (inbound, inboundContinuation) = AsyncStream.makeStream(of: GatewayInbound.self, bufferingPolicy: .unbounded)
-        self.inbound = inbound
-        self.inboundContinuation = inboundContinuation
         self.sender = OutboundSender(rest: rest, ledger: ledger, configuration: configuration, markdownRefused: MarkdownSwitch(),
-                                     emit: { continuation.yield($0) }, logger: logger)
+                                     emit: { continuation.yield($0) }, logger: logger, store: store)
+        let queue = self.queue
         self.driver = GatewayDriver(configuration: configuration, tokens: tokens, rest: rest, logger: logger,
                                     delegate: .init(onStatus: { continuation.yield(.gateway($0)) },
-                                                    onInbound: { inboundContinuation.yield($0) }))
+                                                    onInbound: { queue.push($0) }))
     }
 
     private static func trimmed(_ base: String) -> String {
@@ -59,20 +73,54 @@ public actor Session {
         return b
     }
 
+    /// Loads the reply ledger from the store without connecting (for a send-only process).
+    public func restoreFromStore() {
+        guard let store, let entries = try? store.openLedgerEntries(now: Date()) else { return }
+        ledger.restore(entries, now: Date())
+    }
+
     /// Connects to the gateway (and keeps reconnecting). Calling it again does nothing.
     public func start() {
         if pipeline == nil {
             let processor = InboundProcessor(
                 configuration: configuration,
                 downloader: AttachmentDownloader(policy: configuration.attachments, transport: HTTPTransport(), logger: logger),
-                ledger: ledger, downloads: downloads, emit: { [continuation] in continuation.yield($0) })
-            let stream = inbound
+                ledger: ledger, store: store, downloads: downloads, emit: { [continuation] in continuation.yield($0) })
+            if let store {
+                // Resume where the last run stopped: open reply windows (msg_seq counters) and the
+                // ids already answered (no second answer to a message pushed again).
+                let now = Date()
+                do {
+                    ledger.restore(try store.openLedgerEntries(now: now), now: now)
+                    processor.rememberSeen(try store.inboundIDs(since: now.addingTimeInterval(-configuration.dedupWindow.seconds)))
+                } catch {
+                    continuation.yield(.notice(Notice(level: .error, kind: .storeError, message: "could not read the store: \(error)")))
+                }
+                indexer = Task.detached { [store] in await Self.runIndexer(store) }
+            }
+            let queue = self.queue
             pipeline = Task.detached {
-                for await item in stream { processor.handle(item) }
+                for await _ in queue.wakeups {
+                    let batch = queue.drain()
+                    if !batch.isEmpty { await processor.handle(batch) }
+                }
+                let rest = queue.drain()
+                if !rest.isEmpty { await processor.handle(rest) }
                 await processor.drain()
             }
         }
         driver.start()
+    }
+
+    /// Keeps the search index up with the writes, a batch at a time, off the write path.
+    private static func runIndexer(_ store: MessageStore) async {
+        try? await store.pruneLedger(now: Date())
+        while !Task.isCancelled {
+            let indexed = (try? await store.indexPending()) ?? 0
+            if indexed < MessageStore.indexBatch {
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
     }
 
     /// Forces a fresh connection attempt now: after OFFLINE, during a backoff wait, or while connected.
@@ -84,8 +132,11 @@ public actor Session {
     public func shutdown() async {
         await driver.shutdown()
         downloads.cancelAll()
-        inboundContinuation.finish()
+        queue.finish()
         await pipeline?.value
+        indexer?.cancel()
+        await indexer?.value
+        try? await store?.flush()
         continuation.finish()
     }
 
@@ -164,6 +215,29 @@ public actor Session {
 }
 
 /// The bot's own account (`GET /users/@me`).
+/// The events' way out: every event passes through here, where a test can watch synchronously.
+final class EventTap: Sendable {
+    /// What the session's parts call to emit (same shape as an AsyncStream continuation).
+    struct Emitter: Sendable {
+        let tap: EventTap
+        @discardableResult
+        func yield(_ event: SessionEvent) -> AsyncStream<SessionEvent>.Continuation.YieldResult {
+            if let observer = tap.observer.withLock({ $0 }) { observer(event) }
+            return tap.stream.yield(event)
+        }
+        func finish() { tap.stream.finish() }
+    }
+
+    let stream: AsyncStream<SessionEvent>.Continuation
+    let observer = Mutex<(@Sendable (SessionEvent) -> Void)?>(nil)
+    var continuation: Emitter { Emitter(tap: self) }
+
+    init(_ stream: AsyncStream<SessionEvent>.Continuation) { self.stream = stream }
+
+    /// Calls `body` with every event, on the emitting task, before the event is queued.
+    func observe(_ body: @escaping @Sendable (SessionEvent) -> Void) { observer.withLock { $0 = body } }
+}
+
 public struct BotUser: Sendable, Hashable, Codable {
     /// The bot's user id.
     public var id: String

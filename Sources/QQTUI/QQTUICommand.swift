@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import QQSession
 
 /// `qqtui`: the operator console for a bot on the QQ Bot Open Platform (API v2).
 ///
@@ -16,7 +18,8 @@ struct QQTUICommand: AsyncParsableCommand {
             Try it without credentials or network: qqtui --demo
             """,
         version: QQTUIVersion.string,
-        subcommands: [ConsoleCommand.self, SimCommand.self, ServeCommand.self, ConfigCommand.self],
+        subcommands: [ConsoleCommand.self, SimCommand.self, ServeCommand.self, SendCommand.self, ExportCommand.self,
+                      SearchCommand.self, AliasCommand.self, ConfigCommand.self],
         defaultSubcommand: ConsoleCommand.self)
 }
 
@@ -61,6 +64,18 @@ enum QQTUIVersion {
 
 /// Shared command-line plumbing.
 enum CLI {
+    /// Opens the store, turning a problem (damaged, newer, in use, unwritable) into a one-line
+    /// message and exit code 74 (EX_IOERR).
+    static func openStore(_ path: String, mode: MessageStore.Mode, logger: Logger? = nil) throws -> MessageStore {
+        do {
+            if let logger { return try MessageStore.open(path: path, mode: mode, logger: logger) }
+            return try MessageStore.open(path: path, mode: mode)
+        } catch let error as QQError {
+            StandardOutput.error("qqtui: store: \(error.message)")
+            throw ExitCode(74)
+        }
+    }
+
     /// Loads the config file, turning a ``ConfigError`` into a one-line message and exit code 78 (EX_CONFIG).
     static func loadConfig(_ path: String?) throws -> AppConfig {
         do {

@@ -212,7 +212,7 @@ struct SendTests {
     @Test("images: upload then msg_type 7; passive with msg_id, proactive without; unreadable files are refused")
     func media() async throws {
         try await SimHarness.run(configure: {
-            $0.replyWindow.group = .milliseconds(1500)
+            $0.replyWindow.group = .milliseconds(3000)
             $0.sending.windowMargin = .zero
         }) { h in
             #expect(await h.recorder.waitForReady())
@@ -227,7 +227,7 @@ struct SendTests {
             #expect(sent[1].body?["msg_type"]?.int == 7)
             #expect(sent[1].msgID == msg.id)
             #expect(sent[1].content == "看图")
-            try await Task.sleep(for: .milliseconds(1600))
+            try await Task.sleep(for: .milliseconds(3100))
             await h.platform.clearSent()
             #expect(await h.session.sendImage(png, filename: "b.png", to: .group("G1")).status == .sent)
             sent = await h.platform.sent()

@@ -111,14 +111,14 @@ struct SimulatorHTTPTests {
     @Test("passive replies after the window are refused with 40034005; event_id replies work")
     func windowAndEventID() async throws {
         var config = SimulatorConfiguration()
-        config.groupReplyWindow = .milliseconds(300)
+        config.groupReplyWindow = .milliseconds(1500)
         try await withSim(config) { sim, http in
             let token = try await http.token()
             let msg = await sim.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M1", content: "hi")
             let byEvent = try await http.call("POST", "/v2/groups/G1/messages", json: [
                 "msg_type": 0, "content": "by event", "event_id": msg.eventID], token: token)
             #expect(byEvent.status == 200)
-            try await Task.sleep(for: .milliseconds(400))
+            try await Task.sleep(for: .milliseconds(1600))
             let late = try await http.call("POST", "/v2/groups/G1/messages", json: [
                 "msg_type": 0, "content": "late", "msg_id": msg.id, "msg_seq": 1], token: token)
             #expect(late.json?["code"] as? Int == 40034005)

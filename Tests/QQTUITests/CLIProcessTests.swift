@@ -31,6 +31,8 @@ struct CLIProcessTests {
             api_base = "\(sim.baseURL)"
             [inbound]
             attachment_dir = "\(stateDir)/att"
+            [store]
+            path = "\(stateDir)/store.sqlite"
             [log]
             file = "\(stateDir)/qqtui.log"
             level = "debug"
@@ -70,6 +72,8 @@ struct CLIProcessTests {
             app_secret = "\(sim.configuration.appSecret)"
             token_url = "\(sim.tokenURL)"
             api_base = "\(sim.baseURL)"
+            [store]
+            path = "\(FileManager.default.temporaryDirectory.path)/qqtui-test-\(UUID().uuidString).sqlite"
             [log]
             file = "\(FileManager.default.temporaryDirectory.path)/qqtui-test-\(UUID().uuidString).log"
             """)

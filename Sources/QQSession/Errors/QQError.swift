@@ -9,7 +9,7 @@ public struct QQError: Error, Sendable, Hashable, Codable, CustomStringConvertib
     public struct Kind: Hashable, Sendable, Codable, CustomStringConvertible {
         private enum Code: String, Hashable, Sendable, Codable {
             case configuration, authentication, platform, malformedResponse, transport, timeout
-            case gatewayClosed, gatewayProtocol, offline, download, cancelled
+            case gatewayClosed, gatewayProtocol, offline, download, cancelled, store
         }
         private let code: Code
         private init(_ code: Code) { self.code = code }
@@ -36,6 +36,8 @@ public struct QQError: Error, Sendable, Hashable, Codable, CustomStringConvertib
         public static let download = Kind(.download)
         /// The operation was cancelled.
         public static let cancelled = Kind(.cancelled)
+        /// The message store (SQLite) could not be opened or written.
+        public static let store = Kind(.store)
 
         public var description: String { code.rawValue }
     }

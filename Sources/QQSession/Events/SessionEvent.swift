@@ -126,6 +126,7 @@ public struct Notice: Sendable, Hashable, Codable {
         case gatewayError = "gateway_error"
         case tokenError = "token_error"
         case sendFallback = "send_fallback"
+        case storeError = "store_error"
     }
     /// How much it matters.
     public var level: Level

@@ -3,28 +3,38 @@ import Logging
 import Synchronization
 
 /// Turns gateway dispatches into session events: decode → de-duplicate → allow_from → strip the
-/// @mention → skip empty → open the ledger entry → download images → emit.
+/// @mention → skip empty → open the ledger entry → commit to the store → emit (images downloaded first).
 ///
-/// Runs on one task, so events leave in gateway order; a message waiting for its image holds back
-/// only the later messages of its own conversation.
+/// Works in batches on one task: everything that arrived together is committed in one transaction
+/// before any of it is emitted, so nothing is seen that is not stored. A message waiting for its
+/// image holds back only the later events of its own conversation.
 final class InboundProcessor {
+    private enum Output {
+        case event(SessionEvent)
+        case message(InboundMessage)
+        case conversation(SessionEvent, ConversationID)
+    }
+
     private let configuration: SessionConfiguration
     private let downloader: AttachmentDownloader
     private let ledger: LedgerBox
+    private let store: MessageStore?
     private let emit: @Sendable (SessionEvent) -> Void
     private let now: @Sendable () -> Date
     private let downloads: DownloadRegistry
     private var seen: ExpiringMap<String, Bool>
     private var botIDs: Set<String> = []
     private var tails: [ConversationID: (task: Task<Void, Never>, done: DoneFlag)] = [:]
+    private var storeFailing = false
 
-    init(configuration: SessionConfiguration, downloader: AttachmentDownloader, ledger: LedgerBox,
+    init(configuration: SessionConfiguration, downloader: AttachmentDownloader, ledger: LedgerBox, store: MessageStore? = nil,
          downloads: DownloadRegistry = DownloadRegistry(),
          now: @escaping @Sendable () -> Date = { Date() }, emit: @escaping @Sendable (SessionEvent) -> Void) {
         self.configuration = configuration
-        self.downloads = downloads
         self.downloader = downloader
         self.ledger = ledger
+        self.store = store
+        self.downloads = downloads
         self.emit = emit
         self.now = now
         self.seen = ExpiringMap(capacity: 1_000_000)
@@ -32,15 +42,47 @@ final class InboundProcessor {
         self.botIDs = [configuration.appID]
     }
 
-    /// Handles one item from the gateway.
-    func handle(_ item: GatewayInbound) {
-        switch item {
-        case .ready(let ready):
-            if let id = ready.user?.id, !id.isEmpty { botIDs.insert(id) }
-        case .notice(let notice):
-            emit(.notice(notice))
-        case .dispatch(let frame):
-            handleDispatch(frame)
+    /// Remembers ids already handled (loaded from the store after a restart).
+    func rememberSeen(_ ids: [String]) {
+        let at = now()
+        let until = at.addingTimeInterval(configuration.dedupWindow.seconds)
+        for id in ids { seen.set(id, true, expiresAt: until, now: at) }
+    }
+
+    /// Handles everything that arrived together.
+    func handle(_ items: [GatewayInbound]) async {
+        var outputs: [Output] = []
+        var ops: [StoreOp] = []
+        for item in items {
+            switch item {
+            case .ready(let ready):
+                if let id = ready.user?.id, !id.isEmpty { botIDs.insert(id) }
+            case .notice(let notice):
+                outputs.append(.event(.notice(notice)))
+            case .dispatch(let frame):
+                handleDispatch(frame, &outputs, &ops)
+            }
+        }
+        if let store, !ops.isEmpty {
+            do {
+                try await store.write(ops)
+                if storeFailing {
+                    storeFailing = false
+                    emit(.notice(Notice(level: .info, kind: .storeError, message: "the store is writable again; nothing was lost")))
+                }
+            } catch {
+                // Shown anyway (never lost from view); the store keeps retrying these writes.
+                storeFailing = true
+                emit(.notice(Notice(level: .error, kind: .storeError,
+                                    message: "could not save \(ops.count) change(s), retrying: \(error)")))
+            }
+        }
+        for output in outputs {
+            switch output {
+            case .event(let e): emit(e)
+            case .message(let m): deliver(m)
+            case .conversation(let e, let c): deliver(e, in: c)
+            }
         }
     }
 
@@ -49,33 +91,35 @@ final class InboundProcessor {
         for (_, tail) in tails { await tail.task.value }
     }
 
-    private func handleDispatch(_ frame: GatewayFrame) {
+    private func handleDispatch(_ frame: GatewayFrame, _ outputs: inout [Output], _ ops: inout [StoreOp]) {
         let type = frame.t ?? "?"
         switch frame.payload {
         case .message(let payload):
             let source: InboundMessage.Source = type == "C2C_MESSAGE_CREATE" ? .c2c
                 : type == "GROUP_AT_MESSAGE_CREATE" ? .groupAt : .group
-            handleMessage(payload, frame: frame, source: source)
+            handleMessage(payload, frame: frame, source: source, &outputs, &ops)
         case .groupRobot(let p):
-            guard let kind = ConversationEvent.Kind(rawValue: type) else { return raw(frame, .null) }
+            guard let kind = ConversationEvent.Kind(rawValue: type) else { return raw(frame, .null, &outputs, &ops) }
             registerEvent(frame, in: .group(p.groupOpenID))
-            deliver(.conversation(ConversationEvent(kind: kind, conversation: .group(p.groupOpenID),
-                                                    operatorOpenID: p.opMemberOpenID, eventID: frame.id, receivedAt: now())),
-                    in: .group(p.groupOpenID))
+            let event = ConversationEvent(kind: kind, conversation: .group(p.groupOpenID), operatorOpenID: p.opMemberOpenID,
+                                          eventID: frame.id, receivedAt: now())
+            ops.append(.touch(event))
+            outputs.append(.conversation(.conversation(event), .group(p.groupOpenID)))
         case .friend(let p):
-            guard let kind = ConversationEvent.Kind(rawValue: type) else { return raw(frame, .null) }
+            guard let kind = ConversationEvent.Kind(rawValue: type) else { return raw(frame, .null, &outputs, &ops) }
             registerEvent(frame, in: .c2c(p.openID))
-            deliver(.conversation(ConversationEvent(kind: kind, conversation: .c2c(p.openID), operatorOpenID: p.openID,
-                                                    eventID: frame.id, receivedAt: now())),
-                    in: .c2c(p.openID))
+            let event = ConversationEvent(kind: kind, conversation: .c2c(p.openID), operatorOpenID: p.openID,
+                                          eventID: frame.id, receivedAt: now())
+            ops.append(.touch(event))
+            outputs.append(.conversation(.conversation(event), .c2c(p.openID)))
         case .raw(let json):
-            raw(frame, json)
+            raw(frame, json, &outputs, &ops)
         case .undecodable(let reason, let json):
-            emit(.notice(Notice(level: .warning, kind: .malformedFrame, message: "undecodable \(type) (s=\(frame.s.map(String.init) ?? "-")): \(reason)",
-                                subject: frame.id)))
-            raw(frame, json ?? .null)
+            outputs.append(.event(.notice(Notice(level: .warning, kind: .malformedFrame,
+                message: "undecodable \(type) (s=\(frame.s.map(String.init) ?? "-")): \(reason)", subject: frame.id))))
+            raw(frame, json ?? .null, &outputs, &ops)
         default:
-            raw(frame, .null)
+            raw(frame, .null, &outputs, &ops)
         }
     }
 
@@ -87,11 +131,14 @@ final class InboundProcessor {
         _ = ledger.register(msgID: id, conversation: conversation, start: at, now: at, isEvent: true)
     }
 
-    private func raw(_ frame: GatewayFrame, _ payload: JSONValue) {
-        emit(.raw(RawEvent(type: frame.t ?? "?", seq: frame.s, eventID: frame.id, payload: payload, receivedAt: now())))
+    private func raw(_ frame: GatewayFrame, _ payload: JSONValue, _ outputs: inout [Output], _ ops: inout [StoreOp]) {
+        let event = RawEvent(type: frame.t ?? "?", seq: frame.s, eventID: frame.id, payload: payload, receivedAt: now())
+        ops.append(.raw(event))
+        outputs.append(.event(.raw(event)))
     }
 
-    private func handleMessage(_ p: MessagePayload, frame: GatewayFrame, source: InboundMessage.Source) {
+    private func handleMessage(_ p: MessagePayload, frame: GatewayFrame, source: InboundMessage.Source,
+                               _ outputs: inout [Output], _ ops: inout [StoreOp]) {
         let received = now()
         let conversation: ConversationID
         let authorID: String
@@ -102,22 +149,18 @@ final class InboundProcessor {
             authorID = p.author.memberOpenID ?? p.author.id ?? ""
             conversation = .group(p.groupOpenID ?? p.groupID ?? "")
         }
+        func notice(_ level: Notice.Level, _ kind: Notice.Kind, _ text: String) {
+            outputs.append(.event(.notice(Notice(level: level, kind: kind, message: text, subject: p.id, at: received))))
+        }
         guard !authorID.isEmpty, !conversation.openID.isEmpty else {
-            emit(.notice(Notice(level: .warning, kind: .malformedFrame,
-                                message: "\(frame.t ?? "message") \(p.id) has no \(authorID.isEmpty ? "author openid" : "group_openid")",
-                                subject: p.id, at: received)))
-            return
+            return notice(.warning, .malformedFrame, "\(frame.t ?? "message") \(p.id) has no \(authorID.isEmpty ? "author openid" : "group_openid")")
         }
         if seen.value(for: p.id, now: received) != nil {
-            emit(.notice(Notice(level: .debug, kind: .duplicate, message: "duplicate message \(p.id) ignored",
-                                subject: p.id, at: received)))
-            return
+            return notice(.debug, .duplicate, "duplicate message \(p.id) ignored")
         }
         seen.set(p.id, true, expiresAt: received.addingTimeInterval(configuration.dedupWindow.seconds), now: received)
         guard configuration.allowFrom.allows(authorID) else {
-            emit(.notice(Notice(level: .info, kind: .notAllowed, message: "message from \(authorID) not in allow_from",
-                                subject: p.id, at: received)))
-            return
+            return notice(.info, .notAllowed, "message from \(authorID) not in allow_from")
         }
         var ids = botIDs
         var others: Set<String> = []
@@ -129,9 +172,7 @@ final class InboundProcessor {
             : MentionStripper.strip(p.content, botIDs: ids, otherIDs: others.subtracting(ids), atEvent: source == .groupAt)
         let attachments = p.attachments.enumerated().map { AttachmentDownloader.describe($1, index: $0) }
         guard !text.isEmpty || !attachments.isEmpty else {
-            emit(.notice(Notice(level: .debug, kind: .skippedEmpty, message: "empty message \(p.id) skipped",
-                                subject: p.id, at: received)))
-            return
+            return notice(.debug, .skippedEmpty, "empty message \(p.id) skipped")
         }
         let timestamp = p.timestamp.flatMap(Self.parseTimestamp) ?? received
         let start = min(timestamp, received)
@@ -142,7 +183,8 @@ final class InboundProcessor {
             text: text, rawContent: p.content, timestamp: timestamp, receivedAt: received, attachments: attachments,
             messageType: p.messageType, referencedMessageID: p.referencedMessageID, seq: frame.s,
             replyWindowEnds: entry.windowEnds)
-        deliver(message)
+        ops.append(.inbound(message))
+        outputs.append(.message(message))
     }
 
     /// Emits a conversation's non-message event after that conversation's pending messages.
@@ -161,7 +203,8 @@ final class InboundProcessor {
         tails[conversation] = (task, done)
     }
 
-    /// Emits now, or after the downloads and after earlier messages of the same conversation.
+    /// Emits now, or after the downloads (stored before it is shown) and after earlier messages of
+    /// the same conversation.
     private func deliver(_ message: InboundMessage) {
         let previous = tails[message.conversation].flatMap { $0.done.isDone ? nil : $0.task }
         let needsDownload = message.attachments.contains(where: downloader.wantsDownload)
@@ -172,11 +215,13 @@ final class InboundProcessor {
         let done = DoneFlag()
         let downloader = self.downloader
         let emit = self.emit
+        let store = self.store
         let task = Task {
             var resolved = message
             for (i, a) in message.attachments.enumerated() {
                 resolved.attachments[i] = await downloader.resolve(a, messageID: message.id, index: i)
             }
+            if needsDownload { try? await store?.write([.attachments(uid: message.id, resolved.attachments)]) }
             await previous?.value
             for a in resolved.attachments {
                 if case .failed(let reason) = a.state {
@@ -229,26 +274,4 @@ final class DoneFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     var isDone: Bool { flag.load(ordering: .acquiring) }
     func set() { flag.store(true, ordering: .releasing) }
-}
-
-/// The msg_seq ledger shared by the inbound side (which opens entries) and the reply side.
-final class LedgerBox: Sendable {
-    private let ledger: Mutex<MsgSeqLedger>
-    init(window: ReplyWindow) { ledger = Mutex(MsgSeqLedger(window: window)) }
-
-    func register(msgID: String, conversation: ConversationID, start: Date, now: Date, isEvent: Bool = false) -> LedgerEntry {
-        ledger.withLock { $0.register(msgID: msgID, conversation: conversation, start: start, now: now, isEvent: isEvent) }
-    }
-    func route(for conversation: ConversationID, preferred: String?, margin: Duration, proactive: Bool, now: Date) -> ReplyRoute {
-        ledger.withLock { $0.route(for: conversation, preferred: preferred, margin: margin, proactive: proactive, now: now) }
-    }
-    func reserve(for conversation: ConversationID, preferred: String?, margin: Duration, proactive: Bool, now: Date) -> Reservation {
-        ledger.withLock { $0.reserve(for: conversation, preferred: preferred, margin: margin, proactive: proactive, now: now) }
-    }
-    func refundReply(_ msgID: String, now: Date) { ledger.withLock { $0.refundReply(msgID, now: now) } }
-    func exhaust(_ msgID: String, now: Date) { ledger.withLock { $0.exhaust(msgID, now: now) } }
-    func entry(_ msgID: String, now: Date) -> LedgerEntry? { ledger.withLock { $0.entry(msgID, now: now) } }
-    func takeSeq(_ msgID: String, now: Date) -> Int? { ledger.withLock { $0.takeSeq(msgID, now: now) } }
-    func recordReply(_ msgID: String, now: Date) { ledger.withLock { $0.recordReply(msgID, now: now) } }
-    func count(now: Date) -> Int { ledger.withLock { $0.count(now: now) } }
 }

@@ -23,6 +23,7 @@ extension OutboundSender {
             return
         }
         let base = Self.base(message.conversation)
+        await persist(message)
         let upload: [String: JSONValue] = [
             "file_type": .number(Double(type.rawValue)), "file_data": .string(data.base64EncodedString()),
             "srv_send_msg": .bool(false), "file_name": .string(filename)]
@@ -52,6 +53,8 @@ extension OutboundSender {
                 m.parts[index].msgSeq = reservation.seq
                 m.parts[index].attempts += 1
             }
+            await persist(message)
+            defer { Task { [message] in await persist(message) } }
             switch await post(base + "/messages", body: body, context: "send \(filename) to \(message.conversation)") {
             case .accepted(let id, _):
                 update(&message) { m in

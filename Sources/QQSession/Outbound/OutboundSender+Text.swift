@@ -6,6 +6,7 @@ extension OutboundSender {
         let pieces = TextSplitter.split(message.text, limit: policy.maxLength)
         guard !pieces.isEmpty else {
             update(&message) { $0.status = .refused(reason: "nothing to send: the text is empty") }
+            await persist(message)
             return
         }
         let first = message.parts.count
@@ -19,10 +20,12 @@ extension OutboundSender {
                 update(&message) { m in
                     for j in (i + 1)..<m.parts.count { m.parts[j].status = .skipped }
                 }
+                await persist(message)
                 return
             }
         }
         update(&message) { $0.status = $0.parts.allSatisfy { $0.status == .sent || $0.status == .skipped } ? .sent : $0.status }
+        await persist(message)
     }
 
     /// One text part: plan, POST, and the platform's corrections (markdown, dedup, window/budget).
@@ -49,6 +52,7 @@ extension OutboundSender {
                 m.parts[i].msgSeq = reservation.seq
                 m.parts[i].attempts += 1
             }
+            await persist(message)
             let result = await post(path, body: body, context: "send to \(message.conversation)")
             switch result {
             case .accepted(let id, _):

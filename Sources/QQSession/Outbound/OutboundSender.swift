@@ -14,6 +14,8 @@ struct OutboundSender: Sendable {
     let markdownRefused: MarkdownSwitch
     let emit: @Sendable (SessionEvent) -> Void
     let logger: Logger
+    /// Where outbound messages are kept (stored as sending before each POST).
+    var store: MessageStore?
     let clock = ContinuousClock()
 
     var policy: SendPolicy { configuration.sending }
@@ -124,10 +126,22 @@ struct OutboundSender: Sendable {
 
     static func newID() -> String { "out-" + UUID().uuidString.lowercased() }
 
-    /// The same sender without events (a reply writer reports its helpers' parts itself).
+    /// The same sender without events or records (a reply writer reports its helpers' parts itself).
     var quiet: OutboundSender {
         OutboundSender(rest: rest, ledger: ledger, configuration: configuration, markdownRefused: markdownRefused,
-                       emit: { _ in }, logger: logger)
+                       emit: { _ in }, logger: logger, store: nil)
+    }
+
+    /// Commits the message's current state (and the ledger changes before it) to the store. A failure
+    /// is reported, not fatal: the send goes on and the store retries the write.
+    func persist(_ message: OutboundMessage) async {
+        guard let store else { return }
+        do {
+            try await store.write([.outbound(message)])
+        } catch {
+            emit(.notice(Notice(level: .error, kind: .storeError, message: "could not save \(message.id): \(error)",
+                                subject: message.id)))
+        }
     }
 }
 

@@ -39,6 +39,7 @@ public actor ReplyWriter {
     private var sendingFinal = false
     private var lastSeq = 0
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    private var persistTimer: Task<Void, Never>?
 
     init(sender: OutboundSender, lanes: OutboundLanes, conversation: ConversationID, replyTo: String?, origin: String) {
         self.sender = sender
@@ -71,6 +72,7 @@ public actor ReplyWriter {
     public func append(_ text: String) {
         guard !closed, !text.isEmpty else { return }
         message.text += text
+        schedulePersist()
         switch mode {
         case .stream:
             machine.append(text)
@@ -154,8 +156,24 @@ public actor ReplyWriter {
     }
 
     private func outcome() async -> OutboundMessage {
-        if completed { return message }
-        return await withCheckedContinuation { waiters.append($0) }
+        let result = completed ? message : await withCheckedContinuation { waiters.append($0) }
+        try? await sender.store?.flush()
+        return result
+    }
+
+    /// The partial text is kept as it grows (a crash mid-reply leaves what was written), at most
+    /// every 250 ms.
+    private func schedulePersist() {
+        guard sender.store != nil, persistTimer == nil else { return }
+        persistTimer = Task {
+            try? await Task.sleep(for: .milliseconds(250))
+            self.persistNow()
+        }
+    }
+
+    private func persistNow() {
+        persistTimer = nil
+        sender.store?.enqueue([.outbound(message)])
     }
 
     /// Completes now, or as soon as the helper sends under way have finished.
@@ -196,6 +214,9 @@ public actor ReplyWriter {
             message.status = .sent
         }
         message.updatedAt = Date()
+        persistTimer?.cancel()
+        persistTimer = nil
+        sender.store?.enqueue([.outbound(message)])
         sender.emit(.outbound(message))
         for w in waiters { w.resume(returning: message) }
         waiters.removeAll()
@@ -257,6 +278,7 @@ public actor ReplyWriter {
             let index = message.parts.count
             segmentParts[frame.segment] = index
             message.parts.append(.init(index: index, text: "", route: r.route, msgSeq: seq, status: .sending, attempts: 0))
+            await sender.persist(message)
         }
         var text = frame.text
         var fixedNewline = false, fixedMarkdown = false
@@ -340,6 +362,7 @@ public actor ReplyWriter {
         machine.frameSucceeded(streamID: streamID, now: clock.now)
         if frame.state == 10, let part = segmentParts[frame.segment] { message.parts[part].status = .sent }
         message.updatedAt = Date()
+        schedulePersist()
         sender.emit(.outbound(message))
         _ = note
     }
@@ -386,6 +409,7 @@ public actor ReplyWriter {
     // MARK: - Normal messages (fallback, groups, images)
 
     private func sendNormally(_ text: String) async {
+        await sender.persist(message)
         let quiet = sender.quiet
         let snapshot = OutboundMessage.new(.text, to: conversation, text: text, replyTo: message.replyTo, origin: message.origin,
                                            id: message.id, createdAt: message.createdAt)
@@ -398,6 +422,7 @@ public actor ReplyWriter {
     }
 
     private func sendImage(_ data: Data, filename: String) async {
+        await sender.persist(message)
         let quiet = sender.quiet
         let snapshot = OutboundMessage.new(.image, to: conversation, text: "", replyTo: message.replyTo, origin: message.origin,
                                            id: message.id, createdAt: message.createdAt)

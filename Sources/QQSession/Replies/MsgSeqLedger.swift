@@ -67,6 +67,16 @@ struct MsgSeqLedger: Sendable {
         return entry
     }
 
+    /// Puts back an entry saved by an earlier run (its msg_seq counter and budget continue).
+    mutating func restore(_ entry: LedgerEntry, now: Date) {
+        guard entry.windowEnds > now else { return }
+        if let existing = map.value(for: entry.msgID, now: now), existing.nextSeq >= entry.nextSeq { return }
+        map.set(entry.msgID, entry, expiresAt: entry.windowEnds, now: now)
+        var ids = recent[entry.conversation, default: []]
+        if !ids.contains(entry.msgID) { ids.append(entry.msgID) }
+        recent[entry.conversation] = ids
+    }
+
     /// Drops conversations whose entries have all expired (keeps `recent` bounded).
     private mutating func pruneRecent(now: Date) {
         recent = recent.compactMapValues { ids in

@@ -34,6 +34,7 @@ struct ConfigCommand: AsyncParsableCommand {
                   sending       \(s.sending.proactive ? "proactive when no window is open" : "no proactive sends"), split at \(s.sending.maxLength), \(s.sending.retries) retries
                   stream        \(s.stream.enabled ? "\(s.stream.api.rawValue), one frame per \(s.stream.interval.shortDescription)" : "off")
                   attachments   \(s.attachments.download ? "downloaded to \(s.attachments.directory ?? "memory")" : "not downloaded")
+                  store         \(c.storePath)
                   log           \(c.logFile) (\(c.logLevel))
                 """)
         }
@@ -97,6 +98,9 @@ enum ExampleConfig {
         max_attachment_mb = 20
         download_timeout_s = 30
         dedup_window_s = 3600
+
+        [store]                                   # every message, send status, ledger entry (SQLite, WAL)
+        # path = "~/.local/share/qqtui/qqtui.sqlite"
 
         [log]
         # file = "~/.local/state/qqtui/qqtui.log"

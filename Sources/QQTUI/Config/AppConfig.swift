@@ -10,6 +10,8 @@ struct AppConfig: Sendable {
     var logFile: String
     /// Log level.
     var logLevel: Logger.Level
+    /// The SQLite store.
+    var storePath: String = AppConfig.dataDirectory + "/qqtui.sqlite"
     /// The file this came from.
     var source: String
     /// Non-fatal remarks (e.g. a world-readable file that holds a secret).

@@ -55,8 +55,18 @@ enum ConfigLoader {
             }
             try log.rejectUnknownKeys(known: ["file", "level"])
         }
-        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "log"])
-        return AppConfig(session: session, logFile: logFile, logLevel: logLevel, source: file)
+        var storePath = AppConfig.dataDirectory + "/qqtui.sqlite"
+        if let store = try root.section("store") {
+            if let p = try store.string("path") {
+                guard !p.trimmingCharacters(in: .whitespaces).isEmpty else { throw store.fail("path", "is empty") }
+                storePath = AppConfig.expand(p)
+            }
+            try store.rejectUnknownKeys(known: ["path"])
+        }
+        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "store", "log"])
+        var config = AppConfig(session: session, logFile: logFile, logLevel: logLevel, source: file)
+        config.storePath = storePath
+        return config
     }
 
     static let botKeys = ["app_id", "app_secret", "app_secret_env", "sandbox", "intents", "allow_from", "markdown",

@@ -16,13 +16,15 @@ enum DemoRunner {
                                                     appSecret: simulator.configuration.appSecret)
         config.attachments.directory = NSTemporaryDirectory() + "qqtui-demo-\(getpid())-attachments"
         config.reconnect.baseDelay = .milliseconds(200)
-        let session = Session(configuration: config, logger: Logger(label: "qqtui.session"))
+        let storePath = NSTemporaryDirectory() + "qqtui-demo-\(getpid()).sqlite"
+        let store = try CLI.openStore(storePath, mode: .session)
+        let session = Session(configuration: config, store: store, logger: Logger(label: "qqtui.session"))
         StandardOutput.write("""
             ── qqtui demo ─────────────────────────────────────────────────────────────
             A simulated QQ platform runs on \(simulator.baseURL) with scripted users.
             Nothing here touches the real QQ; no credentials are used. Ctrl-C quits.
             (The full-screen console is being built; this is the live event view.)
-            Log: \(logPath)
+            Log: \(logPath) · store: \(storePath)
             ───────────────────────────────────────────────────────────────────────────
             """)
         let printer = EventPrinter(json: false, width: TextWidth.terminalColumns(), verbose: true)

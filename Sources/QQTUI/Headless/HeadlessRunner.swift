@@ -12,8 +12,11 @@ enum HeadlessRunner {
         if !sink.isOpen { StandardOutput.error("qqtui: warning: cannot write the log file \(config.logFile); logging is off") }
         if let banner { StandardOutput.write(banner) }
         let logger = Logger(label: "qqtui.session")
-        let session = Session(configuration: config.session, logger: logger)
-        return await run(session: session, printer: printer, exitWhenOffline: true)
+        let store = try CLI.openStore(config.storePath, mode: .session, logger: Logger(label: "qqtui.store"))
+        let session = Session(configuration: config.session, store: store, logger: logger)
+        let code = await run(session: session, printer: printer, exitWhenOffline: true)
+        await store.close()
+        return code
     }
 
     /// Prints `session`'s events until a signal; `exitWhenOffline` ends with 1 on a permanent OFFLINE.

@@ -15,7 +15,13 @@ final class ChildProcess: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
-        if let environment { p.environment = environment }
+        // Never the user's real data: default store, logs and attachments go to a scratch folder.
+        var env = environment ?? ProcessInfo.processInfo.environment
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-child-\(UUID().uuidString)").path
+        env["XDG_DATA_HOME"] = scratch + "/data"
+        env["XDG_STATE_HOME"] = scratch + "/state"
+        env["XDG_CONFIG_HOME"] = scratch + "/config"
+        p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

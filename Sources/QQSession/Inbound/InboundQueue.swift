@@ -1,0 +1,38 @@
+import Synchronization
+
+/// The gateway's hand-off to the inbound pipeline: a lock-protected list plus a wake-up, so the
+/// pipeline takes everything that arrived since it last looked (one store transaction per burst).
+final class InboundQueue: Sendable {
+    private let items = Mutex<(list: [GatewayInbound], finished: Bool)>(([], false))
+    private let continuation: AsyncStream<Void>.Continuation
+    /// Yields when items may be waiting; ends after ``finish()``.
+    let wakeups: AsyncStream<Void>
+
+    init() {
+        (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Adds an item (from the gateway's reader, any thread).
+    func push(_ item: GatewayInbound) {
+        let accepted = items.withLock { s -> Bool in
+            guard !s.finished else { return false }
+            s.list.append(item)
+            return true
+        }
+        if accepted { continuation.yield() }
+    }
+
+    /// Everything queued so far, in order.
+    func drain() -> [GatewayInbound] {
+        items.withLock { s in
+            defer { s.list.removeAll(keepingCapacity: true) }
+            return s.list
+        }
+    }
+
+    /// No more items; the consumer drains what is left and stops.
+    func finish() {
+        items.withLock { $0.finished = true }
+        continuation.finish()
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Every conversation, message, send status, ledger entry, ownership change and alias, in SQLite
+/// (WAL): what qqtui does not keep is gone, since QQ has no history API.
+public final class MessageStore: Sendable {
+    /// How the store is opened.
+    public enum Mode: Sendable {
+        /// The session's store: one per file (an exclusive lock), recovers what a crash left half done.
+        case session
+        /// Another process reading and writing beside a session (`qqtui send`).
+        case shared
+        /// Reading only (`qqtui export`).
+        case readOnly
+    }
+
+    /// The database file.
+    public let path: String
+    let pool: DatabasePool
+    let writer: StoreWriter
+    let buffer: StoreBuffer
+    private let lock: InstanceLock?
+    let logger: Logger
+
+    private init(path: String, pool: DatabasePool, lock: InstanceLock?, logger: Logger) {
+        self.path = path
+        self.pool = pool
+        self.lock = lock
+        self.logger = logger
+        let buffer = StoreBuffer()
+        self.buffer = buffer
+        self.writer = StoreWriter(pool: pool, buffer: buffer, logger: logger)
+    }
+
+    /// Opens (creating it owner-only, and its folder) and migrates the store at `path`. Every problem
+    /// is a `QQError` of kind `.store` that says what to do.
+    public static func open(path: String, mode: Mode = .session,
+                            logger: Logger = Logger(label: "qqtui.store", factory: { _ in SwiftLogNoOpLogHandler() })) throws -> MessageStore {
+        let fm = FileManager.default
+        let directory = (path as NSString).deletingLastPathComponent
+        if mode != .readOnly {
+            do {
+                try fm.createDirectory(atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true,
+                                       attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw QQError(kind: .store, message: "cannot create the folder \(directory): \(error.localizedDescription)", context: "store")
+            }
+            // Created empty and owner-only first: SQLite's -wal and -shm files copy its permissions.
+            if !fm.fileExists(atPath: path), !fm.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) {
+                throw QQError(kind: .store, message: "cannot create \(path) (is the folder writable?)", context: "store")
+            }
+        } else if !fm.fileExists(atPath: path) {
+            throw QQError(kind: .store, message: "\(path) does not exist", context: "store")
+        }
+        let lock = mode == .session ? try InstanceLock.acquire(for: path) : nil
+        var config = Configuration()
+        config.readonly = mode == .readOnly
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try pool.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+        } catch {
+            throw damaged(error, path: path)
+        }
+        let migrator = StoreSchema.migrator
+        do {
+            if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
+                throw QQError(kind: .store, message: "\(path) was written by a newer qqtui (its schema is newer than this one knows): upgrade qqtui, or set [store] path to another file",
+                              context: "store")
+            }
+            if mode != .readOnly { try migrator.migrate(pool) }
+        } catch let error as QQError {
+            throw error
+        } catch {
+            throw damaged(error, path: path)
+        }
+        let store = MessageStore(path: path, pool: pool, lock: lock, logger: logger)
+        if mode == .session { try store.recoverInterrupted() }
+        return store
+    }
+
+    private static func damaged(_ error: any Error, path: String) -> QQError {
+        if let db = error as? DatabaseError, [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(db.resultCode) {
+            return QQError(kind: .store, message: "\(path) is not a qqtui store or is damaged; move it away and qqtui will start a new one",
+                           context: "store")
+        }
+        return StoreWriter.describe(error, path: path)
+    }
+
+    /// Sends a crash interrupted can never finish: say so instead of leaving them "sending".
+    private func recoverInterrupted() throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                UPDATE message SET status = 'interrupted', status_detail = 'qqtui stopped before it finished', fts_dirty = 1
+                WHERE direction = 'out' AND status = 'sending'
+                """)
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Commits `ops` and returns once they are on disk.
+    func write(_ ops: [StoreOp]) async throws { try await writer.write(ops) }
+
+    /// Queues `ops` for the next commit, in call order, without waiting.
+    func enqueue(_ ops: [StoreOp]) {
+        buffer.append(ops)
+        let writer = self.writer
+        Task { await writer.kick() }
+    }
+
+    /// Waits until everything queued is committed.
+    public func flush() async throws { try await writer.flush() }
+
+    /// Commits what is pending and lets go of the session lock, so another session can open the
+    /// file at once (not only whenever this object happens to be deallocated).
+    public func close() async {
+        try? await writer.flush()
+        lock?.release()
+    }
+
+    /// Sets (or, with nil, removes) the operator's name for an openid.
+    public func setAlias(_ name: String?, for openID: String, note: String? = nil) async throws {
+        let trimmed = name?.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await write([.alias(openID: openID, name: trimmed?.isEmpty == false ? trimmed : nil, note: note)])
+    }
+
+    /// Marks a conversation read (its unread count goes to 0).
+    public func markRead(_ conversation: ConversationID) async throws {
+        try await write([.markRead(conversation)])
+    }
+
+    /// Records who answers a conversation now (an append-only log).
+    public func recordOwnership(_ change: OwnershipChange) async throws {
+        try await write([.ownership(change)])
+    }
+
+    // MARK: - Reading
+
+    /// Conversations, most recent activity first, with unread counts and aliases.
+    public func conversations(limit: Int = 1000) async throws -> [ConversationSummary] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.*, a.name AS alias FROM conversation c LEFT JOIN alias a ON a.openid = c.openid
+                ORDER BY c.last_activity DESC LIMIT ?
+                """, arguments: [limit]).map { row in
+                ConversationSummary(id: ConversationID(row["id"] as String) ?? .c2c("?"), alias: row["alias"],
+                                    lastActivity: Date(timeIntervalSince1970: row["last_activity"]),
+                                    lastPreview: row["last_preview"], unread: row["unread"],
+                                    messageCount: row["message_count"], owner: row["owner"])
+            }
+        }
+    }
+
+    /// A page of a conversation's messages, newest first, older than `before` (a row id) when given.
+    /// An index walk: a conversation of a million messages opens as fast as a small one.
+    public func messages(in conversation: ConversationID, before: Int64? = nil, limit: Int = 50) async throws -> [StoredMessage] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM message WHERE conversation = ? AND rowid < ? ORDER BY rowid DESC LIMIT ?
+                """, arguments: [conversation.description, before ?? Int64.max, max(1, limit)]).map(StoredMessage.init(row:))
+        }
+    }
+
+    /// One message by its uid.
+    public func message(uid: String) async throws -> StoredMessage? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM message WHERE uid = ?", arguments: [uid]).map(StoredMessage.init(row:))
+        }
+    }
+
+    /// openid → alias.
+    public func aliases() async throws -> [String: String] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT openid, name FROM alias").reduce(into: [:]) { $0[$1["openid"]] = $1["name"] }
+        }
+    }
+
+    /// A conversation's ownership changes, oldest first.
+    public func ownershipLog(_ conversation: ConversationID) async throws -> [OwnershipChange] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ownership_log WHERE conversation = ? ORDER BY rowid",
+                             arguments: [conversation.description]).map { row in
+                OwnershipChange(conversation: conversation, owner: row["owner"], actor: row["actor"], reason: row["reason"],
+                                at: Date(timeIntervalSince1970: row["at"]))
+            }
+        }
+    }
+
+    /// Ledger entries whose window is still open (to resume the msg_seq counters after a restart).
+    func openLedgerEntries(now: Date) throws -> [LedgerEntry] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ledger WHERE window_ends > ?", arguments: [now.timeIntervalSince1970]).compactMap { row in
+                guard let c = ConversationID(row["conversation"] as String) else { return nil }
+                return LedgerEntry(msgID: row["msg_id"], conversation: c, nextSeq: row["next_seq"], repliesUsed: row["replies_used"],
+                                   budget: row["budget"], windowEnds: Date(timeIntervalSince1970: row["window_ends"]),
+                                   isEvent: row["is_event"])
+            }
+        }
+    }
+
+    /// Ids of inbound messages received since `date` (the de-duplication memory after a restart).
+    func inboundIDs(since date: Date) throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT uid FROM message WHERE direction = 'in' AND updated_at > ?",
+                                arguments: [date.timeIntervalSince1970])
+        }
+    }
+
+    /// Drops ledger entries whose window closed (the table stays as small as the open windows).
+    func pruneLedger(now: Date) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM ledger WHERE window_ends <= ?", arguments: [now.timeIntervalSince1970])
+        }
+    }
+
+    /// Row counts (for `config check`, tests and benchmarks).
+    public func counts() async throws -> (conversations: Int, messages: Int) {
+        try await pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM conversation") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM message") ?? 0)
+        }
+    }
+}

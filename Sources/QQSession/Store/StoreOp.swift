@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+
+/// One change to the store. Ops are applied in order, many per transaction (see ``StoreWriter``).
+enum StoreOp: Sendable {
+    /// A user's message (ignored if its id is already stored).
+    case inbound(InboundMessage)
+    /// The outcome of its attachment downloads.
+    case attachments(uid: String, [Attachment])
+    /// A message qqtui sends (inserted, then updated as it progresses).
+    case outbound(OutboundMessage)
+    /// A ledger entry's current state.
+    case ledger(LedgerEntry)
+    /// A dispatch nobody interprets.
+    case raw(RawEvent)
+    /// A lifecycle event: the conversation exists (bot added to a group, friend added).
+    case touch(ConversationEvent)
+    /// Who answers a conversation now (append-only).
+    case ownership(OwnershipChange)
+    /// An operator's name for an openid (nil removes it).
+    case alias(openID: String, name: String?, note: String?)
+    /// The operator has read the conversation.
+    case markRead(ConversationID)
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+
+    static func json(_ value: some Encodable) -> String? {
+        (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A one-line preview for the conversation list.
+    static func preview(_ text: String) -> String {
+        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? text
+        return line.count > 80 ? String(line.prefix(80)) + "…" : line
+    }
+
+    func apply(_ db: Database) throws {
+        switch self {
+        case .inbound(let m):
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO message (uid, conversation, direction, origin, kind, author, author_role, text,
+                    raw_content, status, reply_to, event_id, source, seq, attachments, created_at, updated_at)
+                VALUES (?, ?, 'in', 'user', ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [m.id, m.conversation.description, m.attachments.isEmpty ? "text" : "media",
+                                 m.author.openID, m.author.role, m.text, m.rawContent, m.referencedMessageID, m.eventID,
+                                 m.source.rawValue, m.seq, m.attachments.isEmpty ? nil : Self.json(m.attachments),
+                                 m.timestamp.timeIntervalSince1970, m.receivedAt.timeIntervalSince1970])
+            guard db.changesCount > 0 else { return }
+            let preview = m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text
+            try touch(db, m.conversation, at: m.receivedAt, preview: preview, inbound: true)
+        case .attachments(let uid, let attachments):
+            try db.execute(sql: "UPDATE message SET attachments = ?, updated_at = ? WHERE uid = ?",
+                           arguments: [Self.json(attachments), Date().timeIntervalSince1970, uid])
+        case .outbound(let m):
+            try upsertOutbound(db, m)
+        case .ledger(let e):
+            try db.execute(sql: """
+                INSERT INTO ledger (msg_id, conversation, next_seq, replies_used, budget, window_ends, is_event)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(msg_id) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq),
+                    replies_used = excluded.replies_used, budget = excluded.budget, window_ends = excluded.window_ends
+                """, arguments: [e.msgID, e.conversation.description, e.nextSeq, e.repliesUsed, e.budget,
+                                 e.windowEnds.timeIntervalSince1970, e.isEvent])
+        case .raw(let r):
+            try db.execute(sql: "INSERT INTO raw_event (type, seq, event_id, payload, received_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [r.type, r.seq, r.eventID, r.payload.description, r.receivedAt.timeIntervalSince1970])
+        case .touch(let e):
+            try touch(db, e.conversation, at: e.receivedAt, preview: nil, inbound: false, counted: false)
+        case .ownership(let o):
+            try db.execute(sql: "INSERT INTO ownership_log (conversation, owner, actor, reason, at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [o.conversation.description, o.owner, o.actor, o.reason, o.at.timeIntervalSince1970])
+            try touch(db, o.conversation, at: o.at, preview: nil, inbound: false, counted: false)
+            try db.execute(sql: "UPDATE conversation SET owner = ? WHERE id = ?", arguments: [o.owner, o.conversation.description])
+        case .alias(let openID, let name?, let note):
+            try db.execute(sql: """
+                INSERT INTO alias (openid, name, note, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(openid) DO UPDATE SET name = excluded.name, note = excluded.note, updated_at = excluded.updated_at
+                """, arguments: [openID, name, note, Date().timeIntervalSince1970])
+        case .alias(let openID, nil, _):
+            try db.execute(sql: "DELETE FROM alias WHERE openid = ?", arguments: [openID])
+        case .markRead(let c):
+            try db.execute(sql: "UPDATE conversation SET unread = 0 WHERE id = ?", arguments: [c.description])
+        }
+    }
+
+    private func upsertOutbound(_ db: Database, _ m: OutboundMessage) throws {
+        let (status, detail) = Self.status(m.status)
+        let qqID = m.parts.compactMap(\.qqMessageID).first
+        let parts = m.parts.isEmpty ? nil : Self.json(m.parts)
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO message (uid, conversation, direction, origin, kind, text, status, status_detail,
+                qq_code, trace_id, qq_message_id, reply_to, parts, created_at, updated_at)
+            VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [m.id, m.conversation.description, m.origin, m.kind.rawValue, m.text, status, detail,
+                             m.error?.qqCode, m.error?.traceID, qqID, m.replyTo, parts,
+                             m.createdAt.timeIntervalSince1970, m.updatedAt.timeIntervalSince1970])
+        if db.changesCount > 0 {
+            try touch(db, m.conversation, at: m.createdAt, preview: m.text, inbound: false)
+            return
+        }
+        try db.execute(sql: """
+            UPDATE message SET text = ?, status = ?, status_detail = ?, qq_code = ?, trace_id = ?, qq_message_id = ?,
+                parts = ?, updated_at = ?, fts_dirty = 1
+            WHERE uid = ?
+            """, arguments: [m.text, status, detail, m.error?.qqCode, m.error?.traceID, qqID, parts,
+                             m.updatedAt.timeIntervalSince1970, m.id])
+        try db.execute(sql: "UPDATE conversation SET last_preview = ? WHERE id = ? AND last_activity <= ?",
+                       arguments: [Self.preview(m.text), m.conversation.description, m.updatedAt.timeIntervalSince1970])
+    }
+
+    /// Creates the conversation if needed and records activity.
+    private func touch(_ db: Database, _ c: ConversationID, at: Date, preview: String?, inbound: Bool,
+                       counted: Bool = true) throws {
+        let kind = c.isGroup ? "group" : "c2c"
+        try db.execute(sql: """
+            INSERT INTO conversation (id, kind, openid, last_activity, last_preview, unread, message_count, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET
+                last_activity = max(last_activity, excluded.last_activity),
+                last_preview = CASE WHEN excluded.last_preview <> '' THEN excluded.last_preview ELSE last_preview END,
+                unread = unread + excluded.unread,
+                message_count = message_count + excluded.message_count
+            """, arguments: [c.description, kind, c.openID, at.timeIntervalSince1970, preview.map(Self.preview) ?? "",
+                             inbound ? 1 : 0, counted ? 1 : 0, at.timeIntervalSince1970])
+    }
+
+    /// Column values of an outbound status.
+    static func status(_ s: OutboundMessage.Status) -> (String, String?) {
+        switch s {
+        case .sending: return ("sending", nil)
+        case .sent: return ("sent", nil)
+        case .failed(let reason): return ("failed", reason)
+        case .refused(let reason): return ("refused", reason)
+        case .cancelled: return ("cancelled", nil)
+        }
+    }
+}
+
+/// A change of who answers a conversation (an append-only audit log).
+public struct OwnershipChange: Sendable, Hashable, Codable {
+    /// The conversation.
+    public var conversation: ConversationID
+    /// `human`, `agent` or `draft`.
+    public var owner: String
+    /// Who changed it (`operator`, `config`, `agent`…).
+    public var actor: String
+    /// Why, in words.
+    public var reason: String?
+    /// When.
+    public var at: Date
+
+    /// A change.
+    public init(conversation: ConversationID, owner: String, actor: String, reason: String?, at: Date = Date()) {
+        self.conversation = conversation
+        self.owner = owner
+        self.actor = actor
+        self.reason = reason
+        self.at = at
+    }
+}

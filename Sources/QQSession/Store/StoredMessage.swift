@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+
+/// A message as the store keeps it: inbound, operator or agent, with its fate.
+public struct StoredMessage: Sendable, Hashable, Codable {
+    /// Position in the store (paging cursor; later messages have larger ids).
+    public var rowID: Int64
+    /// The platform's id (inbound) or the local `out-…` id (outbound).
+    public var uid: String
+    public var conversation: ConversationID
+    /// `in` or `out`.
+    public var direction: String
+    /// `user`, `operator` or `agent`.
+    public var origin: String
+    /// `text`, `media`, `image`, `reply`.
+    public var kind: String
+    /// The author's openid (inbound).
+    public var author: String?
+    public var authorRole: String?
+    public var text: String
+    /// `received`, `sending`, `sent`, `failed`, `refused`, `cancelled`, `interrupted`.
+    public var status: String
+    /// Why it failed, was refused or interrupted.
+    public var statusDetail: String?
+    public var qqCode: Int?
+    public var traceID: String?
+    /// The platform's id of a sent message.
+    public var qqMessageID: String?
+    /// The inbound message it answers, or the one a user quoted.
+    public var replyTo: String?
+    public var attachments: [Attachment]
+    /// Inbound: the platform's time; outbound: when it was created.
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }()
+
+    init(row: Row) {
+        rowID = row["rowid"]
+        uid = row["uid"]
+        conversation = ConversationID(row["conversation"] as String) ?? .c2c("?")
+        direction = row["direction"]
+        origin = row["origin"]
+        kind = row["kind"]
+        author = row["author"]
+        authorRole = row["author_role"]
+        text = row["text"]
+        status = row["status"]
+        statusDetail = row["status_detail"]
+        qqCode = row["qq_code"]
+        traceID = row["trace_id"]
+        qqMessageID = row["qq_message_id"]
+        replyTo = row["reply_to"]
+        let json: String? = row["attachments"]
+        attachments = json.flatMap { try? Self.decoder.decode([Attachment].self, from: Data($0.utf8)) } ?? []
+        createdAt = Date(timeIntervalSince1970: row["created_at"])
+        updatedAt = Date(timeIntervalSince1970: row["updated_at"])
+    }
+}
+
+/// A conversation as the list shows it.
+public struct ConversationSummary: Sendable, Hashable, Codable {
+    public var id: ConversationID
+    /// The operator's name for it, if any.
+    public var alias: String?
+    public var lastActivity: Date
+    /// The last message's first line.
+    public var lastPreview: String
+    public var unread: Int
+    public var messageCount: Int
+    /// `human`, `agent` or `draft`.
+    public var owner: String
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Logging
+import QQSession
+
+/// `qqtui send`: send a message (or an image, or a stream read from stdin) from the command line.
+struct SendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Send a message to a conversation (a reply while its window is open, else proactive).",
+        discussion: """
+            With --stream, standard input is sent as it arrives, like an agent's reply: a C2C stream \
+            (or, in a group, one message at the end). A line holding only a form feed (\\f) closes the \
+            stream and starts a new one. The route is chosen from the store's ledger, so a reply uses \
+            the next msg_seq of the conversation's newest open message.
+            """)
+
+    @Option(help: ArgumentHelp("Config file.", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("c2c:<openid> or group:<group_openid>.", valueName: "id"))
+    var to: String
+
+    @Option(help: ArgumentHelp("The inbound message to answer (default: the newest open one).", valueName: "msg-id"))
+    var replyTo: String?
+
+    @Option(help: ArgumentHelp("Send this image file.", valueName: "path"))
+    var image: String?
+
+    @Flag(help: "Stream standard input as an agent reply.")
+    var stream = false
+
+    @Argument(help: "The text (or, with --image, a caption).")
+    var text: [String] = []
+
+    func validate() throws {
+        guard ConversationID(to) != nil else { throw ValidationError("--to must look like c2c:<openid> or group:<group_openid>") }
+        if stream, image != nil || !text.isEmpty { throw ValidationError("--stream reads standard input; give no text or --image") }
+        if !stream, image == nil, text.isEmpty { throw ValidationError("nothing to send: give a text, --image or --stream") }
+    }
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let appConfig = try CLI.loadConfig(config)
+        _ = FileLogHandler.bootstrap(path: appConfig.logFile, level: appConfig.logLevel)
+        let store = try CLI.openStore(appConfig.storePath, mode: .shared, logger: Logger(label: "qqtui.store"))
+        let session = Session(configuration: appConfig.session, store: store, logger: Logger(label: "qqtui.send"))
+        await session.restoreFromStore()
+        guard let conversation = ConversationID(to) else { throw ExitCode(64) }
+        StandardOutput.error("qqtui send: route \(session.route(for: conversation, replyingTo: replyTo).summary())")
+        let result: OutboundMessage
+        if stream {
+            result = await Self.streamStdin(session: session, to: conversation, replyTo: replyTo)
+        } else if let image {
+            result = await session.sendImage(path: AppConfig.expand(image), caption: text.joined(separator: " "), to: conversation,
+                                             replyingTo: replyTo)
+        } else {
+            result = await session.send(text.joined(separator: " "), to: conversation, replyingTo: replyTo)
+        }
+        await session.shutdown()
+        StandardOutput.write(EventPrinter.describe(result))
+        if case .sent = result.status { return }
+        throw ExitCode(1)
+    }
+
+    /// Reads stdin in chunks into a reply writer; a form-feed line is a segment break.
+    static func streamStdin(session: Session, to conversation: ConversationID, replyTo: String?) async -> OutboundMessage {
+        let writer = await session.openReply(to: conversation, replyingTo: replyTo, origin: "agent")
+        // Blocking reads belong on their own thread, not on the async pool.
+        let (chunks, continuation) = AsyncStream.makeStream(of: Data.self)
+        Thread {
+            while true {
+                let data = FileHandle.standardInput.availableData
+                if data.isEmpty { break }
+                continuation.yield(data)
+            }
+            continuation.finish()
+        }.start()
+        var pending = Data()
+        for await chunk in chunks {
+            pending.append(chunk)
+            // Hold back a trailing partial line only when it could be the start of "\f\n".
+            while let formFeed = pending.range(of: Data("\u{0C}\n".utf8)) {
+                let before = pending[pending.startIndex..<formFeed.lowerBound]
+                if before.isEmpty || before.last == UInt8(ascii: "\n") {
+                    await writer.append(bytes: Data(before))
+                    await writer.segmentBreak()
+                    pending = Data(pending[formFeed.upperBound...])
+                } else {
+                    break
+                }
+            }
+            if pending.last != 0x0C {
+                await writer.append(bytes: pending)
+                pending.removeAll()
+            }
+        }
+        if !pending.isEmpty { await writer.append(bytes: pending) }
+        return await writer.finish()
+    }
+}

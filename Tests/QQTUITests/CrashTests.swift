@@ -1,0 +1,105 @@
+import Foundation
+@testable import QQSession
+import QQSimulator
+import Testing
+
+/// kill -9 of a real qqtui process loses nothing it had committed.
+@Suite("Crash safety (kill -9)", .timeLimit(.minutes(2)))
+struct CrashTests {
+    func binary() throws -> String { try #require(BuildPaths.qqtui, "qqtui binary not built (swift build)") }
+
+    func config(sim: QQSimulator, dir: String) throws -> String {
+        let path = dir + "/config.toml"
+        let text = """
+            [bot]
+            app_id = "\(sim.configuration.appID)"
+            app_secret = "\(sim.configuration.appSecret)"
+            token_url = "\(sim.tokenURL)"
+            api_base = "\(sim.baseURL)"
+            [stream]
+            interval_ms = 100
+            [store]
+            path = "\(dir)/store.sqlite"
+            [log]
+            file = "\(dir)/qqtui.log"
+            """
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        return path
+    }
+
+    static func tempDir() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-crash-\(UUID().uuidString)").path
+    }
+
+    @Test("kill -9 during a burst: every message serve printed (so had committed) is in the store")
+    func killDuringBurst() async throws {
+        let sim = try await QQSimulator.start()
+        let dir = Self.tempDir()
+        let serve = try ChildProcess(try binary(), ["serve", "--json", "--config", try config(sim: sim, dir: dir)])
+        defer { serve.send(SIGKILL) }
+        #expect(await serve.waitForOutput { $0.contains { $0.contains(#""ready""#) } })
+        let burst = Task {
+            for i in 0..<3000 {
+                _ = await sim.platform.userSendsC2C(userOpenID: "U\(i % 7)", content: "突发消息 \(i)")
+                if Task.isCancelled { return }
+            }
+        }
+        #expect(await serve.waitForOutput(timeout: .seconds(60)) { $0.filter { $0.contains(#""type":"message""#) }.count >= 400 })
+        serve.send(SIGKILL)
+        _ = await serve.waitForExit()
+        burst.cancel()
+        let printed = serve.stdoutLines.filter { $0.contains(#""type":"message""#) }.compactMap { line -> String? in
+            guard let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let message = json["message"] as? [String: Any] else { return nil }
+            return message["id"] as? String
+        }
+        #expect(printed.count >= 400)
+        // The lock died with the process: a new session can open the store.
+        let store = try MessageStore.open(path: dir + "/store.sqlite")
+        var missing = 0
+        for id in printed where try await store.message(uid: id) == nil { missing += 1 }
+        #expect(missing == 0, "\(missing) printed messages were not in the store")
+        #expect(try await store.counts().messages >= printed.count)
+        await sim.stop()
+    }
+
+    @Test("kill -9 during a stream: the partial reply is in the store, marked interrupted when reopened")
+    func killDuringStream() async throws {
+        let sim = try await QQSimulator.start()
+        let dir = Self.tempDir()
+        let configPath = try config(sim: sim, dir: dir)
+        // The session's ledger needs the user's message first: a short serve run receives it.
+        let serve = try ChildProcess(try binary(), ["serve", "--json", "--config", configPath])
+        #expect(await serve.waitForOutput { $0.contains { $0.contains(#""ready""#) } })
+        _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "讲个长故事")
+        #expect(await serve.waitForOutput { $0.contains { $0.contains(#""type":"message""#) } })
+        #expect(await serve.stop() == 0)
+
+        let input = Pipe()
+        let send = try ChildProcess(try binary(), ["send", "--config", configPath, "--to", "c2c:U1", "--stream"],
+                                    stdin: input.fileHandleForReading)
+        defer { send.send(SIGKILL) }
+        for chunk in ["从前有座山，", "山里有座庙，", "庙里有个老和尚"] {
+            input.fileHandleForWriting.write(Data(chunk.utf8))
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let reader = try MessageStore.open(path: dir + "/store.sqlite", mode: .readOnly)
+        var partial: StoredMessage?
+        for _ in 0..<100 {
+            partial = try await reader.messages(in: .c2c("U1")).first { $0.direction == "out" }
+            if partial?.text.contains("庙里") == true { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(partial?.status == "sending")
+        let streamed = await sim.platform.streamRecords()
+        #expect(streamed.first?.frames.isEmpty == false, "frames went out before the kill")
+        send.send(SIGKILL)
+        _ = await send.waitForExit()
+        let store = try MessageStore.open(path: dir + "/store.sqlite")
+        let after = try #require(await store.messages(in: .c2c("U1")).first { $0.direction == "out" })
+        #expect(after.text.hasPrefix("从前有座山，山里有座庙，"))
+        #expect(after.status == "interrupted")
+        await sim.stop()
+    }
+}
