@@ -61,6 +61,17 @@ public actor Session {
         self.continuation = continuation
         self.sender = OutboundSender(rest: rest, ledger: ledger, configuration: configuration, markdownRefused: MarkdownSwitch(),
                                      emit: { continuation.yield($0) }, logger: logger, store: store)
+        store?.observeHealth { failure, count in
+            if let failure {
+                continuation.yield(.notice(Notice(level: .error, kind: .storeError, message:
+                    "cannot save to the store: \(failure.message). Messages are still shown; \(count) change(s) are kept and retried every few seconds")))
+            } else if count == 0 {
+                continuation.yield(.notice(Notice(level: .info, kind: .storeError, message: "the store is writable again; nothing was lost")))
+            } else {
+                continuation.yield(.notice(Notice(level: .error, kind: .storeError, message:
+                    "the store is writable again, but \(count) change(s) were dropped while it failed (the retry buffer was full)")))
+            }
+        }
         let queue = self.queue
         self.driver = GatewayDriver(configuration: configuration, tokens: tokens, rest: rest, logger: logger,
                                     delegate: .init(onStatus: { continuation.yield(.gateway($0)) },
@@ -117,9 +128,9 @@ public actor Session {
         try? await store.pruneLedger(now: Date())
         while !Task.isCancelled {
             let indexed = (try? await store.indexPending()) ?? 0
-            if indexed < MessageStore.indexBatch {
-                try? await Task.sleep(for: .milliseconds(500))
-            }
+            // Catching up (a big import, a first run on an old store): a short pause between
+            // batches leaves the write lock to the session's own commits.
+            try? await Task.sleep(for: .milliseconds(indexed < MessageStore.indexBatch ? 500 : 50))
         }
     }
 
@@ -136,7 +147,12 @@ public actor Session {
         await pipeline?.value
         indexer?.cancel()
         await indexer?.value
-        try? await store?.flush()
+        if let store {
+            do { try await store.flush() } catch {
+                continuation.yield(.notice(Notice(level: .error, kind: .storeError,
+                    message: "not everything is saved yet (\((error as? QQError)?.message ?? "\(error)")); closing the store tries once more")))
+            }
+        }
         continuation.finish()
     }
 
@@ -169,6 +185,8 @@ public actor Session {
         let message = OutboundMessage.new(.text, to: conversation, text: text, replyTo: msgID, origin: origin)
         sender.emit(.outbound(message))
         let sender = self.sender
+        // Kept before it waits for its lane: a crash while it queues still leaves the text on disk.
+        await sender.persist(message)
         return await lanes.run(conversation) {
             var m = message
             await sender.sendText(&m)
@@ -182,6 +200,7 @@ public actor Session {
         let message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: origin)
         sender.emit(.outbound(message))
         let sender = self.sender
+        await sender.persist(message)
         return await lanes.run(conversation) {
             var m = message
             await sender.sendMedia(&m, data: data, filename: filename)
@@ -197,6 +216,7 @@ public actor Session {
             var message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: "operator")
             message.status = .refused(reason: "cannot read \(path)")
             sender.emit(.outbound(message))
+            await sender.persist(message)
             return message
         }
         return await sendImage(data, filename: name, caption: caption, to: conversation, replyingTo: msgID)

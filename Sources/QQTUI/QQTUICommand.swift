@@ -76,6 +76,22 @@ enum CLI {
         }
     }
 
+    /// Runs a store operation, turning a store error into a one-line message and exit code 74.
+    static func storeCall<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let error as QQError {
+            StandardOutput.error("qqtui: store: \(error.message)")
+            throw ExitCode(74)
+        }
+    }
+
+    /// Closes the store; changes that could not be saved are reported on stderr (true when all is saved).
+    @discardableResult
+    static func closeStore(_ store: MessageStore) async -> Bool {
+        guard let unsaved = await store.close() else { return true }
+        StandardOutput.error("qqtui: store: \(unsaved)")
+        return false
+    }
+
     /// Loads the config file, turning a ``ConfigError`` into a one-line message and exit code 78 (EX_CONFIG).
     static func loadConfig(_ path: String?) throws -> AppConfig {
         do {

@@ -79,28 +79,127 @@ struct StoreSessionTests {
         #expect(missing.withLock { $0 }.isEmpty)
     }
 
-    @Test("an outbound message is stored as sending before its POST, then sent with the QQ id")
+    /// Every out row of `conversation` in the store, read synchronously (from a simulator hook).
+    static func outRows(_ store: MessageStore, _ conversation: ConversationID) -> [(uid: String, status: String, text: String)] {
+        (try? store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT uid, status, text FROM message WHERE conversation = ? AND direction = 'out' ORDER BY rowid",
+                             arguments: [conversation.description]).map { ($0["uid"], $0["status"], $0["text"]) }
+        }) ?? []
+    }
+
+    @Test("an outbound message is stored as sending before its POST reaches QQ, then sent with the QQ id")
     func sendingBeforePost() async throws {
         let store = try TempStore().open()
         try await SimHarness.run(store: store) { h in
             #expect(await h.recorder.waitForReady())
-            await h.c2cMessage()
-            await h.platform.apply(.delayAnswers(count: 1, delayMs: 400))
-            let send = Task { await h.session.send("慢慢发", to: .c2c("U1")) }
-            #expect(await h.waitStats { _ in true })
-            var during: StoredMessage?
-            for _ in 0..<40 {
-                if await !h.platform.sent().isEmpty {
-                    during = try await store.messages(in: .c2c("U1")).first { $0.direction == "out" }
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(10))
+            let inbound = await h.c2cMessage()
+            // At the instant each send reaches the platform: is it stored, and is its msg_seq reserved on disk?
+            let seen = Mutex<[(status: String?, storedNextSeq: Int?)]>([])
+            await h.platform.observeRequests { path, body in
+                guard path.hasSuffix("/messages"), let text = body?["content"]?.string else { return }
+                let row = Self.outRows(store, .c2c("U1")).first { $0.text == text }
+                let nextSeq = store.ledgerEntry(inbound.id)?.nextSeq
+                seen.withLock { $0.append((row?.status, nextSeq)) }
             }
-            #expect(during?.status == "sending", "the POST was made before the row existed")
-            let out = await send.value
+            let out = await h.session.send("慢慢发", to: .c2c("U1"), replyingTo: inbound.id)
+            #expect(out.status == .sent)
+            let observed = seen.withLock { $0 }
+            #expect(observed.count == 1)
+            #expect(observed.first?.status == "sending", "the POST reached QQ before the row existed")
+            #expect(observed.first?.storedNextSeq == 2, "msg_seq 1 was not on disk before QQ saw it")
             let after = try #require(await store.message(uid: out.id))
             #expect(after.status == "sent")
             #expect(after.qqMessageID == out.parts.first?.qqMessageID)
+        }
+    }
+
+    @Test("an operator message waiting for its lane is already stored (a crash while it queues keeps the text)")
+    func queuedIsStored() async throws {
+        let store = try TempStore().open()
+        try await SimHarness.run(store: store) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let posts = Mutex(0)
+            await h.platform.observeRequests { path, _ in if path.hasSuffix("/messages") { posts.withLock { $0 += 1 } } }
+            await h.platform.apply(.delayAnswers(count: 1, delayMs: 1500))
+            let first = Task { await h.session.send("第一条（慢）", to: .c2c("U1")) }
+            #expect(await h.waitStats { _ in posts.withLock { $0 } == 1 })
+            let second = Task { await h.session.send("第二条（排队中）", to: .c2c("U1")) }
+            var queued: (uid: String, status: String, text: String)?
+            for _ in 0..<200 where queued == nil {
+                queued = Self.outRows(store, .c2c("U1")).first { $0.text == "第二条（排队中）" }
+                if queued == nil { try await Task.sleep(for: .milliseconds(5)) }
+            }
+            #expect(queued?.status == "sending")
+            #expect(posts.withLock { $0 } == 1, "the second message was stored while the first still held the lane")
+            #expect(await first.value.status == .sent)
+            #expect(await second.value.status == .sent)
+            #expect(Self.outRows(store, .c2c("U1")).map(\.status) == ["sent", "sent"])
+        }
+    }
+
+    @Test("media: a refused, a failed and a sent image each end in the store with their status (and QQ's code)")
+    func mediaStatuses() async throws {
+        let store = try TempStore().open()
+        try await SimHarness.run(store: store) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage()
+            let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 0, count: 64))
+            let unreadable = await h.session.sendImage(path: "/nonexistent/cat.png", to: .c2c("U1"))
+            let empty = await h.session.sendImage(Data(), filename: "empty.png", to: .c2c("U1"))
+            await h.platform.apply(.oddResponses([OddResponse(status: 400, body: #"{"code":40034013,"message":"上传失败"}"#)]))
+            let failed = await h.session.sendImage(png, filename: "a.png", to: .c2c("U1"))
+            let sent = await h.session.sendImage(png, filename: "b.png", caption: "看图", to: .c2c("U1"))
+            #expect(sent.status == .sent)
+            for (out, status) in [(unreadable, "refused"), (empty, "refused"), (failed, "failed"), (sent, "sent")] {
+                let row = try #require(await store.message(uid: out.id))
+                #expect(row.status == status, "\(out.id): \(row.status)")
+            }
+            #expect(try await store.message(uid: failed.id)?.qqCode == 40034013)
+            #expect(try await store.message(uid: sent.id)?.qqMessageID != nil)
+        }
+    }
+
+    @Test("the store failing mid-session: messages are still shown, one notice says so, and all is saved once it recovers")
+    func storeFailsInSession() async throws {
+        let store = try TempStore().open()
+        try await SimHarness.run(store: store) { h in
+            #expect(await h.recorder.waitForReady())
+            try await store.pool.write { db in
+                let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+                try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+            }
+            let big = String(repeating: "满", count: 3000)
+            for i in 0..<5 { _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "\(i) \(big)") }
+            #expect(await h.recorder.waitForMessages(5), "messages are shown even though they cannot be saved")
+            #expect(await h.recorder.wait { events in
+                events.contains { if case .notice(let n) = $0 { return n.kind == .storeError && n.level == .error }; return false }
+            })
+            let errors = await h.recorder.notices.filter { $0.kind == .storeError && $0.level == .error }
+            #expect(errors.count == 1, "one notice when it starts failing, not one per batch")
+            #expect(errors.first?.message.contains("disk is full") == true)
+            #expect(try await store.counts().messages == 0)
+            try await store.pool.write { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
+            // The store retries on its own (every few seconds, backing off).
+            #expect(await h.recorder.wait(timeout: .seconds(15)) { events in
+                events.contains { if case .notice(let n) = $0 { return n.message.contains("writable again; nothing was lost") }; return false }
+            })
+            #expect(try await store.counts().messages == 5)
+        }
+    }
+
+    @Test("a message pushed again after the in-memory window is still recognised (the store remembers it)")
+    func duplicateBeyondMemory() async throws {
+        let store = try TempStore().open()
+        try await SimHarness.run(configure: { $0.dedupWindow = .milliseconds(100) }, store: store) { h in
+            #expect(await h.recorder.waitForReady())
+            let first = await h.c2cMessage(from: "U1", "只说一次")
+            try await Task.sleep(for: .milliseconds(300))
+            _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "只说一次", messageID: first.id)
+            _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "新的一条")
+            #expect(await h.recorder.waitForMessages(2))
+            #expect(await h.recorder.messages.map(\.text) == ["只说一次", "新的一条"])
+            #expect(await h.recorder.notices.contains { $0.kind == .duplicate && $0.subject == first.id && $0.message.contains("already stored") })
         }
     }
 

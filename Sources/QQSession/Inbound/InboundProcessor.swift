@@ -25,7 +25,6 @@ final class InboundProcessor {
     private var seen: ExpiringMap<String, Bool>
     private var botIDs: Set<String> = []
     private var tails: [ConversationID: (task: Task<Void, Never>, done: DoneFlag)] = [:]
-    private var storeFailing = false
 
     init(configuration: SessionConfiguration, downloader: AttachmentDownloader, ledger: LedgerBox, store: MessageStore? = nil,
          downloads: DownloadRegistry = DownloadRegistry(),
@@ -53,6 +52,7 @@ final class InboundProcessor {
     func handle(_ items: [GatewayInbound]) async {
         var outputs: [Output] = []
         var ops: [StoreOp] = []
+        let duplicates = DuplicateCollector()
         for item in items {
             switch item {
             case .ready(let ready):
@@ -60,21 +60,22 @@ final class InboundProcessor {
             case .notice(let notice):
                 outputs.append(.event(.notice(notice)))
             case .dispatch(let frame):
-                handleDispatch(frame, &outputs, &ops)
+                handleDispatch(frame, duplicates, &outputs, &ops)
             }
         }
         if let store, !ops.isEmpty {
             do {
                 try await store.write(ops)
-                if storeFailing {
-                    storeFailing = false
-                    emit(.notice(Notice(level: .info, kind: .storeError, message: "the store is writable again; nothing was lost")))
+                // The store remembers every message ever received, beyond the de-duplication window
+                // held in memory: one it already had was handled by an earlier run.
+                outputs = outputs.map { output in
+                    guard case .message(let m) = output, duplicates.contains(m.id) else { return output }
+                    return .event(.notice(Notice(level: .debug, kind: .duplicate,
+                                                 message: "duplicate message \(m.id) ignored (already stored)", subject: m.id, at: m.receivedAt)))
                 }
             } catch {
-                // Shown anyway (never lost from view); the store keeps retrying these writes.
-                storeFailing = true
-                emit(.notice(Notice(level: .error, kind: .storeError,
-                                    message: "could not save \(ops.count) change(s), retrying: \(error)")))
+                // Shown anyway (never lost from view); the store keeps these writes and retries them,
+                // and the session says when it fails and when it recovers (MessageStore.observeHealth).
             }
         }
         for output in outputs {
@@ -91,13 +92,14 @@ final class InboundProcessor {
         for (_, tail) in tails { await tail.task.value }
     }
 
-    private func handleDispatch(_ frame: GatewayFrame, _ outputs: inout [Output], _ ops: inout [StoreOp]) {
+    private func handleDispatch(_ frame: GatewayFrame, _ duplicates: DuplicateCollector, _ outputs: inout [Output],
+                                _ ops: inout [StoreOp]) {
         let type = frame.t ?? "?"
         switch frame.payload {
         case .message(let payload):
             let source: InboundMessage.Source = type == "C2C_MESSAGE_CREATE" ? .c2c
                 : type == "GROUP_AT_MESSAGE_CREATE" ? .groupAt : .group
-            handleMessage(payload, frame: frame, source: source, &outputs, &ops)
+            handleMessage(payload, frame: frame, source: source, duplicates, &outputs, &ops)
         case .groupRobot(let p):
             guard let kind = ConversationEvent.Kind(rawValue: type) else { return raw(frame, .null, &outputs, &ops) }
             registerEvent(frame, in: .group(p.groupOpenID))
@@ -138,7 +140,7 @@ final class InboundProcessor {
     }
 
     private func handleMessage(_ p: MessagePayload, frame: GatewayFrame, source: InboundMessage.Source,
-                               _ outputs: inout [Output], _ ops: inout [StoreOp]) {
+                               _ duplicates: DuplicateCollector, _ outputs: inout [Output], _ ops: inout [StoreOp]) {
         let received = now()
         let conversation: ConversationID
         let authorID: String
@@ -183,7 +185,7 @@ final class InboundProcessor {
             text: text, rawContent: p.content, timestamp: timestamp, receivedAt: received, attachments: attachments,
             messageType: p.messageType, referencedMessageID: p.referencedMessageID, seq: frame.s,
             replyWindowEnds: entry.windowEnds)
-        ops.append(.inbound(message))
+        ops.append(.inbound(message, duplicates: duplicates))
         outputs.append(.message(message))
     }
 

@@ -23,6 +23,11 @@ final class LedgerBox: Sendable {
         ledger.withLock { l in for e in entries { l.restore(e, now: now) } }
     }
 
+    /// Takes the larger counters of an entry saved by another process (see `MsgSeqLedger.merge`).
+    func merge(_ saved: LedgerEntry, now: Date) {
+        ledger.withLock { $0.merge(saved, now: now) }
+    }
+
     func register(msgID: String, conversation: ConversationID, start: Date, now: Date, isEvent: Bool = false) -> LedgerEntry {
         let entry = ledger.withLock { $0.register(msgID: msgID, conversation: conversation, start: start, now: now, isEvent: isEvent) }
         if entry.windowEnds > now { persist?(entry) }

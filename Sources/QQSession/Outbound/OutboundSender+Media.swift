@@ -8,6 +8,12 @@ extension OutboundSender {
     /// A passive media message carries msg_id + msg_seq; a proactive one carries no msg_id at all
     /// (the platform refuses it with 40034024 otherwise).
     func sendMedia(_ message: inout OutboundMessage, data: Data, filename: String, type: FileType = .image) async {
+        await uploadAndSend(&message, data: data, filename: filename, type: type)
+        // Every way out (refused, failed upload, failed or accepted send) ends on disk.
+        await persist(message)
+    }
+
+    private func uploadAndSend(_ message: inout OutboundMessage, data: Data, filename: String, type: FileType) async {
         let index = message.parts.count
         update(&message) { m in
             m.status = .sending
@@ -54,7 +60,6 @@ extension OutboundSender {
                 m.parts[index].attempts += 1
             }
             await persist(message)
-            defer { Task { [message] in await persist(message) } }
             switch await post(base + "/messages", body: body, context: "send \(filename) to \(message.conversation)") {
             case .accepted(let id, _):
                 update(&message) { m in
@@ -72,7 +77,7 @@ extension OutboundSender {
                 if let key = reservation.key, !replanned,
                    code == SendCodes.msgIDInvalid || SendCodes.windowOrBudget.contains(code) || SendCodes.isDedup(error) {
                     replanned = true
-                    if !SendCodes.isDedup(error) { ledger.exhaust(key, now: Date()) }
+                    if SendCodes.isDedup(error) { resyncLedger(key) } else { ledger.exhaust(key, now: Date()) }
                     reservation = reserve(for: message.conversation, replyingTo: message.replyTo)
                     continue
                 }

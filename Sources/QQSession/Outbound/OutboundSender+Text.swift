@@ -80,6 +80,7 @@ extension OutboundSender {
                 if SendCodes.isDedup(error), !bumped {
                     // That msg_seq was used before (an earlier run): take the next one and try once more.
                     bumped = true
+                    resyncLedger(key)
                     reservation = reserve(for: message.conversation, replyingTo: message.replyTo)
                     continue
                 }

@@ -16,6 +16,9 @@ struct OutboundSender: Sendable {
     let logger: Logger
     /// Where outbound messages are kept (stored as sending before each POST).
     var store: MessageStore?
+    /// Where the ledger is kept even when `store` is nil (a quiet helper): its msg_seq reservations
+    /// are committed before each POST, so another process on the same store never reuses one.
+    var ledgerStore: MessageStore? = nil
     let clock = ContinuousClock()
 
     var policy: SendPolicy { configuration.sending }
@@ -53,6 +56,9 @@ struct OutboundSender: Sendable {
         do { data = try Self.encode(body) } catch {
             return .failed(QQError(kind: .malformedResponse, message: "could not encode the request", context: context), ambiguous: false)
         }
+        // The msg_seq in this body is on disk before QQ can see it (a restart or a `qqtui send`
+        // beside this process continues after it instead of reusing it).
+        if let keeper = ledgerStore ?? store { try? await keeper.flush() }
         var ambiguous = false
         var attempt = 0
         while true {
@@ -129,18 +135,25 @@ struct OutboundSender: Sendable {
     /// The same sender without events or records (a reply writer reports its helpers' parts itself).
     var quiet: OutboundSender {
         OutboundSender(rest: rest, ledger: ledger, configuration: configuration, markdownRefused: markdownRefused,
-                       emit: { _ in }, logger: logger, store: nil)
+                       emit: { _ in }, logger: logger, store: nil, ledgerStore: ledgerStore ?? store)
+    }
+
+    /// After a 40054005 for a msg_seq this process thought fresh: another process on the same store
+    /// (`qqtui send` beside a running session) used it. Catch up with the store's counters.
+    func resyncLedger(_ msgID: String?) {
+        guard let msgID, let keeper = ledgerStore ?? store, let saved = keeper.ledgerEntry(msgID) else { return }
+        ledger.merge(saved, now: Date())
     }
 
     /// Commits the message's current state (and the ledger changes before it) to the store. A failure
-    /// is reported, not fatal: the send goes on and the store retries the write.
+    /// is not fatal: the send goes on and the store keeps the change and retries it.
     func persist(_ message: OutboundMessage) async {
         guard let store else { return }
         do {
             try await store.write([.outbound(message)])
         } catch {
-            emit(.notice(Notice(level: .error, kind: .storeError, message: "could not save \(message.id): \(error)",
-                                subject: message.id)))
+            // Kept and retried by the store; the session reports the failure once (observeHealth).
+            logger.debug("outbound not saved yet", metadata: ["id": "\(message.id)", "error": "\(error)"])
         }
     }
 }

@@ -72,6 +72,7 @@ public actor ReplyWriter {
     public func append(_ text: String) {
         guard !closed, !text.isEmpty else { return }
         message.text += text
+        message.updatedAt = Date()
         schedulePersist()
         switch mode {
         case .stream:
@@ -281,7 +282,7 @@ public actor ReplyWriter {
             await sender.persist(message)
         }
         var text = frame.text
-        var fixedNewline = false, fixedMarkdown = false
+        var fixedNewline = false, fixedMarkdown = false, resynced = false
         var useFirstSeq = true
         while true {
             let seq = nextSeq(for: frame, msgID: msgID, first: useFirstSeq)
@@ -311,6 +312,23 @@ public actor ReplyWriter {
                     sender.emit(.notice(Notice(level: .warning, kind: .sendFallback,
                         message: "markdown is not allowed for this bot (40034012): sending plain text from now on")))
                     record(frame, text: text, streamID: nil, seq: seq, latency: latency, error: error.description)
+                    continue
+                }
+                if !resynced, !ambiguous, SendCodes.isDedup(error) {
+                    // That msg_seq was used by another process on the same store (`qqtui send`):
+                    // catch up with the store's counter and try once more with a fresh one.
+                    resynced = true
+                    record(frame, text: text, streamID: nil, seq: seq, latency: latency, error: error.description)
+                    sender.resyncLedger(msgID)
+                    let config = sender.configuration.stream
+                    if frame.index == 0 || (config.api == .streamMessages && !config.seqPerFrame),
+                       let fresh = ledger.takeSeq(msgID, now: Date()) {
+                        segmentSeq[frame.segment] = fresh
+                        lastSeq = max(lastSeq, fresh)
+                        if let part = segmentParts[frame.segment] { message.parts[part].msgSeq = fresh }
+                        useFirstSeq = true
+                    }
+                    if frame.index == 0 { wireIndex[frame.segment] = 0 }   // no stream was opened
                     continue
                 }
                 if ambiguous, let status = error.httpStatus, (400..<500).contains(status) {

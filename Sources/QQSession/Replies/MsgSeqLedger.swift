@@ -77,6 +77,16 @@ struct MsgSeqLedger: Sendable {
         recent[entry.conversation] = ids
     }
 
+    /// Catches up with what another process on the same store used: the larger msg_seq counter and
+    /// reply count win.
+    mutating func merge(_ saved: LedgerEntry, now: Date) {
+        guard map.value(for: saved.msgID, now: now) != nil else { return restore(saved, now: now) }
+        map.update(saved.msgID, now: now) { e in
+            e.nextSeq = max(e.nextSeq, saved.nextSeq)
+            e.repliesUsed = max(e.repliesUsed, saved.repliesUsed)
+        }
+    }
+
     /// Drops conversations whose entries have all expired (keeps `recent` bounded).
     private mutating func pruneRecent(now: Date) {
         recent = recent.compactMapValues { ids in

@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 
 extension MessageStore {
-    /// Rows indexed per indexer transaction.
-    public static let indexBatch = 5000
+    /// Rows indexed per indexer transaction (small: inbound commits wait behind it).
+    public static let indexBatch = 500
 
     /// Indexes messages written since the last run (new and updated ones). Returns how many.
     /// Runs off the write path: ingest never waits for the trigram index.
@@ -32,29 +32,32 @@ extension MessageStore {
     }
 
     /// Messages whose text contains `query` (CJK works), newest first, in every conversation; plus
-    /// conversations whose alias matches. Three characters or more use the trigram index (and a scan
-    /// of the few rows not indexed yet); shorter queries scan the text.
+    /// conversations whose alias or openid matches. Three characters or more use the trigram index (and
+    /// a scan of the few rows not indexed yet); one or two characters scan the messages' text (the
+    /// trigram index cannot answer them), which stays fast on recent history and slows on millions.
     public func search(_ query: String, limit: Int = 50) async throws -> SearchResult {
         let q = query.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !q.isEmpty else { return SearchResult(messages: [], conversations: []) }
         let like = "%" + q.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_") + "%"
-        return try await pool.read { db in
+        return try await reading { db in
             var rows: [Row]
             if q.count >= 3 {
+                // The newest `limit` matches from the index, plus matches among rows not indexed yet.
                 let phrase = "\"" + q.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-                rows = try Row.fetchAll(db, sql: """
-                    SELECT m.* FROM message m WHERE m.rowid IN (
-                        SELECT rowid FROM message_fts WHERE message_fts MATCH ?
-                        UNION SELECT rowid FROM message WHERE fts_dirty = 1 AND text LIKE ? ESCAPE '\\'
-                    ) ORDER BY m.rowid DESC LIMIT ?
-                    """, arguments: [phrase, like, limit])
+                let indexed = try Int64.fetchAll(db, sql: "SELECT rowid FROM message_fts WHERE message_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+                                                 arguments: [phrase, limit])
+                let fresh = try Int64.fetchAll(db, sql: """
+                    SELECT rowid FROM message WHERE fts_dirty = 1 AND text LIKE ? ESCAPE '\\' ORDER BY rowid DESC LIMIT ?
+                    """, arguments: [like, limit])
+                let ids = Array(Set(indexed + fresh).sorted(by: >).prefix(limit))
+                rows = try ids.compactMap { try Row.fetchOne(db, sql: "SELECT * FROM message WHERE rowid = ?", arguments: [$0]) }
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM message WHERE text LIKE ? ESCAPE '\\' ORDER BY rowid DESC LIMIT ?",
                                         arguments: [like, limit])
             }
             let conversations = try String.fetchAll(db, sql: """
-                SELECT c.id FROM conversation c JOIN alias a ON a.openid = c.openid
+                SELECT c.id FROM conversation c LEFT JOIN alias a ON a.openid = c.openid
                 WHERE a.name LIKE ? ESCAPE '\\' OR a.note LIKE ? ESCAPE '\\' OR c.openid LIKE ? ESCAPE '\\'
                 ORDER BY c.last_activity DESC LIMIT ?
                 """, arguments: [like, like, like, limit]).compactMap(ConversationID.init)
@@ -68,7 +71,7 @@ extension MessageStore {
                        _ each: (StoredMessage) throws -> Void) throws {
         var after: Int64 = 0
         while true {
-            let page = try pool.read { db -> [StoredMessage] in
+            let page = try reading { db -> [StoredMessage] in
                 var sql = "SELECT * FROM message WHERE rowid > ?"
                 var arguments: StatementArguments = [after]
                 if let conversation { sql += " AND conversation = ?"; arguments += [conversation.description] }

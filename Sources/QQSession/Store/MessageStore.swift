@@ -2,6 +2,15 @@ import Foundation
 import GRDB
 import Logging
 
+/// What could not be written when the store closed.
+public struct UnsavedChanges: Sendable, CustomStringConvertible {
+    /// How many changes (roughly: messages and status updates).
+    public var count: Int
+    /// Why.
+    public var error: QQError
+    public var description: String { "\(count) change(s) could not be saved: \(error.message)" }
+}
+
 /// Every conversation, message, send status, ledger entry, ownership change and alias, in SQLite
 /// (WAL): what qqtui does not keep is gone, since QQ has no history API.
 public final class MessageStore: Sendable {
@@ -22,6 +31,7 @@ public final class MessageStore: Sendable {
     let buffer: StoreBuffer
     private let lock: InstanceLock?
     let logger: Logger
+    let health = StoreHealthRelay()
 
     private init(path: String, pool: DatabasePool, lock: InstanceLock?, logger: Logger) {
         self.path = path
@@ -30,7 +40,7 @@ public final class MessageStore: Sendable {
         self.logger = logger
         let buffer = StoreBuffer()
         self.buffer = buffer
-        self.writer = StoreWriter(pool: pool, buffer: buffer, logger: logger)
+        self.writer = StoreWriter(pool: pool, buffer: buffer, health: health, logger: logger)
     }
 
     /// Opens (creating it owner-only, and its folder) and migrates the store at `path`. Every problem
@@ -80,7 +90,9 @@ public final class MessageStore: Sendable {
             throw damaged(error, path: path)
         }
         let store = MessageStore(path: path, pool: pool, lock: lock, logger: logger)
-        if mode == .session { try store.recoverInterrupted() }
+        if mode == .session {
+            do { try store.recoverInterrupted() } catch { throw damaged(error, path: path) }
+        }
         return store
     }
 
@@ -117,12 +129,44 @@ public final class MessageStore: Sendable {
     /// Waits until everything queued is committed.
     public func flush() async throws { try await writer.flush() }
 
-    /// Commits what is pending and lets go of the session lock, so another session can open the
-    /// file at once (not only whenever this object happens to be deallocated).
-    public func close() async {
-        try? await writer.flush()
+    /// Commits what is pending (one last try for anything a failure kept) and lets go of the session
+    /// lock, so another session can open the file at once. Returns what could not be saved, if anything.
+    @discardableResult
+    public func close() async -> UnsavedChanges? {
+        var unsaved: UnsavedChanges?
+        do {
+            try await writer.retryImmediately()
+        } catch {
+            unsaved = UnsavedChanges(count: await writer.unsavedCount + bufferedCount(), error: StoreWriter.describe(error, path: path))
+        }
+        let dropped = await writer.droppedCount
+        if dropped > 0 {
+            unsaved = UnsavedChanges(count: (unsaved?.count ?? 0) + dropped, error: unsaved?.error
+                ?? QQError(kind: .store, message: "\(dropped) change(s) were dropped while the store was failing", context: "store"))
+        }
         lock?.release()
+        return unsaved
     }
+
+    private func bufferedCount() -> Int { buffer.isEmpty ? 0 : 1 }
+
+    /// Calls `body` when writing starts failing (with the error and the changes kept for retry) and
+    /// when it works again (nil, with the changes dropped meanwhile: 0 means nothing was lost).
+    public func observeHealth(_ body: (@Sendable (_ failure: QQError?, _ count: Int) -> Void)?) {
+        health.set(body)
+    }
+
+    /// A read whose failure is described for a person (what happened, which file).
+    func reading<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.read(body) } catch { throw StoreWriter.describe(error, path: path) }
+    }
+
+    func reading<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch { throw StoreWriter.describe(error, path: path) }
+    }
+
+    /// Changes dropped so far because the store kept failing (0 normally).
+    public func droppedChanges() async -> Int { await writer.droppedCount }
 
     /// Sets (or, with nil, removes) the operator's name for an openid.
     public func setAlias(_ name: String?, for openID: String, note: String? = nil) async throws {
@@ -144,7 +188,7 @@ public final class MessageStore: Sendable {
 
     /// Conversations, most recent activity first, with unread counts and aliases.
     public func conversations(limit: Int = 1000) async throws -> [ConversationSummary] {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchAll(db, sql: """
                 SELECT c.*, a.name AS alias FROM conversation c LEFT JOIN alias a ON a.openid = c.openid
                 ORDER BY c.last_activity DESC LIMIT ?
@@ -160,30 +204,32 @@ public final class MessageStore: Sendable {
     /// A page of a conversation's messages, newest first, older than `before` (a row id) when given.
     /// An index walk: a conversation of a million messages opens as fast as a small one.
     public func messages(in conversation: ConversationID, before: Int64? = nil, limit: Int = 50) async throws -> [StoredMessage] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM message WHERE conversation = ? AND rowid < ? ORDER BY rowid DESC LIMIT ?
-                """, arguments: [conversation.description, before ?? Int64.max, max(1, limit)]).map(StoredMessage.init(row:))
+        try await reading { db in
+            try Row.fetchAll(db, sql: Self.pageSQL, arguments: [conversation.description, before ?? Int64.max, max(1, limit)])
+                .map(StoredMessage.init(row:))
         }
     }
 
+    /// A page of one conversation (an index walk on `message_conversation`).
+    static let pageSQL = "SELECT * FROM message WHERE conversation = ? AND rowid < ? ORDER BY rowid DESC LIMIT ?"
+
     /// One message by its uid.
     public func message(uid: String) async throws -> StoredMessage? {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchOne(db, sql: "SELECT * FROM message WHERE uid = ?", arguments: [uid]).map(StoredMessage.init(row:))
         }
     }
 
     /// openid → alias.
     public func aliases() async throws -> [String: String] {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchAll(db, sql: "SELECT openid, name FROM alias").reduce(into: [:]) { $0[$1["openid"]] = $1["name"] }
         }
     }
 
     /// A conversation's ownership changes, oldest first.
     public func ownershipLog(_ conversation: ConversationID) async throws -> [OwnershipChange] {
-        try await pool.read { db in
+        try await reading { db in
             try Row.fetchAll(db, sql: "SELECT * FROM ownership_log WHERE conversation = ? ORDER BY rowid",
                              arguments: [conversation.description]).map { row in
                 OwnershipChange(conversation: conversation, owner: row["owner"], actor: row["actor"], reason: row["reason"],
@@ -194,8 +240,9 @@ public final class MessageStore: Sendable {
 
     /// Ledger entries whose window is still open (to resume the msg_seq counters after a restart).
     func openLedgerEntries(now: Date) throws -> [LedgerEntry] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM ledger WHERE window_ends > ?", arguments: [now.timeIntervalSince1970]).compactMap { row in
+        try reading { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ledger WHERE window_ends > ? ORDER BY window_ends",
+                             arguments: [now.timeIntervalSince1970]).compactMap { row in
                 guard let c = ConversationID(row["conversation"] as String) else { return nil }
                 return LedgerEntry(msgID: row["msg_id"], conversation: c, nextSeq: row["next_seq"], repliesUsed: row["replies_used"],
                                    budget: row["budget"], windowEnds: Date(timeIntervalSince1970: row["window_ends"]),
@@ -204,9 +251,22 @@ public final class MessageStore: Sendable {
         }
     }
 
+    /// One ledger entry as stored (another process may have moved its counters on).
+    func ledgerEntry(_ msgID: String) -> LedgerEntry? {
+        try? pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM ledger WHERE msg_id = ?", arguments: [msgID]).flatMap { row in
+                guard let c = ConversationID(row["conversation"] as String? ?? "") else { return nil }
+                return LedgerEntry(msgID: msgID, conversation: c, nextSeq: row["next_seq"] as Int? ?? 1,
+                                   repliesUsed: row["replies_used"] as Int? ?? 0, budget: row["budget"] as Int? ?? 5,
+                                   windowEnds: Date(timeIntervalSince1970: row["window_ends"] as Double? ?? 0),
+                                   isEvent: (row["is_event"] as Int? ?? 0) != 0)
+            }
+        }
+    }
+
     /// Ids of inbound messages received since `date` (the de-duplication memory after a restart).
     func inboundIDs(since date: Date) throws -> [String] {
-        try pool.read { db in
+        try reading { db in
             try String.fetchAll(db, sql: "SELECT uid FROM message WHERE direction = 'in' AND updated_at > ?",
                                 arguments: [date.timeIntervalSince1970])
         }
@@ -221,7 +281,7 @@ public final class MessageStore: Sendable {
 
     /// Row counts (for `config check`, tests and benchmarks).
     public func counts() async throws -> (conversations: Int, messages: Int) {
-        try await pool.read { db in
+        try await reading { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM conversation") ?? 0,
              try Int.fetchOne(db, sql: "SELECT count(*) FROM message") ?? 0)
         }

@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// One change to the store. Ops are applied in order, many per transaction (see ``StoreWriter``).
 enum StoreOp: Sendable {
-    /// A user's message (ignored if its id is already stored).
-    case inbound(InboundMessage)
+    /// A user's message (ignored if its id is already stored; then its uid goes into `duplicates`).
+    case inbound(InboundMessage, duplicates: DuplicateCollector? = nil)
     /// The outcome of its attachment downloads.
     case attachments(uid: String, [Attachment])
     /// A message qqtui sends (inserted, then updated as it progresses).
@@ -41,16 +42,20 @@ enum StoreOp: Sendable {
 
     func apply(_ db: Database) throws {
         switch self {
-        case .inbound(let m):
+        case .inbound(let m, let duplicates):
             try db.execute(sql: """
-                INSERT OR IGNORE INTO message (uid, conversation, direction, origin, kind, author, author_role, text,
+                INSERT INTO message (uid, conversation, direction, origin, kind, author, author_role, text,
                     raw_content, status, reply_to, event_id, source, seq, attachments, created_at, updated_at)
                 VALUES (?, ?, 'in', 'user', ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(uid) DO NOTHING
                 """, arguments: [m.id, m.conversation.description, m.attachments.isEmpty ? "text" : "media",
                                  m.author.openID, m.author.role, m.text, m.rawContent, m.referencedMessageID, m.eventID,
                                  m.source.rawValue, m.seq, m.attachments.isEmpty ? nil : Self.json(m.attachments),
                                  m.timestamp.timeIntervalSince1970, m.receivedAt.timeIntervalSince1970])
-            guard db.changesCount > 0 else { return }
+            guard db.changesCount > 0 else {
+                duplicates?.add(m.id)
+                return
+            }
             let preview = m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text
             try touch(db, m.conversation, at: m.receivedAt, preview: preview, inbound: true)
         case .attachments(let uid, let attachments):
@@ -63,7 +68,8 @@ enum StoreOp: Sendable {
                 INSERT INTO ledger (msg_id, conversation, next_seq, replies_used, budget, window_ends, is_event)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(msg_id) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq),
-                    replies_used = excluded.replies_used, budget = excluded.budget, window_ends = excluded.window_ends
+                    replies_used = max(replies_used, excluded.replies_used), budget = excluded.budget,
+                    window_ends = excluded.window_ends
                 """, arguments: [e.msgID, e.conversation.description, e.nextSeq, e.repliesUsed, e.budget,
                                  e.windowEnds.timeIntervalSince1970, e.isEvent])
         case .raw(let r):
@@ -93,9 +99,10 @@ enum StoreOp: Sendable {
         let qqID = m.parts.compactMap(\.qqMessageID).first
         let parts = m.parts.isEmpty ? nil : Self.json(m.parts)
         try db.execute(sql: """
-            INSERT OR IGNORE INTO message (uid, conversation, direction, origin, kind, text, status, status_detail,
+            INSERT INTO message (uid, conversation, direction, origin, kind, text, status, status_detail,
                 qq_code, trace_id, qq_message_id, reply_to, parts, created_at, updated_at)
             VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(uid) DO NOTHING
             """, arguments: [m.id, m.conversation.description, m.origin, m.kind.rawValue, m.text, status, detail,
                              m.error?.qqCode, m.error?.traceID, qqID, m.replyTo, parts,
                              m.createdAt.timeIntervalSince1970, m.updatedAt.timeIntervalSince1970])
@@ -106,9 +113,10 @@ enum StoreOp: Sendable {
         try db.execute(sql: """
             UPDATE message SET text = ?, status = ?, status_detail = ?, qq_code = ?, trace_id = ?, qq_message_id = ?,
                 parts = ?, updated_at = ?, fts_dirty = 1
-            WHERE uid = ?
+            WHERE uid = ? AND updated_at <= ?
             """, arguments: [m.text, status, detail, m.error?.qqCode, m.error?.traceID, qqID, parts,
-                             m.updatedAt.timeIntervalSince1970, m.id])
+                             m.updatedAt.timeIntervalSince1970, m.id, m.updatedAt.timeIntervalSince1970])
+        // An older snapshot that arrives late (a timer's save after the final one) changes nothing.
         try db.execute(sql: "UPDATE conversation SET last_preview = ? WHERE id = ? AND last_activity <= ?",
                        arguments: [Self.preview(m.text), m.conversation.description, m.updatedAt.timeIntervalSince1970])
     }
@@ -139,6 +147,13 @@ enum StoreOp: Sendable {
         case .cancelled: return ("cancelled", nil)
         }
     }
+}
+
+/// Collects the uids an inbound batch found already stored (the store is the de-duplication authority).
+final class DuplicateCollector: Sendable {
+    private let uids = Mutex<Set<String>>([])
+    func add(_ uid: String) { _ = uids.withLock { $0.insert(uid) } }
+    func contains(_ uid: String) -> Bool { uids.withLock { $0.contains(uid) } }
 }
 
 /// A change of who answers a conversation (an append-only audit log).

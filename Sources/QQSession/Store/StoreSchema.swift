@@ -96,6 +96,13 @@ enum StoreSchema {
                 BEGIN SELECT RAISE(ABORT, 'the ownership log is append-only'); END;
                 """)
         }
+        migrator.registerMigration("v2-startup-indexes") { db in
+            // Crash recovery and the de-duplication memory run at every start: index what they read.
+            try db.execute(sql: """
+                CREATE INDEX message_sending ON message(rowid) WHERE status = 'sending';
+                CREATE INDEX message_direction_updated ON message(direction, updated_at);
+                """)
+        }
         return migrator
     }
 }

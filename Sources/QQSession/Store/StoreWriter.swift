@@ -11,6 +11,13 @@ final class StoreBuffer: Sendable {
     var isEmpty: Bool { ops.withLock { $0.isEmpty } }
 }
 
+/// Tells whoever listens when the store starts failing and when it recovers (set at any time).
+final class StoreHealthRelay: Sendable {
+    private let observer = Mutex<(@Sendable (QQError?, Int) -> Void)?>(nil)
+    func set(_ body: (@Sendable (QQError?, Int) -> Void)?) { observer.withLock { $0 = body } }
+    func report(_ failure: QQError?, _ count: Int) { observer.withLock { $0 }?(failure, count) }
+}
+
 /// Commits store changes in groups: every op submitted while a transaction runs goes into the next
 /// one, so a burst of thousands of events costs a few transactions, not thousands.
 ///
@@ -20,28 +27,30 @@ actor StoreWriter {
     private let pool: DatabasePool
     private let buffer: StoreBuffer
     private let logger: Logger
+    private let health: StoreHealthRelay
     private var pending: [StoreOp] = []
     private var waiters: [CheckedContinuation<Void, any Error>] = []
     private var committing = false
     private var failed: [StoreOp] = []
     private var retryTask: Task<Void, Never>?
-    private var afterCommit: (@Sendable () -> Void)?
+    private var retryDelay: Duration = .seconds(2)
+    private var failingSince: ContinuousClock.Instant?
+    /// Changes thrown away because the retry buffer was full (reported, never silent).
+    private(set) var droppedCount = 0
     /// Ops kept for retry at most (the oldest go first beyond it, logged).
     static let retryLimit = 200_000
     /// The last commit error, if the last commit failed.
     private(set) var lastError: QQError?
 
-    init(pool: DatabasePool, buffer: StoreBuffer, logger: Logger) {
+    init(pool: DatabasePool, buffer: StoreBuffer, health: StoreHealthRelay = StoreHealthRelay(), logger: Logger) {
         self.pool = pool
         self.buffer = buffer
+        self.health = health
         self.logger = logger
     }
 
     /// Commits what the synchronous buffer holds (soon, without waiting).
     func kick() { startRounds() }
-
-    /// Runs after each successful commit (the search indexer hooks in here).
-    func setAfterCommit(_ hook: @escaping @Sendable () -> Void) { afterCommit = hook }
 
     /// Commits `ops` (with whatever else is pending) and returns once they are on disk.
     func write(_ ops: [StoreOp]) async throws {
@@ -73,7 +82,19 @@ actor StoreWriter {
     }
 
     private func runRounds() async {
-        while !pending.isEmpty || !waiters.isEmpty || !buffer.isEmpty {
+        // Kept ops count too: a retry round may have nothing new to commit.
+        while !failed.isEmpty || !pending.isEmpty || !waiters.isEmpty || !buffer.isEmpty {
+            if let error = lastError, retryTask != nil {
+                // Backing off after a failure: new changes join the kept ones and wait for the retry
+                // timer instead of hammering a full disk with every batch.
+                failed += buffer.drain() + pending
+                pending.removeAll(keepingCapacity: true)
+                trimFailed()
+                let batchWaiters = waiters
+                waiters.removeAll(keepingCapacity: true)
+                for w in batchWaiters { w.resume(throwing: error) }
+                break
+            }
             // Buffered (synchronously queued) changes first: they happened before anything awaited.
             let ops = failed + buffer.drain() + pending
             let batchWaiters = waiters
@@ -86,17 +107,20 @@ actor StoreWriter {
                     }
                 }
                 failed.removeAll()
+                if lastError != nil {
+                    logger.notice("store writable again", metadata: ["dropped": "\(droppedCount)"])
+                    health.report(nil, droppedCount)
+                }
                 lastError = nil
+                retryDelay = .seconds(2)
                 for w in batchWaiters { w.resume() }
-                if !ops.isEmpty { afterCommit?() }
             } catch {
                 let qq = Self.describe(error, path: pool.path)
+                let wasFailing = lastError != nil
                 lastError = qq
                 failed = ops
-                if failed.count > Self.retryLimit {
-                    logger.error("store retry buffer full: dropping the oldest changes", metadata: ["dropped": "\(failed.count - Self.retryLimit)"])
-                    failed.removeFirst(failed.count - Self.retryLimit)
-                }
+                trimFailed()
+                if !wasFailing { health.report(qq, failed.count) }
                 logger.error("store commit failed", metadata: ["error": "\(qq)", "kept": "\(failed.count)"])
                 for w in batchWaiters { w.resume(throwing: qq) }
                 scheduleRetry()
@@ -107,17 +131,34 @@ actor StoreWriter {
         if !pending.isEmpty || !waiters.isEmpty || (!buffer.isEmpty && failed.isEmpty) { startRounds() }
     }
 
+    private func trimFailed() {
+        guard failed.count > Self.retryLimit else { return }
+        let dropped = failed.count - Self.retryLimit
+        droppedCount += dropped
+        logger.critical("store retry buffer full: dropping the oldest changes", metadata: ["dropped": "\(dropped)"])
+        failed.removeFirst(dropped)
+    }
+
     private func scheduleRetry() {
         guard retryTask == nil else { return }
+        let delay = retryDelay
+        retryDelay = min(retryDelay * 2, .seconds(30))
         retryTask = Task {
-            try? await Task.sleep(for: .seconds(3))
+            try? await Task.sleep(for: delay)
             self.retryNow()
         }
     }
 
     private func retryNow() {
         retryTask = nil
-        if !failed.isEmpty { startRounds() }
+        if !failed.isEmpty || !buffer.isEmpty { startRounds() }
+    }
+
+    /// Tries the kept changes right now (when the operator freed some space, and at shutdown).
+    func retryImmediately() async throws {
+        retryTask?.cancel()
+        retryTask = nil
+        try await write([])
     }
 
     /// A store error a person can act on.
@@ -129,7 +170,7 @@ actor StoreWriter {
             case .SQLITE_FULL: what = "the disk is full"
             case .SQLITE_BUSY, .SQLITE_LOCKED: what = "the database is locked by another process"
             case .SQLITE_READONLY: what = "the database is read-only"
-            case .SQLITE_CORRUPT, .SQLITE_NOTADB: what = "the database file is damaged"
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB: what = "the database file is damaged (move it away and qqtui will start a new one)"
             case .SQLITE_IOERR: what = "a disk I/O error"
             case .SQLITE_CANTOPEN: what = "the database cannot be opened"
             default: what = db.message ?? "SQLite error \(db.resultCode.rawValue)"

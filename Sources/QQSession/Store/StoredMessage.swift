@@ -39,26 +39,27 @@ public struct StoredMessage: Sendable, Hashable, Codable {
         return d
     }()
 
+    /// From a row; odd or missing values (a damaged file) become empty ones, never a crash.
     init(row: Row) {
-        rowID = row["rowid"]
-        uid = row["uid"]
-        conversation = ConversationID(row["conversation"] as String) ?? .c2c("?")
-        direction = row["direction"]
-        origin = row["origin"]
-        kind = row["kind"]
-        author = row["author"]
-        authorRole = row["author_role"]
-        text = row["text"]
-        status = row["status"]
-        statusDetail = row["status_detail"]
-        qqCode = row["qq_code"]
-        traceID = row["trace_id"]
-        qqMessageID = row["qq_message_id"]
-        replyTo = row["reply_to"]
-        let json: String? = row["attachments"]
+        rowID = row["rowid"] as Int64? ?? 0
+        uid = row["uid"] as String? ?? ""
+        conversation = ConversationID(row["conversation"] as String? ?? "") ?? .c2c("?")
+        direction = row["direction"] as String? ?? "?"
+        origin = row["origin"] as String? ?? "?"
+        kind = row["kind"] as String? ?? "text"
+        author = row["author"] as String?
+        authorRole = row["author_role"] as String?
+        text = row["text"] as String? ?? ""
+        status = row["status"] as String? ?? "?"
+        statusDetail = row["status_detail"] as String?
+        qqCode = row["qq_code"] as Int?
+        traceID = row["trace_id"] as String?
+        qqMessageID = row["qq_message_id"] as String?
+        replyTo = row["reply_to"] as String?
+        let json = row["attachments"] as String?
         attachments = json.flatMap { try? Self.decoder.decode([Attachment].self, from: Data($0.utf8)) } ?? []
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
-        updatedAt = Date(timeIntervalSince1970: row["updated_at"])
+        createdAt = Date(timeIntervalSince1970: row["created_at"] as Double? ?? 0)
+        updatedAt = Date(timeIntervalSince1970: row["updated_at"] as Double? ?? 0)
     }
 }
 

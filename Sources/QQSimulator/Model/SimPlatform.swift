@@ -78,6 +78,8 @@ public actor SimPlatform {
     var withholdHellos = 0
     var oddResponses: [OddResponse] = []
     var stats = SimStats()
+    /// Sees every authorized send/upload request as it arrives, before the platform acts on it.
+    var requestObserver: (@Sendable (_ path: String, _ body: JSONBody?) -> Void)?
     /// Set when the simulator stops: frozen sockets let go.
     var stopping = false
     /// Where the simulator is reachable (set once listening).
@@ -136,6 +138,14 @@ public actor SimPlatform {
         }
         transcript.append(entry)
     }
+
+    /// Calls `body` with each authorized send or upload request (path, JSON body) as it arrives,
+    /// before it is processed or answered: a test can check what the client did before sending.
+    public func observeRequests(_ body: (@Sendable (_ path: String, _ body: JSONBody?) -> Void)?) {
+        requestObserver = body
+    }
+
+    func noteRequest(path: String, body: JSONBody?) { requestObserver?(path, body) }
 
     /// Everything the bot sent, in order.
     public func sent() -> [SentRecord] { transcript }

@@ -98,6 +98,7 @@ enum SimRouter {
             return SimJSON.error(code: refusal.code, message: refusal.message, status: .unauthorized)
         }
         let (json, _) = await body(request, limit: limit)
+        await platform.noteRequest(path: path, body: json)
         let outcome = await apply(target, path, json)
         if let delay = await platform.takeDelay() { try? await Task.sleep(for: .milliseconds(delay)) }
         if outcome.status == 200, let garbled = await platform.takeGarble() {

@@ -23,9 +23,9 @@ struct AliasCommand: AsyncParsableCommand {
         let appConfig = try CLI.loadConfig(config)
         let store = try CLI.openStore(appConfig.storePath, mode: .shared)
         if let openid, remove || !name.isEmpty {
-            try await store.setAlias(remove ? nil : name.joined(separator: " "), for: openid)
+            try await CLI.storeCall { try await store.setAlias(remove ? nil : name.joined(separator: " "), for: openid) }
         }
-        for (openid, name) in try await store.aliases().sorted(by: { $0.value < $1.value }) {
+        for (openid, name) in try await CLI.storeCall({ try await store.aliases() }).sorted(by: { $0.value < $1.value }) {
             StandardOutput.write(TextSanitizer.line("\(name)\t\(openid)"))
         }
     }
@@ -49,7 +49,7 @@ struct SearchCommand: AsyncParsableCommand {
         let appConfig = try CLI.loadConfig(config)
         let store = try CLI.openStore(appConfig.storePath, mode: .shared)
         let aliases = (try? await store.aliases()) ?? [:]
-        let result = try await store.search(query.joined(separator: " "), limit: limit)
+        let result = try await CLI.storeCall { try await store.search(query.joined(separator: " "), limit: limit) }
         for c in result.conversations { StandardOutput.write(TextSanitizer.line("conversation \(c) (\(aliases[c.openID] ?? "-"))")) }
         for m in result.messages { StandardOutput.write(ExportCommand.line(m, aliases: aliases)) }
         if result.messages.isEmpty && result.conversations.isEmpty { StandardOutput.error("qqtui search: nothing found") }

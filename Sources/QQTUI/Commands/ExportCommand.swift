@@ -51,7 +51,7 @@ struct ExportCommand: AsyncParsableCommand {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         var count = 0
-        try store.export(conversation: conversation.flatMap(ConversationID.init), since: since.flatMap(Self.parseDate)) { m in
+        try await CLI.storeCall { try store.export(conversation: conversation.flatMap(ConversationID.init), since: since.flatMap(Self.parseDate)) { m in
             count += 1
             switch format {
             case .jsonl:
@@ -59,7 +59,7 @@ struct ExportCommand: AsyncParsableCommand {
             case .txt:
                 StandardOutput.write(Self.line(m, aliases: aliases))
             }
-        }
+        } }
         StandardOutput.error("qqtui export: \(count) message(s) from \(store.path)")
     }
 

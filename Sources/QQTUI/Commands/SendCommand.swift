@@ -58,9 +58,10 @@ struct SendCommand: AsyncParsableCommand {
             result = await session.send(text.joined(separator: " "), to: conversation, replyingTo: replyTo)
         }
         await session.shutdown()
+        let saved = await CLI.closeStore(store)
         StandardOutput.write(EventPrinter.describe(result))
-        if case .sent = result.status { return }
-        throw ExitCode(1)
+        guard case .sent = result.status else { throw ExitCode(1) }
+        if !saved { throw ExitCode(74) }
     }
 
     /// Reads stdin in chunks into a reply writer; a form-feed line is a segment break.

@@ -33,6 +33,6 @@ enum DemoRunner {
             await DemoScript.run(on: platform)
         }
         await simulator.stop()
-
+        await CLI.closeStore(store)
     }
 }

@@ -15,8 +15,8 @@ enum HeadlessRunner {
         let store = try CLI.openStore(config.storePath, mode: .session, logger: Logger(label: "qqtui.store"))
         let session = Session(configuration: config.session, store: store, logger: logger)
         let code = await run(session: session, printer: printer, exitWhenOffline: true)
-        await store.close()
-        return code
+        // Unsaved changes make the run a failure (EX_IOERR) even after a clean signal.
+        return await CLI.closeStore(store) ? code : 74
     }
 
     /// Prints `session`'s events until a signal; `exitWhenOffline` ends with 1 on a permanent OFFLINE.
