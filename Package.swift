@@ -84,7 +84,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QQTUITests",
-            dependencies: ["QQTUI", "QQSession", "QQSimulator"]
+            dependencies: ["QQTUI", "QQSession", "QQSimulator", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

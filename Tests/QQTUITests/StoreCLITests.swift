@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+@testable import QQSession
+import QQSimulator
+import Testing
+
+/// The store shared between processes, and the store's bad cases as the command line reports them.
+@Suite("qqtui and the store", .timeLimit(.minutes(2)))
+struct StoreCLITests {
+    func binary() throws -> String { try #require(BuildPaths.qqtui, "qqtui binary not built (swift build)") }
+
+    static func config(sim: QQSimulator?, dir: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/config.toml"
+        let bot = sim.map {
+            """
+            [bot]
+            app_id = "\($0.configuration.appID)"
+            app_secret = "\($0.configuration.appSecret)"
+            token_url = "\($0.tokenURL)"
+            api_base = "\($0.baseURL)"
+            """
+        } ?? """
+            [bot]
+            app_id = "1"
+            app_secret = "never-used"
+            token_url = "http://127.0.0.1:9/token"
+            api_base = "http://127.0.0.1:9"
+            """
+        let text = bot + """
+
+            [store]
+            path = "\(dir)/store.sqlite"
+            [log]
+            file = "\(dir)/qqtui.log"
+            """
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        return path
+    }
+
+    static func tempDir() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-storecli-\(UUID().uuidString)").path
+    }
+
+    /// Waits (bounded) until `condition` holds.
+    static func eventually(_ timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(30))
+        }
+        return try await condition()
+    }
+
+    @Test("two qqtui send processes beside a running session share the msg_seq ledger; the session resyncs after a clash")
+    func sendBesideSession() async throws {
+        let sim = try await QQSimulator.start()
+        let dir = Self.tempDir()
+        let configPath = try Self.config(sim: sim, dir: dir)
+        let store = try MessageStore.open(path: dir + "/store.sqlite")
+        var sessionConfig = SessionConfiguration.simulator(baseURL: sim.baseURL, appID: sim.configuration.appID,
+                                                           appSecret: sim.configuration.appSecret)
+        sessionConfig.timeouts.request = .seconds(5)
+        let session = Session(configuration: sessionConfig, store: store)
+        await session.start()
+        let drain = Task { for await _ in session.events {} }
+        defer { drain.cancel() }
+
+        #expect(await Self.eventually { if case .ready = session.status.phase { true } else { false } })
+        let question = await sim.platform.userSendsC2C(userOpenID: "U1", content: "在吗？")
+        #expect(await Self.eventually { session.ledgerEntry(for: question.id) != nil })
+        #expect(await Self.eventually { store.ledgerEntry(question.id) != nil }, "the ledger entry reached the store")
+
+        for text in ["第一条", "第二条"] {
+            let send = try ChildProcess(try binary(), ["send", "--config", configPath, "--to", "c2c:U1", text])
+            defer { send.send(SIGKILL) }
+            let code = await send.waitForExit()
+            #expect(code == 0, "qqtui send \(text): \(send.stderr)")
+        }
+        func replies() async -> [(seq: Int?, status: Int)] {
+            await sim.platform.sent().filter { $0.path == "/v2/users/U1/messages" }.map { record in
+                guard case .object(let body)? = record.body, case .number(let seq)? = body["msg_seq"] else { return (nil, record.status) }
+                return (Int(seq), record.status)
+            }
+        }
+        #expect(await replies().map(\.seq) == [1, 2], "each process took the next msg_seq from the store")
+        #expect(await replies().allSatisfy { $0.status == 200 })
+
+        // The session's memory still says msg_seq 1: QQ refuses it as a duplicate, the session reads the
+        // store's ledger and answers with 3, once.
+        let own = await session.send("第三条", to: .c2c("U1"))
+        #expect(own.status == .sent)
+        let after = await replies()
+        #expect(after.map(\.seq) == [1, 2, 1, 3], "\(after)")
+        #expect(after.map(\.status) == [200, 200, 400, 200])
+        #expect(store.ledgerEntry(question.id)?.nextSeq == 4)
+        let stored = try await store.messages(in: .c2c("U1")).filter { $0.direction == "out" }
+        #expect(Set(stored.map(\.text)) == ["第一条", "第二条", "第三条"])
+        #expect(stored.allSatisfy { $0.status == "sent" })
+
+        await session.shutdown()
+        await store.close()
+        await sim.stop()
+    }
+
+    @Test("serve on a store another session holds exits 74 and names the holder")
+    func serveOnLockedStore() async throws {
+        let dir = Self.tempDir()
+        let configPath = try Self.config(sim: nil, dir: dir)
+        let holder = try MessageStore.open(path: dir + "/store.sqlite")
+        let serve = try ChildProcess(try binary(), ["serve", "--config", configPath])
+        defer { serve.send(SIGKILL) }
+        #expect(await serve.waitForExit() == 74)
+        #expect(serve.stderr.contains("in use by another qqtui (pid \(getpid()))"), "\(serve.stderr)")
+        await holder.close()
+    }
+
+    @Test("a store from a newer qqtui: serve and export exit 74 and say so; nothing in the file is changed")
+    func newerStore() async throws {
+        let dir = Self.tempDir()
+        let configPath = try Self.config(sim: nil, dir: dir)
+        do {
+            let store = try MessageStore.open(path: dir + "/store.sqlite")
+            let now = Date()
+            try await store.write([.inbound(InboundMessage(
+                id: "N1", eventID: "E-N1", conversation: .c2c("U1"), source: .c2c, author: .init(openID: "U1"),
+                text: "来自未来", rawContent: "来自未来", timestamp: now, receivedAt: now, attachments: [], messageType: 0,
+                referencedMessageID: nil, seq: 1, replyWindowEnds: now + 300))])
+            try await store.pool.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')") }
+            try await store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            await store.close()
+        }
+        for arguments in [["serve", "--config", configPath], ["export", "--config", configPath, "--format", "jsonl"]] {
+            let child = try ChildProcess(try binary(), arguments)
+            defer { child.send(SIGKILL) }
+            #expect(await child.waitForExit() == 74, "\(arguments[0])" as Comment)
+            #expect(child.stderr.contains("newer qqtui"), "\(arguments[0]): \(child.stderr)")
+            #expect(child.stdout.isEmpty, "\(arguments[0]) printed \(child.stdout)")
+        }
+        // Nothing was migrated or lost (read with plain SQLite: qqtui itself refuses the file).
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        let db = try DatabaseQueue(path: dir + "/store.sqlite", configuration: readOnly)
+        let (text, migrations) = try await db.read { db in
+            (try String.fetchOne(db, sql: "SELECT text FROM message WHERE uid = 'N1'"),
+             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+        }
+        #expect(text == "来自未来")
+        #expect(migrations.last == "v99-from-the-future")
+    }
+
+    @Test("export of a damaged store exits 74 with what to do and prints nothing that could pass for an export")
+    func exportDamaged() async throws {
+        let dir = Self.tempDir()
+        let configPath = try Self.config(sim: nil, dir: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: dir + "/store.sqlite", contents: Data(repeating: 0x42, count: 8192))
+        let export = try ChildProcess(try binary(), ["export", "--config", configPath, "--format", "txt"])
+        defer { export.send(SIGKILL) }
+        #expect(await export.waitForExit() == 74)
+        #expect(export.stderr.contains("damaged"), "\(export.stderr)")
+        #expect(export.stderr.contains("move it away"), "\(export.stderr)")
+        #expect(export.stdout.isEmpty, "\(export.stdout)")
+    }
+}
