@@ -9,7 +9,7 @@ public struct QQError: Error, Sendable, Hashable, Codable, CustomStringConvertib
     public struct Kind: Hashable, Sendable, Codable, CustomStringConvertible {
         private enum Code: String, Hashable, Sendable, Codable {
             case configuration, authentication, platform, malformedResponse, transport, timeout
-            case gatewayClosed, gatewayProtocol, offline, download, cancelled, store
+            case gatewayClosed, gatewayProtocol, offline, download, cancelled, store, agent
         }
         private let code: Code
         private init(_ code: Code) { self.code = code }
@@ -38,6 +38,8 @@ public struct QQError: Error, Sendable, Hashable, Codable, CustomStringConvertib
         public static let cancelled = Kind(.cancelled)
         /// The message store (SQLite) could not be opened or written.
         public static let store = Kind(.store)
+        /// An agent could not start, failed, timed out or broke its protocol.
+        public static let agent = Kind(.agent)
 
         public var description: String { code.rawValue }
     }
