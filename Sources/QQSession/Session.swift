@@ -33,10 +33,15 @@ public actor Session {
     private let downloads = DownloadRegistry()
     private let sender: OutboundSender
     private let lanes = OutboundLanes()
+    let router: AgentRouter
+    private let routerInbox: AsyncStream<InboundMessage>.Continuation
+    private var routerPipeline: Task<Void, Never>?
+    private let routerMessages: AsyncStream<InboundMessage>
 
     /// Creates a session; nothing connects until ``start()``. With a `store`, every message, send
-    /// status and ledger change is kept in it, and a restart resumes from it.
-    public init(configuration: SessionConfiguration, store: MessageStore? = nil,
+    /// status and ledger change is kept in it, and a restart resumes from it. With an `agent`,
+    /// conversations owned by AGENT or DRAFT are answered by it (see ``setOwner(_:for:by:reason:)``).
+    public init(configuration: SessionConfiguration, store: MessageStore? = nil, agent: (any AgentBackend)? = nil,
                 logger: Logger = Logger(label: "qqtui.session", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.configuration = configuration
         self.store = store
@@ -59,8 +64,16 @@ public actor Session {
         let continuation = tap.continuation
         self.events = events
         self.continuation = continuation
-        self.sender = OutboundSender(rest: rest, ledger: ledger, configuration: configuration, markdownRefused: MarkdownSwitch(),
-                                     emit: { continuation.yield($0) }, logger: logger, store: store)
+        let sender = OutboundSender(rest: rest, ledger: ledger, configuration: configuration, markdownRefused: MarkdownSwitch(),
+                                    emit: { continuation.yield($0) }, logger: logger, store: store)
+        self.sender = sender
+        let lanes = self.lanes
+        self.router = AgentRouter(backend: agent, policy: configuration.handoff, store: store, logger: logger,
+                                  emit: { continuation.yield($0) },
+                                  makeWriter: { conversation, msgID in
+                                      ReplyWriter(sender: sender, lanes: lanes, conversation: conversation, replyTo: msgID, origin: "agent")
+                                  })
+        (self.routerMessages, self.routerInbox) = AsyncStream.makeStream(of: InboundMessage.self, bufferingPolicy: .unbounded)
         store?.observeHealth { failure, count in
             if let failure {
                 continuation.yield(.notice(Notice(level: .error, kind: .storeError, message:
@@ -96,7 +109,11 @@ public actor Session {
             let processor = InboundProcessor(
                 configuration: configuration,
                 downloader: AttachmentDownloader(policy: configuration.attachments, transport: HTTPTransport(), logger: logger),
-                ledger: ledger, store: store, downloads: downloads, emit: { [continuation] in continuation.yield($0) })
+                ledger: ledger, store: store, downloads: downloads, emit: { [continuation, routerInbox] event in
+                    continuation.yield(event)
+                    // The router sees a message after it is stored and shown, in arrival order.
+                    if case .message(let m) = event { routerInbox.yield(m) }
+                })
             if let store {
                 // Resume where the last run stopped: open reply windows (msg_seq counters) and the
                 // ids already answered (no second answer to a message pushed again).
@@ -108,6 +125,10 @@ public actor Session {
                     continuation.yield(.notice(Notice(level: .error, kind: .storeError, message: "could not read the store: \(error)")))
                 }
                 indexer = Task.detached { [store] in await Self.runIndexer(store) }
+            }
+            let router = self.router, messages = self.routerMessages
+            routerPipeline = Task.detached {
+                for await m in messages { await router.inbound(m) }
             }
             let queue = self.queue
             pipeline = Task.detached {
@@ -141,10 +162,14 @@ public actor Session {
 
     /// Closes the gateway, lets pending events out, and finishes ``events``.
     public func shutdown() async {
+        // Agents first, while QQ is still reachable: open C2C streams get their closing frame.
+        await router.shutdown()
         await driver.shutdown()
         downloads.cancelAll()
         queue.finish()
         await pipeline?.value
+        routerInbox.finish()
+        await routerPipeline?.value
         indexer?.cancel()
         await indexer?.value
         if let store {
@@ -184,6 +209,7 @@ public actor Session {
                      origin: String = "operator") async -> OutboundMessage {
         let message = OutboundMessage.new(.text, to: conversation, text: text, replyTo: msgID, origin: origin)
         sender.emit(.outbound(message))
+        if origin == "operator" { await router.operatorSent(text, to: conversation, id: message.id) }
         let sender = self.sender
         // Kept before it waits for its lane: a crash while it queues still leaves the text on disk.
         await sender.persist(message)
@@ -226,6 +252,42 @@ public actor Session {
     public func openReply(to conversation: ConversationID, replyingTo msgID: String? = nil,
                           origin: String = "agent") -> ReplyWriter {
         ReplyWriter(sender: sender, lanes: lanes, conversation: conversation, replyTo: msgID, origin: origin)
+    }
+
+    // MARK: - Who answers
+
+    /// Who answers `conversation` now.
+    public func owner(of conversation: ConversationID) async -> Owner {
+        await router.owner(of: conversation)
+    }
+
+    /// Hands a conversation to the agent (`.agent`, `.draft`) or takes it back (`.human`), at any
+    /// moment: a take-back mid-stream stops forwarding at once, cancels the agent's turn and closes
+    /// the C2C stream validly. Every change is recorded (who, when, why).
+    public func setOwner(_ owner: Owner, for conversation: ConversationID, by actor: String = "operator",
+                         reason: String? = nil) async {
+        await router.setOwner(owner, for: conversation, actor: actor, reason: reason)
+    }
+
+    /// Answers an agent's permission request (nil denies).
+    public func answerPermission(_ requestID: String, optionID: String?, in conversation: ConversationID) async {
+        await router.answerPermission(requestID, optionID: optionID, in: conversation)
+    }
+
+    /// The agent's finished draft waiting for the operator (DRAFT mode).
+    public func draft(for conversation: ConversationID) async -> String? {
+        await router.draft(for: conversation)
+    }
+
+    /// Sends the waiting draft, or the operator's edit of it (`text`); nil when there is no draft.
+    public func sendDraft(for conversation: ConversationID, text: String? = nil) async -> OutboundMessage? {
+        guard let draft = await router.takeDraft(for: conversation) else { return nil }
+        return await send(text ?? draft, to: conversation, origin: "operator")
+    }
+
+    /// Drops the waiting draft.
+    public func discardDraft(for conversation: ConversationID) async {
+        _ = await router.takeDraft(for: conversation)
     }
 
     /// `GET /users/@me`: the bot's own user.

@@ -93,7 +93,7 @@ public struct PermissionRequest: Sendable, Hashable, Codable {
 }
 
 /// What a turn produces, in order. Only `textDelta` (and `segmentBreak`) can reach QQ.
-public enum AgentEvent: Sendable, Hashable {
+public enum AgentEvent: Sendable, Hashable, Codable {
     /// Text of the answer.
     case textDelta(String)
     /// The answer pauses (a tool call): an open C2C stream is closed and the next text opens a new one.

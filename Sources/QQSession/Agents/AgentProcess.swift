@@ -118,11 +118,19 @@ final class AgentProcess: Sendable {
     }
 
     /// Writes to the child's stdin; false when it is closed or the child stopped reading.
+    ///
+    /// A child that exits without reading must not kill qqtui with SIGPIPE: the signal is blocked on
+    /// this thread for the write, and one it raised is taken off the thread before unblocking.
     @discardableResult
     func write(_ data: Data) -> Bool {
         stdinFD.withLock { fd in
             guard let open = fd else { return false }
-            return data.withUnsafeBytes { raw -> Bool in
+            var pipeSignal = sigset_t(), previous = sigset_t()
+            sigemptyset(&pipeSignal)
+            sigaddset(&pipeSignal, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous)
+            defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+            let written = data.withUnsafeBytes { raw -> Bool in
                 var offset = 0
                 while offset < raw.count {
                     let n = Glibc.write(open, raw.baseAddress! + offset, raw.count - offset)
@@ -132,6 +140,11 @@ final class AgentProcess: Sendable {
                 }
                 return true
             }
+            if !written {
+                var none = timespec(tv_sec: 0, tv_nsec: 0)
+                while sigtimedwait(&pipeSignal, nil, &none) == SIGPIPE {}
+            }
+            return written
         }
     }
 

@@ -39,6 +39,8 @@ public struct SessionConfiguration: Sendable {
     public var attachments: AttachmentPolicy
     /// How long a message id is remembered for de-duplication.
     public var dedupWindow: Duration
+    /// Ownership and agent turns.
+    public var handoff: HandoffPolicy
 
     /// Production REST base.
     public static let productionAPIBase = "https://api.sgroup.qq.com"
@@ -67,6 +69,7 @@ public struct SessionConfiguration: Sendable {
         self.stream = StreamPolicy()
         self.attachments = AttachmentPolicy()
         self.dedupWindow = .seconds(3600)
+        self.handoff = HandoffPolicy()
     }
 
     /// A configuration pointed at a local simulator (`http://127.0.0.1:PORT`).

@@ -16,6 +16,10 @@ public enum SessionEvent: Sendable, Hashable, Codable {
     case outbound(OutboundMessage)
     /// A C2C stream frame went to QQ (or failed).
     case streamFrame(StreamFrameEvent)
+    /// A conversation changed owner (human, agent, draft): who, when and why.
+    case ownership(OwnershipChange)
+    /// An agent turn started, streamed, asked, or ended.
+    case agent(AgentActivity)
 
     /// The `type` tag of the JSON form.
     public var type: String {
@@ -27,10 +31,12 @@ public enum SessionEvent: Sendable, Hashable, Codable {
         case .notice: return "notice"
         case .outbound: return "outbound"
         case .streamFrame: return "stream_frame"
+        case .ownership: return "ownership"
+        case .agent: return "agent"
         }
     }
 
-    private enum CodingKeys: String, CodingKey { case type, gateway, message, conversation, raw, notice, outbound, streamFrame = "stream_frame" }
+    private enum CodingKeys: String, CodingKey { case type, gateway, message, conversation, raw, notice, outbound, streamFrame = "stream_frame", ownership, agent }
 
     /// `{"type": "message", "message": {…}}`: one flat tag, the payload under a key of the same name.
     public func encode(to encoder: any Encoder) throws {
@@ -44,6 +50,8 @@ public enum SessionEvent: Sendable, Hashable, Codable {
         case .notice(let v): try c.encode(v, forKey: .notice)
         case .outbound(let v): try c.encode(v, forKey: .outbound)
         case .streamFrame(let v): try c.encode(v, forKey: .streamFrame)
+        case .ownership(let v): try c.encode(v, forKey: .ownership)
+        case .agent(let v): try c.encode(v, forKey: .agent)
         }
     }
 
@@ -57,6 +65,8 @@ public enum SessionEvent: Sendable, Hashable, Codable {
         case "notice": self = .notice(try c.decode(Notice.self, forKey: .notice))
         case "outbound": self = .outbound(try c.decode(OutboundMessage.self, forKey: .outbound))
         case "stream_frame": self = .streamFrame(try c.decode(StreamFrameEvent.self, forKey: .streamFrame))
+        case "ownership": self = .ownership(try c.decode(OwnershipChange.self, forKey: .ownership))
+        case "agent": self = .agent(try c.decode(AgentActivity.self, forKey: .agent))
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown event type \(other)")
         }
@@ -127,6 +137,7 @@ public struct Notice: Sendable, Hashable, Codable {
         case tokenError = "token_error"
         case sendFallback = "send_fallback"
         case storeError = "store_error"
+        case agentError = "agent_error"
     }
     /// How much it matters.
     public var level: Level

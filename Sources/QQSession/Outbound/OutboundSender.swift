@@ -158,9 +158,5 @@ struct OutboundSender: Sendable {
     }
 }
 
-/// A flag flipped once, read from any task.
-final class MarkdownSwitch: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isOn: Bool { flag.load(ordering: .relaxed) }
-    func turnOn() { flag.store(true, ordering: .relaxed) }
-}
+/// Set once QQ refused markdown: later replies go as plain text.
+typealias MarkdownSwitch = AtomicFlag

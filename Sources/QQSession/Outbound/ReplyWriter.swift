@@ -31,6 +31,7 @@ public actor ReplyWriter {
     private var closed = false
     private var completed = false
     private var cancelled = false
+    private var abortReason: String?
     private var undelivered = false
     /// Helper sends (fallback text, images) under way: the reply completes after them.
     private var helpers = 0
@@ -140,11 +141,13 @@ public actor ReplyWriter {
         return await outcome()
     }
 
-    /// Take-back: stop sending now. Pending text is dropped; an open stream is closed validly.
-    public func cancel() async -> OutboundMessage {
+    /// Take-back: stop sending now. Pending text is dropped; an open stream is closed validly. With a
+    /// `failure` (the agent died or timed out) the message ends `failed` with it instead of `cancelled`.
+    public func cancel(failure: String? = nil) async -> OutboundMessage {
         if !completed, !sendingFinal {
             closed = true
             cancelled = true
+            abortReason = failure
             buffer = ""
             if mode == .stream {
                 machine.cancel()
@@ -206,7 +209,7 @@ public actor ReplyWriter {
         completed = true
         timer?.cancel()
         if cancelled {
-            message.status = .cancelled
+            message.status = abortReason.map { .failed(reason: $0) } ?? .cancelled
         } else if undelivered {
             message.status = .failed(reason: message.error?.description ?? "part of the reply could not be delivered")
         } else if message.parts.isEmpty && message.text.trimmingBlankEnds().isEmpty {

@@ -34,6 +34,11 @@ struct EventPrinter: Sendable {
             guard verbose else { return nil }
             text = "frame    \(f.conversation) #\(f.segment).\(f.index) state \(f.state) \(f.error.map { "FAILED \($0)" } ?? "ok")"
                 + (f.latencyMs.map { " \($0)ms" } ?? "") + ": " + f.text
+        case .ownership(let c):
+            text = Self.describe(c)
+        case .agent(let a):
+            guard let line = Self.describe(a, verbose: verbose) else { return nil }
+            text = line
         }
         let safe = TextSanitizer.line(time + " " + text)
         guard let width else { return safe }

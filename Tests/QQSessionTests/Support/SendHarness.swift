@@ -28,24 +28,12 @@ extension SimHarness {
 
     /// Polls the simulator's counters until `condition` holds (or 10 s pass).
     func waitStats(_ condition: @escaping (SimStats) -> Bool) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(10)
-        while clock.now < deadline {
-            if condition(await platform.currentStats()) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return false
+        await eventually { condition(await platform.currentStats()) }
     }
 
     /// Polls until `condition` holds for the simulator's streams (or 10 s pass).
     func waitStreams(_ condition: @escaping ([SimStreamRecord]) -> Bool) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(10)
-        while clock.now < deadline {
-            if condition(await streams()) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return false
+        await eventually { condition(await streams()) }
     }
 }
 

@@ -29,6 +29,7 @@ struct SimHarness {
         configure: (inout SessionConfiguration) -> Void = { _ in },
         start: Bool = true,
         store: MessageStore? = nil,
+        agent: (any AgentBackend)? = nil,
         _ body: (SimHarness) async throws -> Void
     ) async throws {
         let simulator = try await QQSimulator.start(simConfig)
@@ -36,7 +37,7 @@ struct SimHarness {
         configure(&config)
         var logger = Logger(label: "test", factory: { label in StreamLogHandler.standardError(label: label) })
         logger.logLevel = ProcessInfo.processInfo.environment["QQTUI_TEST_LOG"] == "1" ? .debug : .critical
-        let session = Session(configuration: config, store: store, logger: logger)
+        let session = Session(configuration: config, store: store, agent: agent, logger: logger)
         let recorder = EventRecorder()
         await recorder.attach(session.events)
         let harness = SimHarness(simulator: simulator, session: session, recorder: recorder)

@@ -1,0 +1,171 @@
+import Foundation
+
+extension AgentRouter {
+    /// Starts a turn with everything the agent has not seen, unless one runs already.
+    func startTurnIfIdle(_ conversation: ConversationID) {
+        guard let backend, !stopping else { return }
+        var s = state(conversation)
+        guard s.turn == nil, s.owner != .human, s.unseen.contains(where: { $0.role == .user }) else { return }
+        let newMessages = Array(s.unseen)
+        let request = TurnRequest(conversation: conversation, newMessages: newMessages,
+                                  history: s.history(limit: policy.historyMessages), user: s.lastUserMessage?.author)
+        let writer = s.owner == .agent ? makeWriter(conversation, s.lastUserMessage?.id) : nil
+        let turn = RunningTurn(id: request.turnID, mode: s.owner, writer: writer, seenBefore: s.seen, seenAtStart: s.transcript.count)
+        s.seen = s.transcript.count
+        s.turn = turn
+        if s.owner == .draft { s.draft = nil }
+        conversations[conversation] = s
+        emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id,
+                                  kind: .started(mode: turn.mode, backend: backend.name, outboundID: writer?.id,
+                                                 messages: newMessages.count))))
+        turn.task = Task { await self.run(turn, request, backend) }
+        turn.watchdog = Task { await self.watch(turn, conversation) }
+    }
+
+    /// The turn's current record, if it is still the conversation's running turn.
+    private func current(_ conversation: ConversationID, _ id: UUID) -> RunningTurn? {
+        guard let t = conversations[conversation]?.turn, t.id == id else { return nil }
+        return t
+    }
+
+    private func run(_ turn: RunningTurn, _ request: TurnRequest, _ backend: any AgentBackend) async {
+        let conversation = request.conversation
+        let agentTurn: any AgentTurn
+        do {
+            agentTurn = try await backend.startTurn(request)
+        } catch {
+            await fail(turn, conversation, Self.describe(error))
+            return
+        }
+        guard current(conversation, turn.id) != nil else {
+            await agentTurn.cancel()     // taken back while it was starting
+            return
+        }
+        turn.agentTurn = agentTurn
+        do {
+            for try await event in agentTurn.events {
+                // Late events of a stopped turn are never forwarded.
+                guard current(conversation, turn.id) != nil else { continue }
+                turn.lastEventAt = .now
+                await apply(event, turn, conversation)
+            }
+            guard current(conversation, turn.id) != nil else { return }
+            await complete(turn, conversation)
+        } catch {
+            guard current(conversation, turn.id) != nil else { return }
+            await fail(turn, conversation, Self.describe(error))
+        }
+    }
+
+    private func apply(_ event: AgentEvent, _ turn: RunningTurn, _ conversation: ConversationID) async {
+        func activity(_ kind: AgentActivity.Kind) {
+            emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: kind)))
+        }
+        switch event {
+        case .textDelta(let text):
+            guard !text.isEmpty else { return }
+            turn.text += text
+            activity(.event(event))
+            await turn.writer?.append(text)
+        case .segmentBreak:
+            activity(.event(event))
+            await turn.writer?.segmentBreak()
+        case .finished(let reason):
+            turn.stopReason = reason
+        case .thought, .tool, .permission, .usage, .note:
+            activity(.event(event))
+        }
+    }
+
+    /// The agent finished: the reply is closed (or becomes the draft), the transcript gets it, and
+    /// messages that arrived meanwhile start the next turn.
+    private func complete(_ turn: RunningTurn, _ conversation: ConversationID) async {
+        var s = state(conversation)
+        s.turn = nil
+        turn.watchdog?.cancel()
+        let outcome: AgentActivity.Outcome
+        switch turn.stopReason ?? .endTurn {
+        case .endTurn, .other: outcome = .completed(cut: false)
+        case .maxTokens: outcome = .completed(cut: true)
+        case .refusal: outcome = .refused
+        case .cancelled: outcome = .cancelled(reason: "the agent stopped the turn")
+        }
+        if !turn.text.isEmpty {
+            s.insertReply(ChatMessage(role: .assistant, author: "agent", text: turn.text), seenAtStart: turn.seenAtStart,
+                          limit: Self.transcriptLimit)
+        }
+        if turn.mode == .draft, !turn.text.isEmpty { s.draft = turn.text }
+        conversations[conversation] = s
+        if case .refused = outcome {
+            emit(.notice(Notice(level: .warning, kind: .agentError, message: "the agent refused to answer", subject: conversation.description)))
+        }
+        if case .completed(cut: true) = outcome {
+            emit(.notice(Notice(level: .warning, kind: .agentError, message: "the agent's answer was cut at its length limit",
+                                subject: conversation.description)))
+        }
+        // The reply is delivered (or has failed) before the turn is reported finished.
+        if let writer = turn.writer { _ = await writer.finish() }
+        emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: .finished(outcome, text: turn.text))))
+        startTurnIfIdle(conversation)
+    }
+
+    /// The agent failed (or timed out): the reply stops with a valid closing frame and is marked
+    /// failed; the operator is told; the conversation stays usable.
+    private func fail(_ turn: RunningTurn, _ conversation: ConversationID, _ reason: String) async {
+        emit(.notice(Notice(level: .error, kind: .agentError, message: "agent turn failed: \(reason)", subject: conversation.description)))
+        logger.error("agent turn failed", metadata: ["conversation": "\(conversation)", "reason": "\(reason)"])
+        if let task = stopTurn(conversation, outcome: .failed(reason: reason)) { await task.value }
+        startTurnIfIdle(conversation)
+    }
+
+    /// Ends the running turn now: nothing more is forwarded, the agent is cancelled for real, an open
+    /// C2C stream gets its closing frame. Returns the task that finishes the cleanup. With `redo`, the
+    /// messages the turn was answering go to the next turn again (its partial answer is dropped).
+    @discardableResult
+    func stopTurn(_ conversation: ConversationID, outcome: AgentActivity.Outcome, redo: Bool = false) -> Task<Void, Never>? {
+        guard var s = conversations[conversation], let turn = s.turn else { return nil }
+        s.turn = nil
+        turn.watchdog?.cancel()
+        if redo {
+            s.seen = min(s.seen, turn.seenBefore)
+        } else if !turn.text.isEmpty {
+            s.insertReply(ChatMessage(role: .assistant, author: "agent", text: turn.text), seenAtStart: turn.seenAtStart,
+                          limit: Self.transcriptLimit)
+        }
+        if turn.mode == .draft, !turn.text.isEmpty { s.draft = turn.text }
+        conversations[conversation] = s
+        emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: .finished(outcome, text: turn.text))))
+        var failure: String?
+        if case .failed(let reason) = outcome { failure = "agent: \(reason)" }
+        let writer = turn.writer, agentTurn = turn.agentTurn
+        return Task {
+            if let writer { _ = await writer.cancel(failure: failure) }
+            await agentTurn?.cancel()
+        }
+    }
+
+    /// Cancels the turn when the agent says nothing for too long (first event, gap, whole turn).
+    private func watch(_ turn: RunningTurn, _ conversation: ConversationID) async {
+        while !Task.isCancelled {
+            let now = ContinuousClock.now
+            let total = turn.startedAt + policy.turnTimeout
+            let gap = turn.lastEventAt.map { $0 + policy.idleTimeout } ?? (turn.startedAt + policy.firstEventTimeout)
+            let deadline = min(total, gap)
+            if now >= deadline {
+                guard current(conversation, turn.id) != nil else { return }
+                let reason: String
+                if now >= total { reason = "the turn took longer than \(policy.turnTimeout.shortDescription)" }
+                else if turn.lastEventAt == nil { reason = "no answer from the agent within \(policy.firstEventTimeout.shortDescription)" }
+                else { reason = "the agent went quiet for \(policy.idleTimeout.shortDescription)" }
+                await fail(turn, conversation, reason)
+                return
+            }
+            try? await Task.sleep(until: deadline, clock: .continuous)
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let qq = error as? QQError { return qq.message }
+        return "\(error)"
+    }
+}

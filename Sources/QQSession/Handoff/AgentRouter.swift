@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+
+/// Who answers each conversation (HUMAN / AGENT / DRAFT), and the agent turns of the conversations
+/// the agent answers. The gate is here, in the session, not in any screen: a human-owned
+/// conversation never reaches the agent.
+actor AgentRouter {
+    let backend: (any AgentBackend)?
+    let policy: HandoffPolicy
+    let store: MessageStore?
+    let emit: @Sendable (SessionEvent) -> Void
+    let makeWriter: @Sendable (ConversationID, String?) -> ReplyWriter
+    let logger: Logger
+    var conversations: [ConversationID: ConversationState] = [:]
+    /// Set by ``shutdown()``: no new turns.
+    var stopping = false
+    /// Transcript entries kept per conversation.
+    static let transcriptLimit = 200
+
+    init(backend: (any AgentBackend)?, policy: HandoffPolicy, store: MessageStore?, logger: Logger,
+         emit: @escaping @Sendable (SessionEvent) -> Void, makeWriter: @escaping @Sendable (ConversationID, String?) -> ReplyWriter) {
+        self.backend = backend
+        self.policy = policy
+        self.store = store
+        self.logger = logger
+        self.emit = emit
+        self.makeWriter = makeWriter
+    }
+
+    // MARK: - Ownership
+
+    /// The conversation's owner.
+    func owner(of conversation: ConversationID) -> Owner { state(conversation).owner }
+
+    /// Changes the owner (audited). Taking a conversation back stops the running turn at once; handing
+    /// it over answers a waiting user.
+    func setOwner(_ owner: Owner, for conversation: ConversationID, actor: String, reason: String?) {
+        var s = state(conversation)
+        guard s.owner != owner else { return }
+        s.owner = owner
+        conversations[conversation] = s
+        record(OwnershipChange(conversation: conversation, owner: owner.rawValue, actor: actor, reason: reason))
+        if let turn = s.turn, turn.mode != owner {
+            let why = owner == .human ? "taken back by \(actor)" : "the conversation went to \(owner.rawValue)"
+            stopTurn(conversation, outcome: .cancelled(reason: why))
+        }
+        if owner != .human, policy.answerPendingOnHandover, state(conversation).userIsWaiting {
+            startTurnIfIdle(conversation)
+        }
+    }
+
+    private func record(_ change: OwnershipChange) {
+        store?.enqueue([.ownership(change)])
+        emit(.ownership(change))
+        logger.info("owner changed", metadata: ["conversation": "\(change.conversation)", "owner": "\(change.owner)",
+                                                "by": "\(change.actor)"])
+    }
+
+    /// The state of a conversation, created on first use: its owner from the store's ownership log
+    /// (else the configured default, recorded), its recent messages as the agent's context.
+    func state(_ conversation: ConversationID) -> ConversationState {
+        if let s = conversations[conversation] { return s }
+        var owner: Owner?
+        var recent: [StoredMessage] = []
+        if let store {
+            do {
+                owner = try store.lastOwner(conversation)
+                recent = try store.recentMessages(in: conversation, limit: policy.historyMessages)
+            } catch {
+                logger.error("cannot read a conversation's owner", metadata: ["error": "\(error)"])
+            }
+        }
+        var s = ConversationState(owner: owner ?? policy.defaultOwner)
+        for m in recent { Self.seed(&s, with: m) }
+        // Everything up to the agent's last reply was seen by it; what came after is its catch-up.
+        s.seen = (s.transcript.lastIndex { $0.author == "agent" }).map { $0 + 1 } ?? 0
+        conversations[conversation] = s
+        if owner == nil, policy.defaultOwner != .human {
+            record(OwnershipChange(conversation: conversation, owner: policy.defaultOwner.rawValue, actor: "config",
+                                   reason: "[handoff] default_owner"))
+        }
+        return s
+    }
+
+    private static func seed(_ s: inout ConversationState, with m: StoredMessage) {
+        if m.direction == "in" {
+            s.append(ChatMessage(role: .user, author: m.author, text: m.text, at: m.createdAt), id: m.uid, limit: transcriptLimit)
+            if let author = m.author { s.lastUserMessage = (m.uid, author) }
+        } else if ["sent", "cancelled"].contains(m.status), !m.text.isEmpty {
+            s.append(ChatMessage(role: .assistant, author: m.origin == "agent" ? "agent" : "operator", text: m.text, at: m.createdAt),
+                     id: m.uid, limit: transcriptLimit)
+        }
+    }
+
+    // MARK: - Messages in and out
+
+    /// A user message passed the filters and is stored: give it to the agent if the agent answers here.
+    func inbound(_ message: InboundMessage) {
+        var s = state(message.conversation)
+        let images = message.attachments.compactMap { $0.isImage ? $0.localPath : nil }
+        s.append(ChatMessage(role: .user, author: message.author.openID, text: message.text, at: message.timestamp, images: images),
+                 id: message.id, limit: Self.transcriptLimit)
+        s.lastUserMessage = (message.id, message.author.openID)
+        conversations[message.conversation] = s
+        guard s.owner != .human, backend != nil, !stopping else { return }
+        if let turn = s.turn {
+            switch policy.busy {
+            case .queue:
+                emit(.agent(AgentActivity(conversation: message.conversation, turnID: turn.id,
+                                          kind: .queued(messageID: message.id, waiting: s.unseen.count { $0.role == .user }))))
+            case .interrupt:
+                stopTurn(message.conversation, outcome: .cancelled(reason: "a newer message arrived"), redo: true)
+                startTurnIfIdle(message.conversation)
+            }
+        } else {
+            startTurnIfIdle(message.conversation)
+        }
+    }
+
+    /// The operator sent a message by hand: it joins the agent's context, and in an agent-owned
+    /// conversation it takes the conversation back (the agent stops talking over a colleague).
+    func operatorSent(_ text: String, to conversation: ConversationID, id: String) {
+        var s = state(conversation)
+        s.append(ChatMessage(role: .assistant, author: "operator", text: text), id: id, limit: Self.transcriptLimit)
+        conversations[conversation] = s
+        if s.owner == .agent, policy.operatorReplyTakesOver {
+            setOwner(.human, for: conversation, actor: "operator", reason: "the operator replied by hand")
+        }
+    }
+
+    // MARK: - Drafts and permissions
+
+    /// The draft waiting for the operator.
+    func draft(for conversation: ConversationID) -> String? { conversations[conversation]?.draft }
+
+    /// Takes the waiting draft (it is gone from the router).
+    func takeDraft(for conversation: ConversationID) -> String? {
+        guard var s = conversations[conversation], let d = s.draft else { return nil }
+        s.draft = nil
+        conversations[conversation] = s
+        return d
+    }
+
+    /// Answers the running turn's permission request.
+    func answerPermission(_ requestID: String, optionID: String?, in conversation: ConversationID) async {
+        guard let turn = conversations[conversation]?.turn?.agentTurn else { return }
+        await turn.answer(requestID, optionID: optionID)
+    }
+
+    /// True while a turn runs in the conversation.
+    func isBusy(_ conversation: ConversationID) -> Bool { conversations[conversation]?.turn != nil }
+
+    // MARK: - Stopping
+
+    /// Stops taking turns; running turns are cancelled, their C2C streams closed with a final frame.
+    func shutdown() async {
+        stopping = true
+        var waits: [Task<Void, Never>] = []
+        for (conversation, s) in conversations where s.turn != nil {
+            if let t = stopTurn(conversation, outcome: .cancelled(reason: "qqtui is stopping")) { waits.append(t) }
+        }
+        for w in waits { await w.value }
+        await backend?.shutdown()
+    }
+}

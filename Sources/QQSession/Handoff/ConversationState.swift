@@ -1,0 +1,80 @@
+import Foundation
+
+/// What the router knows of one conversation: its owner, the transcript the agent's context comes
+/// from, how much of it the agent has seen, the running turn and the waiting draft.
+struct ConversationState {
+    var owner: Owner
+    /// Oldest first, bounded.
+    private(set) var transcript: [ChatMessage] = []
+    private var ids: Set<String> = []
+    /// How many transcript entries the agent has seen (the rest is its catch-up).
+    var seen = 0
+    var turn: RunningTurn?
+    /// The finished draft waiting for the operator (DRAFT mode).
+    var draft: String?
+    /// The newest user message: the one a reply answers.
+    var lastUserMessage: (id: String, author: String)?
+
+    init(owner: Owner) { self.owner = owner }
+
+    /// Adds a message (once per id); drops the oldest beyond `limit`.
+    mutating func append(_ message: ChatMessage, id: String?, limit: Int) {
+        if let id { guard ids.insert(id).inserted else { return } }
+        transcript.append(message)
+        trim(limit)
+    }
+
+    /// Puts the agent's reply right after what it had seen when it started, so the transcript reads
+    /// question → answer even when more messages arrived during the turn.
+    mutating func insertReply(_ message: ChatMessage, seenAtStart: Int, limit: Int) {
+        let at = min(max(0, seenAtStart), transcript.count)
+        transcript.insert(message, at: at)
+        seen = max(seen, at + 1)
+        trim(limit)
+    }
+
+    private mutating func trim(_ limit: Int) {
+        guard transcript.count > limit else { return }
+        let drop = transcript.count - limit
+        transcript.removeFirst(drop)
+        seen = max(0, seen - drop)
+    }
+
+    /// Messages the agent has not seen.
+    var unseen: ArraySlice<ChatMessage> { transcript[min(seen, transcript.count)...] }
+
+    /// True when the newest message is a user's and nobody answered it yet.
+    var userIsWaiting: Bool { transcript.last?.role == .user }
+
+    /// The transcript the agent has seen, newest `limit` of it.
+    func history(limit: Int) -> [ChatMessage] {
+        let end = min(seen, transcript.count)
+        return Array(transcript[max(0, end - limit)..<end])
+    }
+}
+
+/// A turn in progress. Confined to the router actor.
+final class RunningTurn {
+    let id: UUID
+    let mode: Owner
+    let writer: ReplyWriter?
+    /// The agent's `seen` mark before this turn (where its input starts).
+    let seenBefore: Int
+    /// The transcript length when it started (where its answer goes).
+    let seenAtStart: Int
+    let startedAt = ContinuousClock.now
+    var lastEventAt: ContinuousClock.Instant?
+    var agentTurn: (any AgentTurn)?
+    var text = ""
+    var stopReason: StopReason?
+    var task: Task<Void, Never>?
+    var watchdog: Task<Void, Never>?
+
+    init(id: UUID, mode: Owner, writer: ReplyWriter?, seenBefore: Int, seenAtStart: Int) {
+        self.id = id
+        self.mode = mode
+        self.writer = writer
+        self.seenBefore = seenBefore
+        self.seenAtStart = seenAtStart
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+@testable import QQSession
+import QQSimulator
+import Testing
+
+extension EventRecorder {
+    /// Every agent activity so far.
+    var activities: [AgentActivity] {
+        events.compactMap { if case .agent(let a) = $0 { return a }; return nil }
+    }
+    /// Finished turns: outcome and text.
+    var finishedTurns: [(outcome: AgentActivity.Outcome, text: String)] {
+        activities.compactMap { if case .finished(let o, let t) = $0.kind { return (o, t) }; return nil }
+    }
+    /// Waits for `n` finished turns.
+    func waitForTurns(_ n: Int, timeout: Duration = .seconds(10)) async -> Bool {
+        await wait(timeout: timeout) { events in
+            events.count { if case .agent(let a) = $0, case .finished = a.kind { return true }; return false } >= n
+        }
+    }
+    /// Waits for an answer delta containing `text`.
+    func waitForDelta(containing text: String, timeout: Duration = .seconds(10)) async -> Bool {
+        await wait(timeout: timeout) { events in
+            var all = ""
+            for e in events { if case .agent(let a) = e, case .event(.textDelta(let d)) = a.kind { all += d } }
+            return all.contains(text)
+        }
+    }
+}
+
+/// A shell command agent.
+func shellAgent(_ script: String, grace: Duration = .seconds(3)) -> CommandAgent {
+    var config = CommandAgentConfiguration(command: ["/bin/sh", "-c", script])
+    config.killGrace = grace
+    return CommandAgent(config)
+}
+
+@Suite("Hand-off: who answers, and agent turns end to end", .timeLimit(.minutes(1)))
+struct HandoffTests {
+    @Test("a human-owned conversation never reaches the agent")
+    func humanGate() async throws {
+        try await SimHarness.run(agent: EchoAgent()) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.c2cMessage(from: "U1", "你好")
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await h.recorder.activities.isEmpty)
+            #expect(await h.accepted("/v2/users/U1/messages").isEmpty)
+            #expect(await h.session.owner(of: .c2c("U1")) == .human)
+        }
+    }
+
+    @Test("AGENT in C2C: the reply streams to QQ frame by frame and closes; it is on screen delta by delta and in the store")
+    func agentStreamsC2C() async throws {
+        let store = try TempStore().open()
+        let agent = shellAgent("for w in 今天 天气 很好 。; do printf '%s' \"$w\"; sleep 0.15; done")
+        try await SimHarness.run(configure: { $0.stream.interval = .milliseconds(100) }, store: store, agent: agent) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .c2c("U1"), reason: "test")
+            await h.c2cMessage(from: "U1", "天气怎么样")
+            #expect(await h.recorder.waitForTurns(1))
+            let finished = try #require(await h.recorder.finishedTurns.first)
+            #expect(finished.outcome == .completed(cut: false))
+            #expect(finished.text == "今天天气很好。")
+            let deltas = await h.recorder.activities.count { if case .event(.textDelta) = $0.kind { return true }; return false }
+            #expect(deltas >= 3, "the screen saw the answer arrive in pieces")
+            #expect(await h.waitStreams { $0.first?.closed == true })
+            let stream = try #require(await h.streams().first)
+            #expect(stream.frames.count >= 3, "QQ got it in several frames: \(stream.frames.map(\.text))")
+            #expect(stream.visibleText.trimmingCharacters(in: .whitespacesAndNewlines) == "今天天气很好。")
+            let reply = try #require(await store.messages(in: .c2c("U1")).first { $0.origin == "agent" })
+            #expect(reply.text == "今天天气很好。")
+            #expect(reply.status == "sent")
+        }
+    }
+
+    @Test("AGENT in a group: no stream, one message at the end")
+    func agentGroup() async throws {
+        try await SimHarness.run(agent: shellAgent("printf '第一段'; sleep 0.1; printf '第二段'")) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .group("G1"))
+            await h.groupMessage("G1", from: "M1", "问个问题")
+            #expect(await h.recorder.waitForTurns(1))
+            #expect(await eventually { await !h.accepted("/v2/groups/G1/messages").isEmpty })
+            let sent = await h.accepted("/v2/groups/G1/messages")
+            #expect(sent.map(\.content) == ["第一段第二段"])
+            #expect(await h.streams().isEmpty)
+        }
+    }
+
+    @Test("take-back mid-stream: forwarding stops at once, the process is killed, the stream closes validly, the partial reply is kept as cancelled")
+    func takeBackMidStream() async throws {
+        let store = try TempStore().open()
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-pid-\(UUID().uuidString)").path
+        let agent = shellAgent("echo $$ > \(pidFile); i=0; while [ $i -lt 100 ]; do printf '字%d ' $i; i=$((i+1)); sleep 0.05; done")
+        try await SimHarness.run(configure: { $0.stream.interval = .milliseconds(100) }, store: store, agent: agent) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .c2c("U1"))
+            await h.c2cMessage(from: "U1", "讲个长故事")
+            #expect(await h.waitStreams { ($0.first?.frames.count ?? 0) >= 2 })
+            await h.session.setOwner(.human, for: .c2c("U1"), reason: "I'll answer")
+            #expect(await h.recorder.waitForTurns(1))
+            let finished = try #require(await h.recorder.finishedTurns.first)
+            #expect(finished.outcome == .cancelled(reason: "taken back by operator"))
+            let partial = finished.text
+            #expect(!partial.isEmpty && !partial.contains("字99"))
+            // The turn's process group is gone.
+            let pid = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(await eventually { kill(pid, 0) != 0 }, "the agent process \(pid) still runs")
+            #expect(await h.waitStreams { $0.first?.closed == true })
+            let framesAtClose = try #require(await h.streams().first).frames.count
+            try await Task.sleep(for: .milliseconds(400))
+            let stream = try #require(await h.streams().first)
+            #expect(stream.frames.count == framesAtClose, "no frame after the closing one")
+            #expect(!stream.rolledBack)
+            #expect(partial.hasPrefix(stream.text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                    "QQ saw a prefix of what the screen saw")
+            #expect(await eventually { (try? await store.messages(in: .c2c("U1")).first { $0.origin == "agent" }?.status) == "cancelled" })
+            #expect(try await store.messages(in: .c2c("U1")).first { $0.origin == "agent" }?.text.isEmpty == false)
+            let log = try await store.ownershipLog(.c2c("U1"))
+            #expect(log.map(\.owner) == ["agent", "human"])
+            #expect(log.last?.reason == "I'll answer")
+        }
+    }
+
+    @Test("DRAFT: the answer streams to the operator only; nothing reaches QQ until the operator sends it (edited)")
+    func draftMode() async throws {
+        try await SimHarness.run(agent: shellAgent("printf '建议回复：'; sleep 0.1; printf '请重启试试'")) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.draft, for: .c2c("U1"))
+            await h.c2cMessage(from: "U1", "连不上了")
+            #expect(await h.recorder.waitForTurns(1))
+            #expect(await h.session.draft(for: .c2c("U1")) == "建议回复：请重启试试")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(await h.accepted("/v2/users/U1/messages").isEmpty, "a draft went to QQ")
+            let sent = try #require(await h.session.sendDraft(for: .c2c("U1"), text: "您好，请重启路由器试试"))
+            #expect(sent.status == .sent)
+            #expect(await h.accepted("/v2/users/U1/messages").map(\.content) == ["您好，请重启路由器试试"])
+            #expect(await h.session.draft(for: .c2c("U1")) == nil)
+            #expect(await h.session.owner(of: .c2c("U1")) == .draft, "sending a draft keeps DRAFT mode")
+        }
+    }
+
+    @Test("messages during a turn are queued and answered together in the next turn")
+    func queueing() async throws {
+        // Echoes its prompt after a pause: each reply shows what that turn was given.
+        try await SimHarness.run(agent: shellAgent("sleep 0.4; cat")) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .c2c("U1"))
+            await h.c2cMessage(from: "U1", "第一")
+            try await Task.sleep(for: .milliseconds(100))
+            await h.c2cMessage(from: "U1", "第二")
+            await h.c2cMessage(from: "U1", "第三")
+            #expect(await h.recorder.waitForTurns(2))
+            let turns = await h.recorder.finishedTurns.map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+            #expect(turns.first == "第一")
+            #expect(turns.last?.contains("第二") == true && turns.last?.contains("第三") == true, "\(turns)")
+            #expect(await h.recorder.activities.contains { if case .queued = $0.kind { return true }; return false })
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(await h.recorder.finishedTurns.count == 2, "no third turn")
+        }
+    }
+
+    @Test("busy = interrupt: a new message cancels the running turn and one turn answers everything")
+    func interrupt() async throws {
+        try await SimHarness.run(configure: { $0.handoff.busy = .interrupt }, agent: shellAgent("sleep 0.5; cat")) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .c2c("U1"))
+            await h.c2cMessage(from: "U1", "第一")
+            try await Task.sleep(for: .milliseconds(150))
+            await h.c2cMessage(from: "U1", "算了，换个问题")
+            #expect(await h.recorder.waitForTurns(2))
+            let turns = await h.recorder.finishedTurns
+            #expect(turns.first?.outcome == .cancelled(reason: "a newer message arrived"))
+            #expect(turns.last?.text.contains("第一") == true && turns.last?.text.contains("换个问题") == true)
+        }
+    }
+}
