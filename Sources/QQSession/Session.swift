@@ -263,9 +263,11 @@ public actor Session {
 
     /// Hands a conversation to the agent (`.agent`, `.draft`) or takes it back (`.human`), at any
     /// moment: a take-back mid-stream stops forwarding at once, cancels the agent's turn and closes
-    /// the C2C stream validly. Every change is recorded (who, when, why).
+    /// the C2C stream validly. Every change is recorded (who, when, why). False (and a notice) when
+    /// no agent is configured to hand the conversation to.
+    @discardableResult
     public func setOwner(_ owner: Owner, for conversation: ConversationID, by actor: String = "operator",
-                         reason: String? = nil) async {
+                         reason: String? = nil) async -> Bool {
         await router.setOwner(owner, for: conversation, actor: actor, reason: reason)
     }
 

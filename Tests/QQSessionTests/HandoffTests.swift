@@ -162,7 +162,9 @@ struct HandoffTests {
 
     @Test("busy = interrupt: a new message cancels the running turn and one turn answers everything")
     func interrupt() async throws {
-        try await SimHarness.run(configure: { $0.handoff.busy = .interrupt }, agent: shellAgent("sleep 0.5; cat")) { h in
+        // The first question would take 5 s; the second turn (which has both) answers at once.
+        let agent = shellAgent("p=$(cat); case \"$p\" in *换个*) printf '%s' \"$p\" ;; *) sleep 5; printf '%s' \"$p\" ;; esac")
+        try await SimHarness.run(configure: { $0.handoff.busy = .interrupt }, agent: agent) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .c2c("U1"))
             await h.c2cMessage(from: "U1", "第一")
@@ -172,6 +174,25 @@ struct HandoffTests {
             let turns = await h.recorder.finishedTurns
             #expect(turns.first?.outcome == .cancelled(reason: "a newer message arrived"))
             #expect(turns.last?.text.contains("第一") == true && turns.last?.text.contains("换个问题") == true)
+        }
+    }
+}
+
+@Suite("Hand-off: groups", .timeLimit(.minutes(1)))
+struct HandoffGroupTests {
+    @Test("in an agent-owned group only @bot messages start a turn; other chatter is context for the next one")
+    func mentionOnly() async throws {
+        try await SimHarness.run(agent: shellAgent("cat")) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .group("G1"))
+            _ = await h.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M2", content: "大家早", mentionBot: false)
+            #expect(await h.recorder.waitForMessages(1))
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(await h.recorder.activities.isEmpty)
+            await h.groupMessage("G1", from: "M1", "机器人，刚才谁说话了？")
+            #expect(await h.recorder.waitForTurns(1))
+            let prompt = try #require(await h.recorder.finishedTurns.first).text
+            #expect(prompt.contains("user: 大家早") && prompt.contains("[New message]\n机器人，刚才谁说话了？"), "\(prompt)")
         }
     }
 }

@@ -9,28 +9,10 @@ struct CrashTests {
     func binary() throws -> String { try #require(BuildPaths.qqtui, "qqtui binary not built (swift build)") }
 
     func config(sim: QQSimulator, dir: String) throws -> String {
-        let path = dir + "/config.toml"
-        let text = """
-            [bot]
-            app_id = "\(sim.configuration.appID)"
-            app_secret = "\(sim.configuration.appSecret)"
-            token_url = "\(sim.tokenURL)"
-            api_base = "\(sim.baseURL)"
-            [stream]
-            interval_ms = 100
-            [store]
-            path = "\(dir)/store.sqlite"
-            [log]
-            file = "\(dir)/qqtui.log"
-            """
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
-        return path
+        try TestConfig.write(sim: sim, dir: dir, extra: "[stream]\ninterval_ms = 100\n")
     }
 
-    static func tempDir() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-crash-\(UUID().uuidString)").path
-    }
+    static func tempDir() -> String { TestConfig.tempDir("crash") }
 
     @Test("kill -9 during a burst: every message serve printed (so had committed) is in the store")
     func killDuringBurst() async throws {

@@ -9,48 +9,9 @@ import Testing
 struct StoreCLITests {
     func binary() throws -> String { try #require(BuildPaths.qqtui, "qqtui binary not built (swift build)") }
 
-    static func config(sim: QQSimulator?, dir: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let path = dir + "/config.toml"
-        let bot = sim.map {
-            """
-            [bot]
-            app_id = "\($0.configuration.appID)"
-            app_secret = "\($0.configuration.appSecret)"
-            token_url = "\($0.tokenURL)"
-            api_base = "\($0.baseURL)"
-            """
-        } ?? """
-            [bot]
-            app_id = "1"
-            app_secret = "never-used"
-            token_url = "http://127.0.0.1:9/token"
-            api_base = "http://127.0.0.1:9"
-            """
-        let text = bot + """
+    static func config(sim: QQSimulator?, dir: String) throws -> String { try TestConfig.write(sim: sim, dir: dir) }
 
-            [store]
-            path = "\(dir)/store.sqlite"
-            [log]
-            file = "\(dir)/qqtui.log"
-            """
-        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
-        return path
-    }
-
-    static func tempDir() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-storecli-\(UUID().uuidString)").path
-    }
-
-    /// Waits (bounded) until `condition` holds.
-    static func eventually(_ timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(30))
-        }
-        return try await condition()
-    }
+    static func tempDir() -> String { TestConfig.tempDir("storecli") }
 
     @Test("two qqtui send processes beside a running session share the msg_seq ledger; the session resyncs after a clash")
     func sendBesideSession() async throws {
@@ -66,10 +27,10 @@ struct StoreCLITests {
         let drain = Task { for await _ in session.events {} }
         defer { drain.cancel() }
 
-        #expect(await Self.eventually { if case .ready = session.status.phase { true } else { false } })
+        #expect(await eventually { if case .ready = session.status.phase { true } else { false } })
         let question = await sim.platform.userSendsC2C(userOpenID: "U1", content: "在吗？")
-        #expect(await Self.eventually { session.ledgerEntry(for: question.id) != nil })
-        #expect(await Self.eventually { store.ledgerEntry(question.id) != nil }, "the ledger entry reached the store")
+        #expect(await eventually { session.ledgerEntry(for: question.id) != nil })
+        #expect(await eventually { store.ledgerEntry(question.id) != nil }, "the ledger entry reached the store")
 
         for text in ["第一条", "第二条"] {
             let send = try ChildProcess(try binary(), ["send", "--config", configPath, "--to", "c2c:U1", text])

@@ -34,9 +34,15 @@ actor AgentRouter {
 
     /// Changes the owner (audited). Taking a conversation back stops the running turn at once; handing
     /// it over answers a waiting user.
-    func setOwner(_ owner: Owner, for conversation: ConversationID, actor: String, reason: String?) {
+    @discardableResult
+    func setOwner(_ owner: Owner, for conversation: ConversationID, actor: String, reason: String?) -> Bool {
         var s = state(conversation)
-        guard s.owner != owner else { return }
+        guard s.owner != owner else { return true }
+        if owner != .human, backend == nil {
+            emit(.notice(Notice(level: .warning, kind: .agentError, message:
+                "no agent is configured ([agent] in the config file): \(conversation) stays with the operator", subject: conversation.description)))
+            return false
+        }
         s.owner = owner
         conversations[conversation] = s
         record(OwnershipChange(conversation: conversation, owner: owner.rawValue, actor: actor, reason: reason))
@@ -47,6 +53,7 @@ actor AgentRouter {
         if owner != .human, policy.answerPendingOnHandover, state(conversation).userIsWaiting {
             startTurnIfIdle(conversation)
         }
+        return true
     }
 
     private func record(_ change: OwnershipChange) {
@@ -103,6 +110,8 @@ actor AgentRouter {
         s.lastUserMessage = (message.id, message.author.openID)
         conversations[message.conversation] = s
         guard s.owner != .human, backend != nil, !stopping else { return }
+        // A group chat not addressed to the bot is context for the agent, not a question.
+        if message.source == .group, policy.groupMentionOnly { return }
         if let turn = s.turn {
             switch policy.busy {
             case .queue:

@@ -36,6 +36,9 @@ public struct HandoffPolicy: Sendable, Hashable {
     public var turnTimeout: Duration = .seconds(600)
     /// Messages of a conversation kept for the agent's context.
     public var historyMessages: Int = 40
+    /// In groups, only messages that @-mention the bot start a turn (others are context); off: every
+    /// group message the bot receives does.
+    public var groupMentionOnly = true
     /// The defaults: human, queue, answer pending, operator takes over, 60 s / 120 s / 10 min, 40 messages.
     public init() {}
 }

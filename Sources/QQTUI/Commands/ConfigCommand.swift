@@ -34,6 +34,8 @@ struct ConfigCommand: AsyncParsableCommand {
                   sending       \(s.sending.proactive ? "proactive when no window is open" : "no proactive sends"), split at \(s.sending.maxLength), \(s.sending.retries) retries
                   stream        \(s.stream.enabled ? "\(s.stream.api.rawValue), one frame per \(s.stream.interval.shortDescription)" : "off")
                   attachments   \(s.attachments.download ? "downloaded to \(s.attachments.directory ?? "memory")" : "not downloaded")
+                  handoff       new conversations \(s.handoff.defaultOwner.rawValue.uppercased()), busy: \(s.handoff.busy.rawValue), timeouts \(s.handoff.firstEventTimeout.shortDescription)/\(s.handoff.idleTimeout.shortDescription)/\(s.handoff.turnTimeout.shortDescription)
+                  agent         \(c.agent.map { $0.make().name } ?? "none")
                   store         \(c.storePath)
                   log           \(c.logFile) (\(c.logLevel))
                 """)
@@ -98,6 +100,24 @@ enum ExampleConfig {
         max_attachment_mb = 20
         download_timeout_s = 30
         dedup_window_s = 3600
+
+        [handoff]                                 # who answers: human, agent (streams to QQ) or draft (to you only)
+        default_owner = "human"                   # owner of a conversation qqtui has not seen before
+        busy = "queue"                            # a message during an agent turn: queue | interrupt
+        answer_pending_on_handover = true         # hand over while a user waits: the agent answers at once
+        operator_reply_takes_over = true          # replying by hand in an AGENT conversation takes it back
+        first_event_timeout_s = 60                # no first word from the agent: the turn is cancelled
+        idle_timeout_s = 120                      # the agent goes quiet mid-turn
+        turn_timeout_s = 600                      # a whole turn
+        history_messages = 40                     # context given to the agent
+        group_trigger = "mention"                 # in groups the agent answers @bot messages (all: every message)
+
+        # [agent]                                 # uncomment to let an agent answer the conversations you hand over
+        # backend = "command"                     # command | openai | acp | echo | demo
+        # command = ["/usr/local/bin/answer"]     # command/acp: the program; for command the prompt goes to stdin,
+        # env = { MODEL = "small" }               #   stdout is the answer, a line with only a form feed is a segment break
+        # directory = "/srv/agent"
+        # kill_grace_ms = 3000                    # command: SIGTERM, then SIGKILL after this
 
         [store]                                   # every message, send status, ledger entry (SQLite, WAL)
         # path = "~/.local/share/qqtui/qqtui.sqlite"

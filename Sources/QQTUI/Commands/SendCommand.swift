@@ -77,26 +77,17 @@ struct SendCommand: AsyncParsableCommand {
             }
             continuation.finish()
         }.start()
-        var pending = Data()
-        for await chunk in chunks {
-            pending.append(chunk)
-            // Hold back a trailing partial line only when it could be the start of "\f\n".
-            while let formFeed = pending.range(of: Data("\u{0C}\n".utf8)) {
-                let before = pending[pending.startIndex..<formFeed.lowerBound]
-                if before.isEmpty || before.last == UInt8(ascii: "\n") {
-                    await writer.append(bytes: Data(before))
-                    await writer.segmentBreak()
-                    pending = Data(pending[formFeed.upperBound...])
-                } else {
-                    break
+        var splitter = SegmentSplitter()
+        func forward(_ pieces: [SegmentSplitter.Piece]) async {
+            for piece in pieces {
+                switch piece {
+                case .text(let bytes): await writer.append(bytes: bytes)
+                case .segmentBreak: await writer.segmentBreak()
                 }
             }
-            if pending.last != 0x0C {
-                await writer.append(bytes: pending)
-                pending.removeAll()
-            }
         }
-        if !pending.isEmpty { await writer.append(bytes: pending) }
+        for await chunk in chunks { await forward(splitter.feed(chunk)) }
+        await forward(splitter.finish())
         return await writer.finish()
     }
 }

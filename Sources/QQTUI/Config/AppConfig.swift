@@ -12,6 +12,8 @@ struct AppConfig: Sendable {
     var logLevel: Logger.Level
     /// The SQLite store.
     var storePath: String = AppConfig.dataDirectory + "/qqtui.sqlite"
+    /// The agent for conversations handed to it (nil: none configured; hand-over is refused).
+    var agent: AgentChoice?
     /// The file this came from.
     var source: String
     /// Non-fatal remarks (e.g. a world-readable file that holds a secret).

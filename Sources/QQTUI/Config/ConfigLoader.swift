@@ -43,6 +43,8 @@ enum ConfigLoader {
         if let stream = try root.section("stream") { try readStream(stream, into: &session) }
         session.attachments.directory = AppConfig.dataDirectory + "/attachments"
         if let inbound = try root.section("inbound") { try readInbound(inbound, into: &session) }
+        if let handoff = try root.section("handoff") { try readHandoff(handoff, into: &session) }
+        let agent = try root.section("agent").map { try readAgent($0, environment: environment) }
         var logFile = AppConfig.stateDirectory + "/qqtui.log"
         var logLevel = Logger.Level.info
         if let log = try root.section("log") {
@@ -63,9 +65,10 @@ enum ConfigLoader {
             }
             try store.rejectUnknownKeys(known: ["path"])
         }
-        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "store", "log"])
+        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "store", "log", "handoff", "agent"])
         var config = AppConfig(session: session, logFile: logFile, logLevel: logLevel, source: file)
         config.storePath = storePath
+        config.agent = agent
         return config
     }
 

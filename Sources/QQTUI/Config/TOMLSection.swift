@@ -94,6 +94,18 @@ final class TOMLSection {
         return out
     }
 
+    /// A table of strings (`env = { KEY = "value" }`).
+    func stringTable(_ key: String) throws -> [String: String]? {
+        guard let v = value(key) else { return nil }
+        guard let t = v.table else { throw fail(key, "expected a table of strings such as { NAME = \"value\" }, found \(describe(v))") }
+        var out: [String: String] = [:]
+        for k in t.keys {
+            guard let s = t[k]?.string else { throw fail(key, "\(k) must be a string") }
+            out[k] = s
+        }
+        return out
+    }
+
     func section(_ key: String) throws -> TOMLSection? {
         guard let v = value(key) else { return nil }
         guard let t = v.table else { throw fail(key, "expected a table ([\(keyPath(key))]), found \(describe(v))") }

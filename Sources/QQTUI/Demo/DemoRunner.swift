@@ -18,7 +18,7 @@ enum DemoRunner {
         config.reconnect.baseDelay = .milliseconds(200)
         let storePath = NSTemporaryDirectory() + "qqtui-demo-\(getpid()).sqlite"
         let store = try CLI.openStore(storePath, mode: .session)
-        let session = Session(configuration: config, store: store, logger: Logger(label: "qqtui.session"))
+        let session = Session(configuration: config, store: store, agent: DemoAgent(), logger: Logger(label: "qqtui.session"))
         StandardOutput.write("""
             ── qqtui demo ─────────────────────────────────────────────────────────────
             A simulated QQ platform runs on \(simulator.baseURL) with scripted users.
@@ -30,7 +30,7 @@ enum DemoRunner {
         let printer = EventPrinter(json: false, width: TextWidth.terminalColumns(), verbose: true)
         let platform = simulator.platform
         _ = await HeadlessRunner.run(session: session, printer: printer, exitWhenOffline: false) {
-            await DemoScript.run(on: platform)
+            await DemoScript.run(on: platform, session: session)
         }
         await simulator.stop()
         await CLI.closeStore(store)

@@ -1,12 +1,14 @@
 import Foundation
+import QQSession
 import QQSimulator
 
 /// Scripted QQ users for `qqtui --demo`: Chinese and English, private and group, an @mention, an
-/// image, a long message, a bare @bot (which must be skipped), and a gateway reconnect.
+/// image, a long message, a bare @bot (which must be skipped), a gateway reconnect, and the demo agent
+/// at work: a group and a private chat handed to it, a take-back mid-stream, a draft.
 struct DemoScript: Sendable {
     struct Step: Sendable {
         var after: Duration
-        var action: @Sendable (SimPlatform) async -> Void
+        var action: @Sendable (SimPlatform, Session) async -> Void
     }
 
     static let zhang = "E4F4AEA3C1B2D9F0A6B7C8D9E0F1A2B3"
@@ -31,24 +33,33 @@ struct DemoScript: Sendable {
     /// The opening scene, then idle chatter every few seconds.
     static func opening() -> [Step] {
         [
-            Step(after: .milliseconds(800)) { p in _ = await p.userSendsC2C(userOpenID: zhang, content: "你好，请问今天营业吗？") },
-            Step(after: .milliseconds(1200)) { p in
+            Step(after: .milliseconds(300)) { _, s in
+                await s.setOwner(.agent, for: .group(testGroup), by: "demo", reason: "the agent answers the group")
+                await s.setOwner(.agent, for: .c2c(alice), by: "demo", reason: "night shift")
+            },
+            Step(after: .milliseconds(800)) { p, _ in _ = await p.userSendsC2C(userOpenID: zhang, content: "你好，请问今天营业吗？") },
+            Step(after: .milliseconds(1200)) { p, _ in
                 _ = await p.userSendsGroup(groupOpenID: testGroup, memberOpenID: xiaoming, content: "今天天气怎么样？")
             },
-            Step(after: .milliseconds(900)) { p in
+            Step(after: .milliseconds(900)) { p, _ in
                 _ = await p.userSendsGroup(groupOpenID: testGroup, memberOpenID: lihua, content: "", inlineMention: true)
             },
-            Step(after: .milliseconds(1200)) { p in
+            Step(after: .milliseconds(1200)) { p, _ in
                 _ = await p.userSendsC2C(userOpenID: alice, content: "Hi! Here is the receipt, can you check the total?",
                                          attachments: [SimAttachment(contentType: "image/png", filename: "receipt.png", data: samplePNG)])
             },
-            Step(after: .milliseconds(1500)) { p in
+            Step(after: .milliseconds(1500)) { p, _ in
                 _ = await p.userSendsGroup(groupOpenID: testGroup, memberOpenID: lihua, content: "大家好，我是新来的 👋",
                                            mentionBot: false)
             },
-            Step(after: .milliseconds(1500)) { p in _ = await p.userSendsC2C(userOpenID: zhang, content: longMessage) },
-            Step(after: .milliseconds(2500)) { p in await p.apply(.reconnect) },
-            Step(after: .milliseconds(1500)) { p in
+            Step(after: .milliseconds(1500)) { p, _ in _ = await p.userSendsC2C(userOpenID: zhang, content: longMessage) },
+            Step(after: .milliseconds(2000)) { _, s in
+                // The operator takes Alice back while the agent is still answering her.
+                await s.setOwner(.human, for: .c2c(alice), by: "demo", reason: "the operator takes over")
+                await s.setOwner(.draft, for: .c2c(zhang), by: "demo", reason: "the agent drafts, the operator sends")
+            },
+            Step(after: .milliseconds(2500)) { p, _ in await p.apply(.reconnect) },
+            Step(after: .milliseconds(1500)) { p, _ in
                 _ = await p.userSendsGroup(groupOpenID: testGroup, memberOpenID: xiaoming, content: "<@!other> 你看这个 \u{1B}[31m红色\u{1B}[0m?",
                                            inlineMention: true)
             },
@@ -65,10 +76,10 @@ struct DemoScript: Sendable {
     ]
 
     /// Runs the scene on `platform` until cancelled.
-    static func run(on platform: SimPlatform) async {
+    static func run(on platform: SimPlatform, session: Session) async {
         for step in opening() {
             guard (try? await Task.sleep(for: step.after)) != nil else { return }
-            await step.action(platform)
+            await step.action(platform, session)
         }
         var i = 0
         while !Task.isCancelled {

@@ -13,7 +13,7 @@ enum HeadlessRunner {
         if let banner { StandardOutput.write(banner) }
         let logger = Logger(label: "qqtui.session")
         let store = try CLI.openStore(config.storePath, mode: .session, logger: Logger(label: "qqtui.store"))
-        let session = Session(configuration: config.session, store: store, logger: logger)
+        let session = Session(configuration: config.session, store: store, agent: config.agent?.make(), logger: logger)
         let code = await run(session: session, printer: printer, exitWhenOffline: true)
         // Unsaved changes make the run a failure (EX_IOERR) even after a clean signal.
         return await CLI.closeStore(store) ? code : 74

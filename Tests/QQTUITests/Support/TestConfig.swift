@@ -1,0 +1,40 @@
+import Foundation
+import QQSimulator
+
+/// Config files for `qqtui` child processes: the simulator's credentials, a store and a log in `dir`.
+enum TestConfig {
+    /// Writes `dir/config.toml` (owner-only) for `sim` (nil: a platform nobody listens on) plus `extra` TOML.
+    static func write(sim: QQSimulator?, dir: String, extra: String = "") throws -> String {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/config.toml"
+        let bot = sim.map {
+            """
+            [bot]
+            app_id = "\($0.configuration.appID)"
+            app_secret = "\($0.configuration.appSecret)"
+            token_url = "\($0.tokenURL)"
+            api_base = "\($0.baseURL)"
+            """
+        } ?? """
+            [bot]
+            app_id = "1"
+            app_secret = "never-used"
+            token_url = "http://127.0.0.1:9/token"
+            api_base = "http://127.0.0.1:9"
+            """
+        let text = bot + "\n" + extra + """
+
+            [store]
+            path = "\(dir)/store.sqlite"
+            [log]
+            file = "\(dir)/qqtui.log"
+            """
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        return path
+    }
+
+    /// A fresh scratch folder name.
+    static func tempDir(_ prefix: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-\(prefix)-\(UUID().uuidString)").path
+    }
+}
