@@ -1,0 +1,119 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// A real peer server (a Python fixture, fakellm) as a child process: output captured, every wait
+/// bounded, and killed by its pid when the test ends.
+final class PeerProcess: Sendable {
+    private let process: Process
+    private let output = Captured()
+    /// The child's pid.
+    let pid: Int32
+
+    /// Starts `executable` with `arguments` in `directory`.
+    init(_ executable: String, _ arguments: [String], directory: String? = nil) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        process = p
+        out.fileHandleForReading.readabilityHandler = { [output] h in
+            let d = h.availableData
+            if !d.isEmpty { output.text.withLock { $0.out += String(decoding: d, as: UTF8.self) } }
+        }
+        err.fileHandleForReading.readabilityHandler = { [output] h in
+            let d = h.availableData
+            if !d.isEmpty { output.text.withLock { $0.err += String(decoding: d, as: UTF8.self) } }
+        }
+        try p.run()
+        pid = p.processIdentifier
+    }
+
+    /// Everything written to stdout so far.
+    var stdout: String { output.text.withLock { $0.out } }
+    /// The last 2 000 characters written to stderr, for failure messages.
+    var stderrTail: String { String(output.text.withLock { $0.err }.suffix(2000)) }
+
+    /// Output filled by the pipes' handlers (a class, so the handlers can hold it).
+    private final class Captured: Sendable {
+        let text = Mutex<(out: String, err: String)>(("", ""))
+    }
+
+    /// The first complete stdout line, waiting at most `timeout`; nil when it does not come.
+    func firstLine(timeout: Duration = .seconds(15)) async -> String? {
+        await eventually(timeout: timeout) {
+            let out = self.stdout
+            return out.firstIndex(of: "\n").map { String(out[..<$0]) }
+        }
+    }
+
+    /// SIGKILL to the pid, then reaps it (bounded).
+    func kill() async {
+        if process.isRunning { Glibc.kill(pid, SIGKILL) }
+        _ = await eventually(timeout: .seconds(5)) { self.process.isRunning ? nil : true }
+    }
+
+    /// Runs `body`, then kills the process, whatever `body` did.
+    func killing<T>(after body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await kill()
+            return result
+        } catch {
+            await kill()
+            throw error
+        }
+    }
+
+    /// The Python of the peer venv (`bash .ci/peers`), or nil when it is missing.
+    static var peersPython: String? {
+        let path = packageRoot.appendingPathComponent(".build/peers/venv/bin/python").path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    /// True when CI demands the peers (`QQTUI_REQUIRE_PEERS=1`): a missing venv then fails instead of skipping.
+    static var peersRequired: Bool { ProcessInfo.processInfo.environment["QQTUI_REQUIRE_PEERS"] == "1" }
+
+    /// The package root (from this file's path).
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// True once something accepts TCP connections on 127.0.0.1:`port`; false after `timeout` or when
+    /// the process exits first.
+    func waitUntilListening(port: Int, timeout: Duration = .seconds(20)) async -> Bool {
+        await eventually(timeout: timeout) {
+            if Self.canConnect(port: port) { return true }
+            return self.process.isRunning ? nil : false
+        } ?? false
+    }
+
+    private static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
+
+/// Calls `check` every 20 ms until it returns a value or `timeout` passes.
+func eventually<T>(timeout: Duration, _ check: () async -> T?) async -> T? {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while true {
+        if let value = await check() { return value }
+        guard clock.now < deadline else { return nil }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+}
