@@ -53,14 +53,15 @@ struct TokenAndRESTTests {
     @Test("the token is refreshed before it expires (and the platform rotates it)")
     func refreshBeforeExpiry() async throws {
         var simConfig = SimulatorConfiguration()
-        simConfig.tokenLifetime = 2
+        // 4 s: refreshed after half of it (2 s), with room for a loaded machine on both sides.
+        simConfig.tokenLifetime = 4
         simConfig.tokenRotationWindow = 60
         let sim = try await QQSimulator.start(simConfig)
         let tokens = TokenProvider(configuration: SimHarness.fastConfiguration(for: sim), transport: HTTPTransport(),
                                    logger: .init(label: "t"))
         let first = try await tokens.token()
         #expect(try await tokens.token() == first, "cached while fresh")
-        try await Task.sleep(for: .milliseconds(1100))
+        try await Task.sleep(for: .milliseconds(2100))
         let second = try await tokens.token()
         #expect(second.value != first.value)
         #expect(await sim.platform.currentStats().tokenRequests == 2)

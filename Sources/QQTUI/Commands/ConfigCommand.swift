@@ -118,6 +118,12 @@ enum ExampleConfig {
         # env = { MODEL = "small" }               #   stdout is the answer, a line with only a form feed is a segment break
         # directory = "/srv/agent"
         # kill_grace_ms = 3000                    # command: SIGTERM, then SIGKILL after this
+        # base_url = "http://127.0.0.1:8080/v1"   # openai: llama.cpp, Ollama /v1, vLLM, LM Studio or a cloud API
+        # model = "qwen2.5-7b-instruct"
+        # api_key_env = "OPENAI_API_KEY"          # the key stays in the environment, never in this file
+        # system_prompt = "你是某某店的客服助手，回答简洁礼貌。"
+        # max_history_messages = 40
+        # temperature = 0.7
 
         [store]                                   # every message, send status, ledger entry (SQLite, WAL)
         # path = "~/.local/share/qqtui/qqtui.sqlite"

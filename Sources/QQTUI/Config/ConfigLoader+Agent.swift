@@ -7,6 +7,7 @@ enum AgentChoice: Sendable {
     case command(CommandAgentConfiguration)
     case echo
     case demo(pace: Duration)
+    case openai(OpenAIAgentConfiguration)
 
     /// The backend.
     func make() -> any AgentBackend {
@@ -14,6 +15,7 @@ enum AgentChoice: Sendable {
         case .command(let c): return CommandAgent(c)
         case .echo: return EchoAgent()
         case .demo(let pace): return DemoAgent(pace: pace)
+        case .openai(let c): return OpenAIAgent(configuration: c)
         }
     }
 }
@@ -62,6 +64,8 @@ extension ConfigLoader {
             if let v = try t.int("kill_grace_ms", in: 0...60_000) { c.killGrace = .milliseconds(v) }
             choice = .command(c)
             try t.rejectUnknownKeys(known: ["backend", "command", "env", "directory", "kill_grace_ms"])
+        case "openai":
+            choice = .openai(try readOpenAI(t, environment: environment))
         case "echo":
             choice = .echo
             try t.rejectUnknownKeys(known: ["backend"])
@@ -73,5 +77,41 @@ extension ConfigLoader {
             throw t.fail("backend", "\"\(backend)\" is not one of \(agentBackends.joined(separator: ", "))" + hint)
         }
         return choice
+    }
+
+    /// `backend = "openai"`: an OpenAI-compatible chat completions server.
+    private static func readOpenAI(_ t: TOMLSection, environment: [String: String]) throws -> OpenAIAgentConfiguration {
+        guard let base = try t.string("base_url") else {
+            throw t.fail("base_url", "missing: the server, e.g. \"http://127.0.0.1:8080/v1\" (llama.cpp, Ollama, vLLM) or a cloud API")
+        }
+        guard let model = try t.string("model"), !model.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw t.fail("model", "missing: the model name the server knows")
+        }
+        var key: Secret?
+        if let name = try t.string("api_key_env") {
+            guard name.range(of: #"^[A-Za-z_][A-Za-z0-9_]{0,63}$"#, options: .regularExpression) != nil else {
+                throw t.fail("api_key_env", "is not an environment variable name (the key itself never goes in the file)")
+            }
+            guard let value = environment[name], !value.isEmpty else {
+                throw t.fail("api_key_env", "environment variable \(name) is not set or empty")
+            }
+            key = Secret(value, pinned: true)
+        }
+        guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = url.host, !host.isEmpty else {
+            throw t.fail("base_url", "\"\(base)\" is not an http(s) URL")
+        }
+        // The key travels to this URL: plain http only to this machine.
+        if key != nil, scheme == "http", !["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased()) {
+            throw t.fail("base_url", "must use https when api_key_env is set (plain http only to 127.0.0.1 / localhost)")
+        }
+        var c = OpenAIAgentConfiguration(baseURL: base, model: model, apiKey: key, systemPrompt: try t.string("system_prompt"))
+        if let v = try t.int("max_history_messages", in: 1...1000) { c.maxHistoryMessages = v }
+        if let v = try t.int("max_history_chars", in: 100...1_000_000) { c.maxHistoryChars = v }
+        if let v = try t.double("temperature", in: 0...2) { c.temperature = v }
+        if let v = try t.int("request_timeout_s", in: 1...600) { c.requestTimeout = .seconds(v) }
+        try t.rejectUnknownKeys(known: ["backend", "base_url", "model", "api_key_env", "system_prompt", "max_history_messages",
+                                        "max_history_chars", "temperature", "request_timeout_s"])
+        return c
     }
 }

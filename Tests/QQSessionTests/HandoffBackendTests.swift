@@ -1,0 +1,44 @@
+import Foundation
+@testable import QQSession
+import QQSimulator
+import Testing
+
+/// The real backends behind the router, through the simulator.
+@Suite("Hand-off with the openai backend (SSE fixture server)", .timeLimit(.minutes(1)))
+struct HandoffOpenAITests {
+    @Test("AGENT C2C with an OpenAI-compatible server: streamed frames to QQ; take-back closes the HTTP request and the stream")
+    func openAITakeBack() async throws {
+        try await SSEFixture.with { fixture in
+            try await SimHarness.run(configure: { $0.stream.interval = .milliseconds(100) }, agent: fixture.agent("slow")) { h in
+                #expect(await h.recorder.waitForReady())
+                await h.session.setOwner(.agent, for: .c2c("U1"))
+                await h.c2cMessage(from: "U1", "慢慢说")
+                #expect(await h.waitStreams { ($0.first?.frames.count ?? 0) >= 3 })
+                await h.session.setOwner(.human, for: .c2c("U1"))
+                #expect(await fixture.sawDisconnect(), "the server never saw the request go away")
+                #expect(await h.waitStreams { $0.first?.closed == true })
+                let stream = try #require(await h.streams().first)
+                #expect(stream.text.hasPrefix("第0段 第1段"))
+                #expect(!stream.text.contains("第19段"))
+                let body = try await fixture.lastBody()
+                let messages = try #require(body["messages"] as? [[String: Any]])
+                #expect(messages.last?["content"] as? String == "慢慢说")
+            }
+        }
+    }
+
+    @Test("a group handed to an OpenAI-compatible server gets one message with the whole answer")
+    func openAIGroup() async throws {
+        try await SSEFixture.with { fixture in
+            try await SimHarness.run(agent: fixture.agent("slow")) { h in
+                #expect(await h.recorder.waitForReady())
+                await h.session.setOwner(.agent, for: .group("G1"))
+                await h.groupMessage("G1", from: "M1", "说说看")
+                #expect(await h.recorder.waitForTurns(1))
+                #expect(await eventually { await !h.accepted("/v2/groups/G1/messages").isEmpty })
+                let text = await h.accepted("/v2/groups/G1/messages").first?.content ?? ""
+                #expect(text.hasPrefix("第0段") && text.contains("第19段"))
+            }
+        }
+    }
+}
