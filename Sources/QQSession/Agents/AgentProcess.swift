@@ -19,6 +19,7 @@ final class AgentProcess: Sendable {
     /// State the reader and reaper threads update.
     private final class Shared: Sendable {
         let stderrTail = Mutex<Data>(Data())
+        let stderrClosed = Mutex(false)
         let exit = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
     }
     /// Keep at most this much of stderr (the end of it).
@@ -27,6 +28,7 @@ final class AgentProcess: Sendable {
     /// Starts `argv` (argv[0] is looked up in PATH when it has no slash).
     init(argv: [String], environment: [String: String], directory: String?) throws {
         guard let program = argv.first, !program.isEmpty else { throw QQError.agent("the agent command is empty") }
+        Self.ignoreSIGPIPE
         // posix_spawn_file_actions_addchdir_np is not visible to Swift here: a shell changes directory
         // and execs the program (argv passed through untouched, no quoting).
         let argv = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + argv } ?? argv
@@ -82,7 +84,7 @@ final class AgentProcess: Sendable {
         }
         let shared = self.shared
         Self.readLoop(errPipe[0]) { data in
-            guard let data else { return }
+            guard let data else { shared.stderrClosed.withLock { $0 = true }; return }
             shared.stderrTail.withLock { t in
                 t.append(data)
                 if t.count > Self.stderrLimit { t.removeFirst(t.count - Self.stderrLimit) }
@@ -101,6 +103,15 @@ final class AgentProcess: Sendable {
             for w in waiters { w.resume(returning: code) }
         }
     }
+
+    /// Writing to an agent that died must fail with EPIPE, not kill us: SIGPIPE is ignored once, unless
+    /// the host installed a handler of its own.
+    private static let ignoreSIGPIPE: Void = {
+        var current = sigaction()
+        if sigaction(SIGPIPE, nil, &current) == 0, current.__sigaction_handler.sa_handler == nil {
+            signal(SIGPIPE, SIG_IGN)
+        }
+    }()
 
     /// Reads `fd` on its own thread until EOF; `body(nil)` at the end.
     private static func readLoop(_ fd: Int32, _ body: @escaping @Sendable (Data?) -> Void) {
@@ -185,6 +196,14 @@ final class AgentProcess: Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return exitStatus
+    }
+
+    /// Waits up to `timeout` until stderr reached EOF, so ``stderrText`` holds the child's last words.
+    func waitForStderr(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, !shared.stderrClosed.withLock({ $0 }) {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     /// SIGTERM to the group, SIGKILL after `grace`; returns once it exited.
