@@ -42,3 +42,32 @@ struct HandoffOpenAITests {
         }
     }
 }
+
+@Suite("Hand-off with the acp backend (fixture agent on the official SDK)", .timeLimit(.minutes(1)),
+       .enabled(if: ACPFixture.enabled, "the ACP fixture venv .build/peers/venv is missing (bash .ci/peers); skipped"))
+struct HandoffACPTests {
+    @Test("AGENT C2C with an ACP agent: streamed to QQ; take-back sends session/cancel, closes the stream, and the agent answers again later")
+    func acpTakeBack() async throws {
+        try await ACPFixture.run { fixture in
+            try await SimHarness.run(configure: { $0.stream.interval = .milliseconds(100) }, agent: fixture.backend) { h in
+                #expect(await h.recorder.waitForReady())
+                await h.session.setOwner(.agent, for: .c2c("U1"))
+                await h.c2cMessage(from: "U1", "slow story please")
+                #expect(await h.waitStreams { ($0.first?.frames.count ?? 0) >= 3 })
+                await h.session.setOwner(.human, for: .c2c("U1"))
+                #expect(await fixture.waitForLog { $0.contains { $0["method"]?.stringValue == "session/cancel" } })
+                #expect(await h.waitStreams { $0.first?.closed == true })
+                let framesAtClose = try #require(await h.streams().first).frames.count
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(try #require(await h.streams().first).frames.count == framesAtClose, "a late chunk reached QQ")
+                await h.session.setOwner(.agent, for: .c2c("U1"))
+                await h.c2cMessage(from: "U1", "你好")
+                #expect(await h.recorder.waitForTurns(2))
+                let second = try #require(await h.recorder.finishedTurns.last)
+                #expect(second.outcome == .completed(cut: false))
+                #expect(second.text.contains("你好"))
+                #expect(fixture.methods.filter { $0 == "session/new" }.count == 1, "one agent session per conversation")
+            }
+        }
+    }
+}

@@ -65,7 +65,7 @@ struct HandoffTests {
             #expect(deltas >= 3, "the screen saw the answer arrive in pieces")
             #expect(await h.waitStreams { $0.first?.closed == true })
             let stream = try #require(await h.streams().first)
-            #expect(stream.frames.count >= 3, "QQ got it in several frames: \(stream.frames.map(\.text))")
+            #expect(stream.frames.count >= 2, "QQ got it in several frames: \(stream.frames.map(\.text))")
             #expect(stream.visibleText.trimmingCharacters(in: .whitespacesAndNewlines) == "今天天气很好。")
             let reply = try #require(await store.messages(in: .c2c("U1")).first { $0.origin == "agent" })
             #expect(reply.text == "今天天气很好。")

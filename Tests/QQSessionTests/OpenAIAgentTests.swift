@@ -70,7 +70,11 @@ struct OpenAIAgentTests {
             await turn.cancel()   // idempotent
             var after: [AgentEvent] = []
             while let event = try await iterator.next() { after.append(event) }
-            #expect(after == [.finished(.cancelled)], "after cancel(): \(after)")
+            // Deltas yielded before cancel() returned may still sit in the stream's buffer (a loaded
+            // machine reads slowly); then the turn ends with .finished(.cancelled) and nothing follows.
+            #expect(after.last == .finished(.cancelled), "after cancel(): \(after)")
+            #expect(after.dropLast().allSatisfy { if case .textDelta = $0 { return true }; return false }, "\(after)")
+            #expect(deltas + after.count - 1 < 20, "the whole answer arrived despite the cancel")
             #expect(await fixture.sawDisconnect(), "the fixture did not see the client go away")
             #expect(try await fixture.state()["completed"] as? Int == 0, "the stream ran to its end")
         }

@@ -61,6 +61,9 @@ struct AgentConfigTests {
                 "no key: plain http to a LAN server is fine")
         #expect(problem("[agent]\nbackend = \"openai\"\nbase_url = \"http://127.0.0.1:1\"\nmodel = \"m\"\napi_key_env = \"NOPE\"")?
             .contains("NOPE is not set") == true)
+        let acp = try parse("[agent]\nbackend = \"acp\"\ncommand = [\"gemini\", \"--experimental-acp\"]\npermission_policy = \"ask_operator\"")
+        #expect(acp.agent?.make().name == "acp gemini")
+        #expect(problem("[agent]\nbackend = \"acp\"\ncommand = [\"x\"]\npermission_policy = \"yes\"")?.contains("deny, ask_operator") == true)
         #expect(problem("[agent]\nbackend = \"comand\"")?.contains("did you mean command?") == true)
         #expect(problem("[agent]\nbackend = \"command\"")?.contains("agent.command") == true)
         #expect(problem("[agent]\nbackend = \"echo\"\nmodel = \"x\"")?.contains("unknown key") == true)

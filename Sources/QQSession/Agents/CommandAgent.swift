@@ -94,6 +94,7 @@ final class CommandTurn: AgentTurn, Sendable {
                 continuation.yield(.finished(.endTurn))
                 continuation.finish()
             } else {
+                await process.waitForStderr(timeout: .milliseconds(500))
                 let tail = process.stderrText
                 let name = (program as NSString).lastPathComponent
                 let how = status > 128 ? "was killed by signal \(status - 128)" : "exited with status \(status)"

@@ -32,6 +32,8 @@ public final class OpenAIAgent: AgentBackend {
     /// A backend for `configuration`.
     public init(configuration: OpenAIAgentConfiguration) {
         self.configuration = configuration
+        // The key lives as long as the agent: it must stay redacted however many tokens come and go.
+        if let key = configuration.apiKey { Redactor.shared.register(key.exposedValue, pinned: true) }
     }
 
     /// Starts the request in the background and returns the turn at once; throws only when the

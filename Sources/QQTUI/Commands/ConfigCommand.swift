@@ -124,6 +124,8 @@ enum ExampleConfig {
         # system_prompt = "你是某某店的客服助手，回答简洁礼貌。"
         # max_history_messages = 40
         # temperature = 0.7
+        # permission_policy = "deny"              # acp: tool permission requests: deny | ask_operator
+        # cancel_grace_ms = 3000                  # acp: wait this long for the agent to confirm a cancel
 
         [store]                                   # every message, send status, ledger entry (SQLite, WAL)
         # path = "~/.local/share/qqtui/qqtui.sqlite"

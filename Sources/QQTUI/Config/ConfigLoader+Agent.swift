@@ -8,6 +8,7 @@ enum AgentChoice: Sendable {
     case echo
     case demo(pace: Duration)
     case openai(OpenAIAgentConfiguration)
+    case acp(ACPAgentConfiguration)
 
     /// The backend.
     func make() -> any AgentBackend {
@@ -16,6 +17,7 @@ enum AgentChoice: Sendable {
         case .echo: return EchoAgent()
         case .demo(let pace): return DemoAgent(pace: pace)
         case .openai(let c): return OpenAIAgent(configuration: c)
+        case .acp(let c): return ACPAgent(configuration: c)
         }
     }
 }
@@ -56,14 +58,25 @@ extension ConfigLoader {
         let choice: AgentChoice
         switch backend {
         case "command":
-            guard let command = try t.stringList("command"), let program = command.first, !program.isEmpty else {
-                throw t.fail("command", "missing: the program and its arguments, e.g. [\"/usr/local/bin/answer\", \"--fast\"]")
-            }
+            let command = try readCommand(t)
             var c = CommandAgentConfiguration(command: command, environment: try t.stringTable("env") ?? [:],
                                               directory: try t.string("directory").map(AppConfig.expand))
             if let v = try t.int("kill_grace_ms", in: 0...60_000) { c.killGrace = .milliseconds(v) }
             choice = .command(c)
             try t.rejectUnknownKeys(known: ["backend", "command", "env", "directory", "kill_grace_ms"])
+        case "acp":
+            let command = try readCommand(t)
+            let policy = try t.string("permission_policy") ?? "deny"
+            guard let permissions = ["deny": ACPAgentConfiguration.PermissionPolicy.deny, "ask_operator": .askOperator][policy] else {
+                throw t.fail("permission_policy", "\"\(policy)\" is not one of deny, ask_operator")
+            }
+            var c = ACPAgentConfiguration(command: command, environment: try t.stringTable("env") ?? [:],
+                                          directory: try t.string("directory").map(AppConfig.expand), permissionPolicy: permissions)
+            if let v = try t.int("start_timeout_s", in: 1...600) { c.startTimeout = .seconds(v) }
+            if let v = try t.int("cancel_grace_ms", in: 0...60_000) { c.cancelGrace = .milliseconds(v) }
+            choice = .acp(c)
+            try t.rejectUnknownKeys(known: ["backend", "command", "env", "directory", "permission_policy", "start_timeout_s",
+                                            "cancel_grace_ms"])
         case "openai":
             choice = .openai(try readOpenAI(t, environment: environment))
         case "echo":
@@ -113,5 +126,13 @@ extension ConfigLoader {
         try t.rejectUnknownKeys(known: ["backend", "base_url", "model", "api_key_env", "system_prompt", "max_history_messages",
                                         "max_history_chars", "temperature", "request_timeout_s"])
         return c
+    }
+
+    /// `command = ["prog", "arg", …]` of the command and acp backends.
+    private static func readCommand(_ t: TOMLSection) throws -> [String] {
+        guard let command = try t.stringList("command"), let program = command.first, !program.isEmpty else {
+            throw t.fail("command", "missing: the program and its arguments, e.g. [\"/usr/local/bin/answer\", \"--fast\"]")
+        }
+        return command
     }
 }
