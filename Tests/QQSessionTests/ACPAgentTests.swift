@@ -3,7 +3,9 @@ import Foundation
 import Testing
 
 /// The `acp` backend against a real ACP agent (the official Python SDK) as a child process.
-@Suite("ACP agent backend", .timeLimit(.minutes(1)),
+/// Serialized: each test starts Python agents (about a CPU-second each), and a burst of a dozen starves
+/// the timing-sensitive suites that run beside this one on a small machine.
+@Suite("ACP agent backend", .serialized, .timeLimit(.minutes(1)),
        .enabled(if: ACPFixture.enabled, "the ACP fixture venv .build/peers/venv is missing (bash .ci/peers); skipped"))
 struct ACPAgentTests {
     @Test("a reply streams as text deltas and ends with end_turn; the handshake is what the spec asks")
