@@ -138,9 +138,11 @@ extension AgentRouter {
         var failure: String?
         if case .failed(let reason) = outcome { failure = "agent: \(reason)" }
         let writer = turn.writer, agentTurn = turn.agentTurn
+        // Both at once: the agent stops now, while the closing frame goes to QQ.
         return Task {
+            async let agentStopped: Void = agentTurn?.cancel() ?? ()
             if let writer { _ = await writer.cancel(failure: failure) }
-            await agentTurn?.cancel()
+            await agentStopped
         }
     }
 
