@@ -90,11 +90,7 @@ extension AgentRouter {
         case .refusal: outcome = .refused
         case .cancelled: outcome = .cancelled(reason: "the agent stopped the turn")
         }
-        if !turn.text.isEmpty {
-            s.insertReply(ChatMessage(role: .assistant, author: "agent", text: turn.text), seenAtStart: turn.seenAtStart,
-                          limit: Self.transcriptLimit)
-        }
-        if turn.mode == .draft, !turn.text.isEmpty { s.draft = turn.text }
+        keep(turn, in: &s)
         conversations[conversation] = s
         if case .refused = outcome {
             emit(.notice(Notice(level: .warning, kind: .agentError, message: "the agent refused to answer", subject: conversation.description)))
@@ -126,13 +122,7 @@ extension AgentRouter {
         guard var s = conversations[conversation], let turn = s.turn else { return nil }
         s.turn = nil
         turn.watchdog?.cancel()
-        if redo {
-            s.seen = min(s.seen, turn.seenBefore)
-        } else if !turn.text.isEmpty {
-            s.insertReply(ChatMessage(role: .assistant, author: "agent", text: turn.text), seenAtStart: turn.seenAtStart,
-                          limit: Self.transcriptLimit)
-        }
-        if turn.mode == .draft, !turn.text.isEmpty { s.draft = turn.text }
+        if redo { s.seen = min(s.seen, turn.seenBefore) } else { keep(turn, in: &s) }
         conversations[conversation] = s
         emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: .finished(outcome, text: turn.text))))
         var failure: String?
@@ -144,6 +134,15 @@ extension AgentRouter {
             if let writer { _ = await writer.cancel(failure: failure) }
             await agentStopped
         }
+    }
+
+    /// What the agent wrote joins the transcript right after what it had seen (and, in DRAFT mode,
+    /// becomes the draft waiting for the operator).
+    private func keep(_ turn: RunningTurn, in s: inout ConversationState) {
+        guard !turn.text.isEmpty else { return }
+        s.insertReply(ChatMessage(role: .assistant, author: "agent", text: turn.text), seenAtStart: turn.seenAtStart,
+                      limit: Self.transcriptLimit)
+        if turn.mode == .draft { s.draft = turn.text }
     }
 
     /// Cancels the turn when the agent says nothing for too long (first event, gap, whole turn).

@@ -100,24 +100,12 @@ extension ConfigLoader {
         guard let model = try t.string("model"), !model.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw t.fail("model", "missing: the model name the server knows")
         }
-        var key: Secret?
-        if let name = try t.string("api_key_env") {
-            guard name.range(of: #"^[A-Za-z_][A-Za-z0-9_]{0,63}$"#, options: .regularExpression) != nil else {
-                throw t.fail("api_key_env", "is not an environment variable name (the key itself never goes in the file)")
-            }
-            guard let value = environment[name], !value.isEmpty else {
-                throw t.fail("api_key_env", "environment variable \(name) is not set or empty")
-            }
-            key = Secret(value, pinned: true)
+        let key = try t.string("api_key_env").map {
+            Secret(try environmentSecret($0, key: "api_key_env", in: t, environment: environment,
+                                         hint: "the key itself never goes in the file"), pinned: true)
         }
-        guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              let host = url.host, !host.isEmpty else {
-            throw t.fail("base_url", "\"\(base)\" is not an http(s) URL")
-        }
-        // The key travels to this URL: plain http only to this machine.
-        if key != nil, scheme == "http", !["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased()) {
-            throw t.fail("base_url", "must use https when api_key_env is set (plain http only to 127.0.0.1 / localhost)")
-        }
+        // The key travels to this URL: plain http only to this machine. Without a key, a LAN server is fine.
+        _ = try httpURL(base, "base_url", t, httpOnlyToLoopback: key != nil)
         var c = OpenAIAgentConfiguration(baseURL: base, model: model, apiKey: key, systemPrompt: try t.string("system_prompt"))
         if let v = try t.int("max_history_messages", in: 1...1000) { c.maxHistoryMessages = v }
         if let v = try t.int("max_history_chars", in: 100...1_000_000) { c.maxHistoryChars = v }

@@ -91,14 +91,8 @@ enum ConfigLoader {
             guard !s.isEmpty else { throw bot.fail("app_secret", "is empty") }
             secret = s
         case (nil, let name?):
-            // Echo the name only when it looks like one: a secret pasted here by mistake must not be printed.
-            guard name.range(of: #"^[A-Za-z_][A-Za-z0-9_]{0,63}$"#, options: .regularExpression) != nil else {
-                throw bot.fail("app_secret_env", "is not an environment variable name (to put the secret itself in the file, use app_secret)")
-            }
-            guard let value = environment[name], !value.isEmpty else {
-                throw bot.fail("app_secret_env", "environment variable \(name) is not set or empty")
-            }
-            secret = value
+            secret = try environmentSecret(name, key: "app_secret_env", in: bot, environment: environment,
+                                           hint: "to put the secret itself in the file, use app_secret")
         case (nil, nil):
             throw bot.fail("app_secret", "missing: set app_secret, or app_secret_env to the name of an environment variable holding it")
         }
@@ -145,18 +139,32 @@ enum ConfigLoader {
         throw bot.fail("intents", "expected an integer or a list of intent names such as [\"group_and_c2c\"]")
     }
 
-    private static func httpURL(_ text: String, _ key: String, _ section: TOMLSection) throws -> String {
+    /// An http(s) URL that credentials travel to: https, or plain http only to this machine.
+    static func httpURL(_ text: String, _ key: String, _ section: TOMLSection,
+                        httpOnlyToLoopback: Bool = true) throws -> String {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = url.host, !host.isEmpty else {
             throw section.fail(key, "\"\(text)\" is not an http(s) URL")
         }
-        // The secret and the token travel to these URLs: plain http only to this machine (a simulator).
-        if scheme == "http", !["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased()) {
+        if httpOnlyToLoopback, scheme == "http", !["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased()) {
             throw section.fail(key, "must use https (plain http is only allowed to 127.0.0.1 / localhost)")
         }
         var trimmed = text
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         return trimmed
+    }
+
+    /// The value of the environment variable `name` given in `key`. The name is echoed only when it
+    /// looks like one: a secret pasted there by mistake must not be printed.
+    static func environmentSecret(_ name: String, key: String, in section: TOMLSection, environment: [String: String],
+                                  hint: String) throws -> String {
+        guard name.range(of: #"^[A-Za-z_][A-Za-z0-9_]{0,63}$"#, options: .regularExpression) != nil else {
+            throw section.fail(key, "is not an environment variable name (\(hint))")
+        }
+        guard let value = environment[name], !value.isEmpty else {
+            throw section.fail(key, "environment variable \(name) is not set or empty")
+        }
+        return value
     }
 
     private static func readGateway(_ g: TOMLSection, into s: inout SessionConfiguration) throws {

@@ -5,23 +5,17 @@ import Testing
 /// The fixture ACP agent (`Tests/Peers/acp_agent.py`, official Python SDK) behind an ``ACPAgent``,
 /// with the log of every method the agent received.
 struct ACPFixture {
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// The venv's Python with `agent-client-protocol` (`bash .ci/peers`), if installed.
-    static var python: String? {
-        let path = packageRoot.appendingPathComponent(".build/peers/venv/bin/python").path
-        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
-    }
+    static var python: String? { PeerProcess.peersPython }
 
     /// CI demands the peers (`QQTUI_REQUIRE_PEERS=1`): a missing venv then fails instead of skipping.
-    static var required: Bool { ProcessInfo.processInfo.environment["QQTUI_REQUIRE_PEERS"] == "1" }
+    static var required: Bool { PeerProcess.peersRequired }
 
     /// Whether the ACP tests run (they also run, and fail, when the peers are required but missing).
     static var enabled: Bool { python != nil || required }
 
     /// The fixture script.
-    static var script: String { packageRoot.appendingPathComponent("Tests/Peers/acp_agent.py").path }
+    static var script: String { PeerProcess.packageRoot.appendingPathComponent("Tests/Peers/acp_agent.py").path }
 
     /// The backend under test.
     let backend: ACPAgent

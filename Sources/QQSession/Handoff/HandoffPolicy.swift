@@ -1,0 +1,34 @@
+import Foundation
+
+/// How ownership and agent turns behave.
+public struct HandoffPolicy: Sendable, Hashable {
+    /// What an agent-owned conversation does with a message that arrives during a turn.
+    public enum Busy: String, Sendable, Hashable, Codable {
+        /// It goes into the next turn (with any others that arrive meanwhile).
+        case queue
+        /// The running turn is cancelled and a new one answers everything.
+        case interrupt
+    }
+    /// The owner of a conversation qqtui has not seen before.
+    public var defaultOwner: Owner = .human
+    public var busy: Busy = .queue
+    /// Handing a conversation to the agent while its newest message is an unanswered user message
+    /// starts a turn at once (the user is waiting).
+    public var answerPendingOnHandover = true
+    /// The operator replying by hand in an agent-owned conversation takes it back (the agent stops
+    /// talking over a colleague).
+    public var operatorReplyTakesOver = true
+    /// No first event from the agent within this long: the turn is cancelled.
+    public var firstEventTimeout: Duration = .seconds(60)
+    /// No event for this long in the middle of a turn: cancelled.
+    public var idleTimeout: Duration = .seconds(120)
+    /// A whole turn takes at most this long.
+    public var turnTimeout: Duration = .seconds(600)
+    /// Messages of a conversation kept for the agent's context.
+    public var historyMessages: Int = 40
+    /// In groups, only messages that @-mention the bot start a turn (others are context); off: every
+    /// group message the bot receives does.
+    public var groupMentionOnly = true
+    /// The defaults: human, queue, answer pending, operator takes over, 60 s / 120 s / 10 min, 40 messages.
+    public init() {}
+}
