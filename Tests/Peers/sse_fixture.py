@@ -35,6 +35,8 @@ MODES = {
     "normal": [(chunk({"role": "assistant"}), 0), (chunk({"content": "ok"}), 0), (chunk(finish="stop"), 0),
                (usage([]), 0), (DONE, 0)],
     "slow": [(chunk({"content": f"第{i}段 "}), 0.1) for i in range(20)] + [(chunk(finish="stop"), 0), (DONE, 0)],
+    # 20 s of answer: still streaming when a loaded test machine gets round to taking it back.
+    "long": [(chunk({"content": f"第{i}段 "}), 0.1) for i in range(200)] + [(chunk(finish="stop"), 0), (DONE, 0)],
     "midstream_error": [(chunk({"content": "partial "}), 0.05),
                         ('data: {"error":{"message":"out of memory while generating","code":500}}\n\n', 0)],
     "reasoning": [(chunk({"role": "assistant", "content": None}), 0),

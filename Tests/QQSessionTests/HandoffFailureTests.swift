@@ -50,7 +50,8 @@ struct HandoffFailureTests {
 
     @Test("a crashing agent ends the turn with its stderr, closes the stream, and the next message is answered")
     func crash() async throws {
-        try await SimHarness.run(configure: configure, agent: shellAgent(Self.moody)) { h in
+        // Default timeouts: a loaded machine must not turn the crash into an idle timeout.
+        try await SimHarness.run(configure: { $0.stream.interval = .milliseconds(100) }, agent: shellAgent(Self.moody)) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .c2c("U1"))
             await h.c2cMessage(from: "U1", "崩溃吧")
@@ -66,7 +67,7 @@ struct HandoffFailureTests {
 
     @Test("hand-over after the operator spoke: the agent gets what it missed, labelled, before the new message")
     func catchUp() async throws {
-        try await SimHarness.run(configure: configure, agent: shellAgent("cat")) { h in
+        try await SimHarness.run(configure: { $0.stream.interval = .milliseconds(100) }, agent: shellAgent("cat")) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage(from: "U1", "我的订单没到")
             _ = await h.session.send("我帮您查一下", to: .c2c("U1"))
@@ -83,7 +84,9 @@ struct HandoffFailureTests {
     @Test("handing over while a user waits answers at once; the operator replying by hand takes the conversation back")
     func handOverAndOperatorReply() async throws {
         let store = try TempStore().open()
-        try await SimHarness.run(configure: configure, store: store, agent: shellAgent("sleep 0.2; printf '机器人回复'")) { h in
+        // Default timeouts: only the timeout test shortens them (a loaded machine would trip them here).
+        try await SimHarness.run(configure: { $0.stream.interval = .milliseconds(100) }, store: store,
+                                 agent: shellAgent("sleep 0.2; printf '机器人回复'")) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage(from: "U1", "有人吗")
             await h.session.setOwner(.agent, for: .c2c("U1"), reason: "night shift")

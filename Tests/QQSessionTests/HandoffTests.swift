@@ -195,4 +195,18 @@ struct HandoffGroupTests {
             #expect(prompt.contains("user: 大家早") && prompt.contains("[New message]\n机器人，刚才谁说话了？"), "\(prompt)")
         }
     }
+
+    @Test("group chatter during a running turn neither queues nor starts another turn")
+    func chatterDuringTurn() async throws {
+        try await SimHarness.run(agent: shellAgent("sleep 0.4; printf '答'")) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .group("G1"))
+            await h.groupMessage("G1", from: "M1", "机器人在吗")
+            _ = await h.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M2", content: "我们聊我们的", mentionBot: false)
+            #expect(await h.recorder.waitForTurns(1))
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(await h.recorder.finishedTurns.count == 1, "chatter started a turn")
+            #expect(await !h.recorder.activities.contains { if case .queued = $0.kind { return true }; return false })
+        }
+    }
 }

@@ -5,13 +5,14 @@ extension AgentRouter {
     func startTurnIfIdle(_ conversation: ConversationID) {
         guard let backend, !stopping else { return }
         var s = state(conversation)
-        guard s.turn == nil, s.owner != .human, s.unseen.contains(where: { $0.role == .user }) else { return }
+        guard s.turn == nil, s.owner != .human, s.answerDue else { return }
         let newMessages = Array(s.unseen)
         let request = TurnRequest(conversation: conversation, newMessages: newMessages,
                                   history: s.history(limit: policy.historyMessages), user: s.lastUserMessage?.author)
         let writer = s.owner == .agent ? makeWriter(conversation, s.lastUserMessage?.id) : nil
         let turn = RunningTurn(id: request.turnID, mode: s.owner, writer: writer, seenBefore: s.seen, seenAtStart: s.transcript.count)
         s.seen = s.transcript.count
+        s.answerDue = false
         s.turn = turn
         if s.owner == .draft { s.draft = nil }
         conversations[conversation] = s
@@ -122,7 +123,12 @@ extension AgentRouter {
         guard var s = conversations[conversation], let turn = s.turn else { return nil }
         s.turn = nil
         turn.watchdog?.cancel()
-        if redo { s.seen = min(s.seen, turn.seenBefore) } else { keep(turn, in: &s) }
+        if redo {
+            s.seen = min(s.seen, turn.seenBefore)
+            s.answerDue = true
+        } else {
+            keep(turn, in: &s)
+        }
         conversations[conversation] = s
         emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: .finished(outcome, text: turn.text))))
         var failure: String?

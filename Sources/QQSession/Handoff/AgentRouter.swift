@@ -50,7 +50,7 @@ actor AgentRouter {
             let why = owner == .human ? "taken back by \(actor)" : "the conversation went to \(owner.rawValue)"
             stopTurn(conversation, outcome: .cancelled(reason: why))
         }
-        if owner != .human, policy.answerPendingOnHandover, state(conversation).userIsWaiting {
+        if owner != .human, policy.answerPendingOnHandover, state(conversation).answerDue {
             startTurnIfIdle(conversation)
         }
         return true
@@ -81,6 +81,7 @@ actor AgentRouter {
         for m in recent { Self.seed(&s, with: m) }
         // Everything up to the agent's last reply was seen by it; what came after is its catch-up.
         s.seen = (s.transcript.lastIndex { $0.author == "agent" }).map { $0 + 1 } ?? 0
+        s.answerDue = s.transcript.last?.role == .user
         conversations[conversation] = s
         if owner == nil, policy.defaultOwner != .human {
             record(OwnershipChange(conversation: conversation, owner: policy.defaultOwner.rawValue, actor: "config",
@@ -108,15 +109,17 @@ actor AgentRouter {
         s.append(ChatMessage(role: .user, author: message.author.openID, text: message.text, at: message.timestamp, images: images),
                  id: message.id, limit: Self.transcriptLimit)
         s.lastUserMessage = (message.id, message.author.openID)
-        conversations[message.conversation] = s
-        guard s.owner != .human, backend != nil, !stopping else { return }
         // A group chat not addressed to the bot is context for the agent, not a question.
-        if message.source == .group, policy.groupMentionOnly { return }
+        let addressed = !(message.source == .group && policy.groupMentionOnly)
+        if addressed { s.answerDue = true }
+        conversations[message.conversation] = s
+        guard addressed, s.owner != .human, backend != nil, !stopping else { return }
         if let turn = s.turn {
             switch policy.busy {
             case .queue:
                 emit(.agent(AgentActivity(conversation: message.conversation, turnID: turn.id,
                                           kind: .queued(messageID: message.id, waiting: s.unseen.count { $0.role == .user }))))
+                // answerDue stays set: the next turn starts when this one ends.
             case .interrupt:
                 stopTurn(message.conversation, outcome: .cancelled(reason: "a newer message arrived"), redo: true)
                 startTurnIfIdle(message.conversation)
@@ -131,6 +134,7 @@ actor AgentRouter {
     func operatorSent(_ text: String, to conversation: ConversationID, id: String) {
         var s = state(conversation)
         s.append(ChatMessage(role: .assistant, author: "operator", text: text), id: id, limit: Self.transcriptLimit)
+        s.answerDue = false
         conversations[conversation] = s
         if s.owner == .agent, policy.operatorReplyTakesOver {
             setOwner(.human, for: conversation, actor: "operator", reason: "the operator replied by hand")

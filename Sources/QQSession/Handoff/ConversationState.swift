@@ -12,6 +12,9 @@ struct ConversationState {
     var turn: RunningTurn?
     /// The finished draft waiting for the operator (DRAFT mode).
     var draft: String?
+    /// A message addressed to the bot (C2C, or @bot in a group) has had no answer yet: the next turn
+    /// is due. Group chatter not addressed to the bot joins the transcript without setting it.
+    var answerDue = false
     /// The newest user message: the one a reply answers.
     var lastUserMessage: (id: String, author: String)?
 
@@ -43,8 +46,6 @@ struct ConversationState {
     /// Messages the agent has not seen.
     var unseen: ArraySlice<ChatMessage> { transcript[min(seen, transcript.count)...] }
 
-    /// True when the newest message is a user's and nobody answered it yet.
-    var userIsWaiting: Bool { transcript.last?.role == .user }
 
     /// The transcript the agent has seen, newest `limit` of it.
     func history(limit: Int) -> [ChatMessage] {

@@ -7,7 +7,9 @@ extension EventPrinter {
         "owner    \(c.conversation) → \(c.owner.uppercased()) by \(c.actor)" + (c.reason.map { " (\($0))" } ?? "")
     }
 
-    /// The line for an agent activity; deltas only when `verbose` (the finished line has the whole text).
+    /// The line for an agent activity. Text deltas are never a line of their own (two agents streaming
+    /// at once interleave into noise): the finished line has the whole text, and `verbose` shows the
+    /// frames that carried it to QQ. JSON output (`--json`) keeps every delta.
     static func describe(_ a: AgentActivity, verbose: Bool) -> String? {
         let head = "agent    \(a.conversation) "
         switch a.kind {
@@ -29,10 +31,10 @@ extension EventPrinter {
         }
     }
 
-    /// An agent event's words (deltas, breaks, thoughts and usage only when `verbose`).
+    /// An agent event's words (never deltas; breaks, thoughts and usage only when `verbose`).
     static func describe(_ event: AgentEvent, verbose: Bool) -> String? {
         switch event {
-        case .textDelta(let text): return verbose ? "… " + text : nil
+        case .textDelta: return nil
         case .segmentBreak: return verbose ? "— segment break —" : nil
         case .thought(let text): return verbose ? "thinks: " + text : nil
         case .tool(_, let title, let status): return "tool \(title) [\(status)]"
