@@ -29,6 +29,7 @@ static inline int cn_wcswidth(const wchar_t *s, size_t n) { return wcswidth(s, n
 /* stdscr/curscr/LINES/COLS/COLORS are mutable C globals: Swift 6 rejects
  * them ("not concurrency-safe"). Read them through functions instead. */
 static inline WINDOW *cn_stdscr(void) { return stdscr; }
+static inline WINDOW *cn_curscr(void) { return curscr; }
 static inline int cn_lines(void) { return LINES; }
 static inline int cn_cols(void) { return COLS; }
 static inline int cn_colors(void) { return COLORS; }

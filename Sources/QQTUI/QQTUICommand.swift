@@ -43,17 +43,32 @@ struct ConsoleCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        guard Terminal.isInteractive else {
+            StandardOutput.error("qqtui: the console needs a terminal on stdin and stdout; for a headless session use `qqtui serve`")
+            throw ExitCode(1)
+        }
         if demo {
-            try await DemoRunner.run()
+            let code = try await DemoRunner.run(verbose: verbose)
+            if code != 0 { throw ExitCode(code) }
             return
         }
         let appConfig = try CLI.loadConfig(config)
-        let printer = EventPrinter(json: false, width: TextWidth.terminalColumns(), verbose: verbose)
-        let code = try await HeadlessRunner.run(config: appConfig, printer: printer, banner: """
-            qqtui \(QQTUIVersion.string) · \(appConfig.source)
-            (the full-screen console is being built; this is the live event view — Ctrl-C quits)
-            """)
+        TextWidth.ensureUTF8Locale()
+        signal(SIGPIPE, SIG_IGN)
+        let sink = FileLogHandler.bootstrap(path: appConfig.logFile, level: appConfig.logLevel)
+        if !sink.isOpen { StandardOutput.error("qqtui: warning: cannot write the log file \(appConfig.logFile); logging is off") }
+        let store = try CLI.openStore(appConfig.storePath, mode: .session, logger: Logger(label: "qqtui.store"))
+        let agent = appConfig.agent?.make()
+        let session = Session(configuration: appConfig.session, store: store, agent: agent, logger: Logger(label: "qqtui.session"))
+        var settings = ConsoleState.Settings()
+        settings.bell = appConfig.notify.bell
+        settings.notify = appConfig.notify.command != nil
+        settings.verbose = verbose
+        let code = await ConsoleRunner.run(session: session, agentName: agent?.name,
+                                           options: .init(settings: settings, notifyCommand: appConfig.notify.command))
+        let saved = await CLI.closeStore(store)
         if code != 0 { throw ExitCode(code) }
+        if !saved { throw ExitCode(74) }
     }
 }
 

@@ -36,6 +36,7 @@ struct ConfigCommand: AsyncParsableCommand {
                   attachments   \(s.attachments.download ? "downloaded to \(s.attachments.directory ?? "memory")" : "not downloaded")
                   handoff       new conversations \(s.handoff.defaultOwner.rawValue.uppercased()), busy: \(s.handoff.busy.rawValue), timeouts \(s.handoff.firstEventTimeout.shortDescription)/\(s.handoff.idleTimeout.shortDescription)/\(s.handoff.turnTimeout.shortDescription)
                   agent         \(c.agent.map { $0.make().name } ?? "none")
+                  notify        bell \(c.notify.bell ? "on" : "off"), command \(c.notify.command.map { $0.joined(separator: " ") } ?? "none")
                   store         \(c.storePath)
                   log           \(c.logFile) (\(c.logLevel))
                 """)
@@ -129,6 +130,10 @@ enum ExampleConfig {
 
         [store]                                   # every message, send status, ledger entry (SQLite, WAL)
         # path = "~/.local/share/qqtui/qqtui.sqlite"
+
+        [notify]                                  # a new message in a HUMAN conversation that is not on screen
+        bell = true                               # ring the terminal bell
+        # command = ["notify-send", "{title}", "{body}"]   # run a program ({title}, {body} replaced; no shell)
 
         [log]
         # file = "~/.local/state/qqtui/qqtui.log"

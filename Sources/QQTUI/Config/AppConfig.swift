@@ -14,6 +14,8 @@ struct AppConfig: Sendable {
     var storePath: String = AppConfig.dataDirectory + "/qqtui.sqlite"
     /// The agent for conversations handed to it (nil: none configured; hand-over is refused).
     var agent: AgentChoice?
+    /// What the console does when a message arrives in a HUMAN conversation that is not on screen.
+    var notify = NotifyConfig()
     /// The file this came from.
     var source: String
     /// Non-fatal remarks (e.g. a world-readable file that holds a secret).
@@ -50,4 +52,12 @@ struct AppConfig: Sendable {
         if path.hasPrefix("~/") { return home + String(path.dropFirst(1)) }
         return path
     }
+}
+
+/// `[notify]`: the bell and an optional command for new messages the operator should answer.
+struct NotifyConfig: Sendable, Equatable {
+    /// Ring the terminal bell.
+    var bell = true
+    /// A program and its arguments; `{title}` and `{body}` are replaced (no shell is involved).
+    var command: [String]?
 }

@@ -65,8 +65,20 @@ enum ConfigLoader {
             }
             try store.rejectUnknownKeys(known: ["path"])
         }
-        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "store", "log", "handoff", "agent"])
+        var notify = NotifyConfig()
+        if let n = try root.section("notify") {
+            if let bell = try n.bool("bell") { notify.bell = bell }
+            if let command = try n.stringList("command") {
+                guard let program = command.first, !program.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw n.fail("command", "is empty: give the program and its arguments, e.g. [\"notify-send\", \"{title}\", \"{body}\"]")
+                }
+                notify.command = command
+            }
+            try n.rejectUnknownKeys(known: ["bell", "command"])
+        }
+        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "store", "log", "handoff", "agent", "notify"])
         var config = AppConfig(session: session, logFile: logFile, logLevel: logLevel, source: file)
+        config.notify = notify
         config.storePath = storePath
         config.agent = agent
         return config

@@ -3,8 +3,8 @@ import QQSession
 import QQSimulator
 
 /// Scripted QQ users for `qqtui --demo`: Chinese and English, private and group, an @mention, an
-/// image, a long message, a bare @bot (which must be skipped), a gateway reconnect, and the demo agent
-/// at work: a group and a private chat handed to it, a take-back mid-stream, a draft.
+/// image, a long message, a bare @bot (which must be skipped), a gateway reconnect, escape sequences,
+/// and the demo agent answering a group and a private chat; the rest is the operator's to try.
 struct DemoScript: Sendable {
     struct Step: Sendable {
         var after: Duration
@@ -16,6 +16,12 @@ struct DemoScript: Sendable {
     static let xiaoming = "3B9F2C7D1E4A5B6C8D0E2F4A6B8C0D1E"
     static let lihua = "9C8B7A6F5E4D3C2B1A0F9E8D7C6B5A43"
     static let testGroup = "C4D8E2F1A3B5C7D9E0F2A4B6C8D0E1F3"
+    static let devGroup = "D0E1F3C4D8E2F1A3B5C7D9E0F2A4B6C8"
+
+    /// The names the demo's operator gave its users and groups (QQ only gives openids).
+    static let aliases: [(String, String)] = [
+        (zhang, "张三"), (alice, "Alice"), (xiaoming, "小明"), (lihua, "李华"), (testGroup, "测试群"), (devGroup, "Dev team"),
+    ]
 
     /// A 16×12 PNG, so the demo's image has real bytes and dimensions.
     static let samplePNG = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAABAAAAAMCAIAAADkharWAAABOElEQVR4nA3LQQHEMAgAwUhAAhKQgAQkIAEJSIiESEBCn/ushEiohLv5z1oLWejCFr6IRS5q0Yu9OItZPIt3cRffYi1BBBVMcCGEFEpoYQtHGOERXuEKn/yDIooqprgSSiqltLKVo4zyKK9ylU//wRBDDTPcCCONMtrYxjHGeIzXuMZn/+CIo4457oSTTjntbOc44zzO61zn838IJNDAAg8iyKCCDnZwggme4A1u8MU/JJJoYoknkWRSSSc7OckkT/ImN/nyHwoptLDCiyiyqKKLXZxiiqd4i1t89Q+NNNpY40002VTTzW5OM83TvM1tvv6HjWx0YxvfxCY3tenN3pzNbJ7Nu7mbb//DQQ56sIMf4pCHOvRhH85hDs/hPdzDd/5hkEEHG3yIIYcaetjDGWZ4hne4wzf8AOkMMhAdulCfAAAAAElFTkSuQmCC") ?? Data()
@@ -53,10 +59,12 @@ struct DemoScript: Sendable {
                                            mentionBot: false)
             },
             Step(after: .milliseconds(1500)) { p, _ in _ = await p.userSendsC2C(userOpenID: zhang, content: longMessage) },
-            Step(after: .milliseconds(2000)) { _, s in
-                // The operator takes Alice back while the agent is still answering her.
-                await s.setOwner(.human, for: .c2c(alice), by: "demo", reason: "the operator takes over")
-                await s.setOwner(.draft, for: .c2c(zhang), by: "demo", reason: "the agent drafts, the operator sends")
+            Step(after: .milliseconds(1200)) { p, _ in
+                _ = await p.userSendsGroup(groupOpenID: devGroup, memberOpenID: alice, content: "Has anyone tried the new release yet?",
+                                           mentionBot: false)
+            },
+            Step(after: .milliseconds(1500)) { p, _ in
+                _ = await p.userSendsGroup(groupOpenID: devGroup, memberOpenID: lihua, content: "Release notes, please — what changed in 2.0?")
             },
             Step(after: .milliseconds(2500)) { p, _ in await p.apply(.reconnect) },
             Step(after: .milliseconds(1500)) { p, _ in
@@ -67,7 +75,7 @@ struct DemoScript: Sendable {
     }
 
     static let chatter: [(String, Bool, String)] = [
-        (zhang, false, "好的，谢谢！"),
+        (zhang, false, "好的，谢谢！还有一个问题：周末营业吗？"),
         (alice, false, "Could you also tell me when the next delivery is?"),
         (xiaoming, true, "机器人在吗？帮我查一下明天的安排"),
         (lihua, true, "周末有活动吗？"),

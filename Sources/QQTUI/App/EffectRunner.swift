@@ -1,0 +1,87 @@
+import Foundation
+import QQSession
+
+/// Performs the console's effects off the UI thread, against the session and the store, and posts
+/// what came of them back through the inbox.
+struct EffectRunner: Sendable {
+    let session: Session
+    let store: MessageStore?
+    let inbox: UIInbox
+    let notifier: Notifier?
+    /// Called once for `.quit`.
+    let onQuit: @Sendable () -> Void
+
+    /// Messages per page read from the store when the operator scrolls.
+    static let pageSize = 60
+
+    func perform(_ effect: Effect) {
+        switch effect {
+        case .quit:
+            onQuit()
+            return
+        case .bell, .redraw:
+            return   // the UI thread does these
+        case .notify(let title, let body):
+            notifier?.notify(title: title, body: body, inbox: inbox)
+            return
+        case .reconnect:
+            let session = self.session
+            Task { await session.reconnect() }
+            return
+        default:
+            break
+        }
+        let (session, store, inbox) = (self.session, self.store, self.inbox)
+        Task.detached {
+            switch effect {
+            case .send(let text, let id):
+                _ = await session.send(text, to: id)
+            case .sendImage(let path, let id):
+                _ = await session.sendImage(path: path, to: id)
+            case .sendDraft(let text, let id):
+                if await session.sendDraft(for: id, text: text) == nil { _ = await session.send(text, to: id) }
+            case .discardDraft(let id):
+                await session.discardDraft(for: id)
+            case .setOwner(let owner, let id):
+                await session.setOwner(owner, for: id, by: "operator", reason: owner == .human ? "taken back" : "handed over")
+            case .answerPermission(let request, let option, let id):
+                await session.answerPermission(request, optionID: option, in: id)
+            case .loadPage(let id, let before):
+                guard let store else { inbox.post(.pageLoaded(id, [], complete: true)); return }
+                do {
+                    var cursor: Int64?
+                    if let before { cursor = try await store.message(uid: before)?.rowID }
+                    if before != nil, cursor == nil { inbox.post(.pageLoaded(id, [], complete: true)); return }
+                    let page = try await store.messages(in: id, before: cursor, limit: Self.pageSize)
+                    inbox.post(.pageLoaded(id, page, complete: page.count < Self.pageSize))
+                } catch {
+                    inbox.post(.storeFailed(Self.describe(error)))
+                }
+            case .markRead(let id):
+                try? await store?.markRead(id)
+            case .setAlias(let openID, let name):
+                guard let store else { inbox.post(.storeFailed("no store: names cannot be saved")); return }
+                do {
+                    try await store.setAlias(name, for: openID)
+                    inbox.post(.aliasSet(openID: openID, name: name))
+                } catch {
+                    inbox.post(.storeFailed(Self.describe(error)))
+                }
+            case .search(let query):
+                guard let store else { inbox.post(.searchResults(query: query, [])); return }
+                do {
+                    let result = try await store.search(query, limit: 200)
+                    inbox.post(.searchResults(query: query, result.messages))
+                } catch {
+                    inbox.post(.storeFailed(Self.describe(error)))
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        (error as? QQError)?.message ?? "\(error)"
+    }
+}

@@ -1,0 +1,122 @@
+/// A key press (or paste) as the console understands it, after the terminal's codes are decoded.
+enum Key: Sendable, Equatable {
+    /// Printable text typed (one or more characters).
+    case text(String)
+    /// Text pasted in one go (bracketed paste, or many characters in one read): line breaks kept.
+    case paste(String)
+    case enter, altEnter, tab, backTab, backspace, altBackspace, delete
+    case left, right, up, down, home, end, pageUp, pageDown, escape
+    /// Ctrl plus a letter (`ctrl("a")`).
+    case ctrl(Character)
+    /// Alt (or ESC then) a printable character.
+    case alt(Character)
+    /// F1…F12.
+    case function(Int)
+    /// The terminal was resized.
+    case resize(rows: Int, cols: Int)
+}
+
+/// What the terminal reads: a Unicode scalar, or a key ncurses already decoded.
+enum RawInput: Sendable, Equatable {
+    case scalar(UInt32)
+    case key(Key)
+}
+
+/// Turns raw input into ``Key``s: ESC prefixes (Alt), bracketed paste (`ESC [200~ … ESC [201~`),
+/// and a paste heuristic for terminals without it (a line break followed by more text in the same
+/// read is part of the text, not Enter).
+struct KeyDecoder: Sendable {
+    private var pasting = false
+    private var pasteBuffer = String.UnicodeScalarView()
+    private static let pasteStart: [UInt32] = [0x5B, 0x32, 0x30, 0x30, 0x7E]   // [200~
+    private static let pasteEnd: [UInt32] = [0x1B, 0x5B, 0x32, 0x30, 0x31, 0x7E] // ESC[201~
+
+    /// Decodes one read's worth of input.
+    mutating func decode(_ input: [RawInput]) -> [Key] {
+        var keys: [Key] = []
+        var text = String.UnicodeScalarView()
+        func flushText() {
+            if !text.isEmpty { keys.append(.text(String(text))); text = .init() }
+        }
+        var i = 0
+        while i < input.count {
+            if pasting {
+                if case .scalar(let v) = input[i] {
+                    if v == 0x1B, matches(input, at: i, Self.pasteEnd) {
+                        pasting = false
+                        keys.append(.paste(String(pasteBuffer)))
+                        pasteBuffer = .init()
+                        i += Self.pasteEnd.count
+                        continue
+                    }
+                    if let s = Unicode.Scalar(v) { pasteBuffer.append(s) }
+                }
+                i += 1
+                continue
+            }
+            switch input[i] {
+            case .key(let key):
+                flushText()
+                keys.append(key)
+                i += 1
+            case .scalar(let v):
+                switch v {
+                case 0x1B:
+                    flushText()
+                    if matches(input, at: i + 1, Self.pasteStart) {
+                        pasting = true
+                        i += 1 + Self.pasteStart.count
+                        continue
+                    }
+                    if i + 1 < input.count, case .scalar(let next) = input[i + 1] {
+                        i += 2
+                        switch next {
+                        case 0x0D, 0x0A: keys.append(.altEnter)
+                        case 0x7F, 0x08: keys.append(.altBackspace)
+                        case 0x1B: keys.append(.escape); i -= 1
+                        default:
+                            if next >= 0x20, let s = Unicode.Scalar(next) { keys.append(.alt(Character(s))) } else { keys.append(.escape); i -= 1 }
+                        }
+                    } else {
+                        keys.append(.escape)
+                        i += 1
+                    }
+                case 0x0D, 0x0A:
+                    if followedByText(input, after: i) {
+                        text.append("\n")
+                    } else {
+                        flushText()
+                        keys.append(.enter)
+                    }
+                    i += 1
+                case 0x09: flushText(); keys.append(.tab); i += 1
+                case 0x7F, 0x08: flushText(); keys.append(.backspace); i += 1
+                case 0x01...0x1A:
+                    flushText()
+                    keys.append(.ctrl(Character(Unicode.Scalar(UInt8(v) + 0x60))))
+                    i += 1
+                case 0x00...0x1F, 0x80...0x9F:
+                    i += 1   // other controls (Ctrl-\, Ctrl-], C1) mean nothing here
+                default:
+                    if let s = Unicode.Scalar(v) { text.append(s) }
+                    i += 1
+                }
+            }
+        }
+        flushText()
+        return keys
+    }
+
+    private func matches(_ input: [RawInput], at start: Int, _ pattern: [UInt32]) -> Bool {
+        guard start + pattern.count <= input.count else { return false }
+        for (k, p) in pattern.enumerated() {
+            guard case .scalar(let v) = input[start + k], v == p else { return false }
+        }
+        return true
+    }
+
+    private func followedByText(_ input: [RawInput], after index: Int) -> Bool {
+        guard index + 1 < input.count, case .scalar(let v) = input[index + 1] else { return false }
+        return v >= 0x20 && v != 0x7F
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import QQSession
+
+/// One message as the console shows it: a user's, the operator's, the agent's (maybe still growing),
+/// or a line from qqtui itself. Text is sanitized when the entry is made.
+struct MessageEntry: Sendable, Equatable {
+    /// Who wrote it.
+    enum Sender: Sendable, Equatable {
+        case user(openID: String)
+        case operatorSide
+        case agent
+        /// A line from qqtui (ownership changes, agent notes, permission requests).
+        case system
+    }
+
+    /// Where an outbound message stands (inbound ones are `.received`).
+    enum Status: Sendable, Equatable {
+        case received, sending, sent, cancelled, interrupted
+        case failed(String)
+        case refused(String)
+        /// An agent's draft for the operator (DRAFT mode).
+        case draft
+        /// A draft the operator has sent (as their own message) or dropped.
+        case draftHandled
+        /// The agent is still writing it.
+        case streaming
+    }
+
+    /// The store's uid (inbound msg id, `out-…`), or a local id for drafts and system lines.
+    var uid: String
+    /// The store row, when it came from the store (older pages load before the smallest one).
+    var rowID: Int64?
+    var at: Date
+    var sender: Sender
+    /// Sanitized text (newlines kept).
+    private(set) var text: String
+    /// Attachment lines, e.g. `[image 16×12 receipt.png] /tmp/…/receipt.png`.
+    var attachments: [String]
+    var status: Status
+    /// Bumped on every change (the wrap cache's key).
+    private(set) var version = 0
+
+    init(uid: String, rowID: Int64? = nil, at: Date, sender: Sender, text: String, attachments: [String] = [],
+         status: Status) {
+        self.uid = uid
+        self.rowID = rowID
+        self.at = at
+        self.sender = sender
+        self.text = TextSanitizer.multiline(text)
+        self.attachments = attachments.map(TextSanitizer.line)
+        self.status = status
+    }
+
+    /// Replaces the text.
+    mutating func setText(_ new: String) {
+        text = TextSanitizer.multiline(new)
+        version += 1
+    }
+
+    /// Appends a streamed delta.
+    mutating func append(_ delta: String) {
+        text += TextSanitizer.multiline(delta)
+        version += 1
+    }
+
+    /// Changes the status (and the version when it changed).
+    mutating func setStatus(_ new: Status) {
+        guard new != status else { return }
+        status = new
+        version += 1
+    }
+
+    /// True when the store has it (not a draft or a line from qqtui).
+    var isStored: Bool { sender != .system && status != .draft && !uid.hasPrefix("draft-") }
+
+    /// True while the agent is writing it.
+    var isStreaming: Bool { status == .streaming }
+}
+
+extension MessageEntry {
+    /// From a live inbound message.
+    init(_ m: InboundMessage) {
+        self.init(uid: m.id, at: m.timestamp, sender: .user(openID: m.author.openID), text: m.text,
+                  attachments: m.attachments.map(Self.attachmentLine), status: .received)
+    }
+
+    /// From a live outbound message (operator line, image, agent reply).
+    init(_ m: OutboundMessage) {
+        var text = m.text
+        if m.kind == .image, text.isEmpty { text = "[image]" }
+        self.init(uid: m.id, at: m.createdAt, sender: m.origin == "agent" ? .agent : .operatorSide, text: text,
+                  status: Self.status(of: m))
+    }
+
+    /// From the store.
+    init(_ m: StoredMessage) {
+        let sender: Sender
+        if m.direction == "in" { sender = .user(openID: m.author ?? "?") }
+        else { sender = m.origin == "agent" ? .agent : .operatorSide }
+        let status: Status
+        switch m.status {
+        case "received": status = .received
+        case "sending": status = .sending
+        case "sent": status = .sent
+        case "cancelled": status = .cancelled
+        case "interrupted": status = .interrupted
+        case "failed": status = .failed(Self.failure(code: m.qqCode, detail: m.statusDetail))
+        case "refused": status = .refused(m.statusDetail ?? "no route")
+        default: status = .received
+        }
+        var text = m.text
+        if text.isEmpty, m.kind == "image" { text = "[image]" }
+        self.init(uid: m.uid, rowID: m.rowID, at: m.createdAt, sender: sender, text: text,
+                  attachments: m.attachments.map(Self.attachmentLine), status: status)
+    }
+
+    /// A line from qqtui.
+    static func system(_ text: String, at: Date, id: String) -> MessageEntry {
+        MessageEntry(uid: id, at: at, sender: .system, text: text, status: .received)
+    }
+
+    /// `[image 16×12 receipt.png] /path` (the path where the file was saved, when it was).
+    static func attachmentLine(_ a: Attachment) -> String {
+        a.localPath.map { a.placeholder + " " + $0 } ?? a.placeholder
+    }
+
+    /// The entry status of an outbound message.
+    static func status(of m: OutboundMessage) -> Status {
+        switch m.status {
+        case .sending: return .sending
+        case .sent: return .sent
+        case .cancelled: return .cancelled
+        case .refused(let reason): return .refused(reason)
+        case .failed(let reason): return .failed(failure(code: m.error?.code, detail: reason))
+        }
+    }
+
+    private static func failure(code: Int?, detail: String?) -> String {
+        let detail = detail ?? "failed"
+        guard let code, !detail.contains(String(code)) else { return detail }
+        return "\(code) \(detail)"
+    }
+}

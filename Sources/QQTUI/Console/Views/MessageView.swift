@@ -1,0 +1,70 @@
+import Foundation
+import QQSession
+
+/// The message pane: a header (name, owner, streaming, the route a reply would take now) and the
+/// messages from the bottom (or from where the operator scrolled), an agent's reply growing in place.
+enum MessageView {
+    static func drawHeader(_ state: ConsoleState, in rect: Rect, route: ReplyRoute?, now: Date, into buffer: inout ScreenBuffer) {
+        guard !rect.isEmpty else { return }
+        guard let c = state.current else {
+            buffer.put(" no conversation", row: rect.row, col: rect.col, width: rect.width, style: .dim)
+            return
+        }
+        var line = StyledLine(" " + state.name(of: c.id), .bold)
+        line.add(c.id.isGroup ? " · group · " : " · private · ", .dim)
+        line.add(ConversationListView.badge(c.owner), ConversationListView.badgeStyle(c.owner))
+        if c.turn != nil { line.add(" streaming", .agent) }
+        if let route {
+            line.add(" · reply ", .dim)
+            let style: Style = route.isPassive ? ConversationListView.windowStyle(route, now: now) : (route == .proactive ? .warning : .error)
+            line.add(route.isPassive ? "passive " + ConversationListView.window(route, now: now) : route.summary(now: now), style)
+        }
+        line.draw(into: &buffer, row: rect.row, col: rect.col, width: rect.width)
+    }
+
+    static func draw(_ state: ConsoleState, in rect: Rect, into buffer: inout ScreenBuffer) {
+        guard !rect.isEmpty else { return }
+        guard let c = state.current else {
+            let lines = state.order.isEmpty
+                ? ["Waiting for the first message to the bot.", "Conversations appear on the left as users write."]
+                : ["Tab or Up/Down picks a conversation."]
+            for (i, text) in lines.enumerated() where i < rect.height {
+                buffer.put(" " + text, row: rect.row + i, col: rect.col, width: rect.width, style: .dim)
+            }
+            return
+        }
+        var height = rect.height
+        var footer: [StyledLine] = []
+        if let p = c.permission {
+            var line = StyledLine(" agent asks: " + TextSanitizer.line(p.title) + " — ", .warning)
+            for (i, option) in p.options.enumerated() { line.add("/allow \(i + 1) \(TextSanitizer.line(option.name)) · ", .warning) }
+            line.add("/deny", .warning)
+            footer.append(line)
+        }
+        if c.anchor != nil {
+            footer.append(StyledLine(c.newBelow > 0 ? " ↓ \(c.newBelow) new below · PgDn" : " ↓ more below · PgDn", .reverse))
+        }
+        height -= min(footer.count, max(0, height - 1))
+        let scroller = MessageScroller(conversation: c, width: rect.width, state: state)
+        var (lines, atTop) = scroller.visible(height: height)
+        if atTop, lines.count < height || c.anchor != nil {
+            let hint = c.loadingOlder ? " loading older messages…" : c.hasOlder && c.requestedFirstPage ? " ↑ PgUp for older messages" : ""
+            if !hint.isEmpty, !(c.entries.isEmpty && !c.loadingOlder && !c.hasOlder) {
+                if lines.count >= height, !lines.isEmpty { lines.removeLast() }
+                lines.insert(StyledLine(hint, .dim), at: 0)
+            }
+        }
+        if c.entries.isEmpty, lines.isEmpty {
+            lines = [StyledLine(c.requestedFirstPage && c.hasOlder ? " loading…" : " no messages yet", .dim)]
+        }
+        for (i, line) in lines.prefix(height).enumerated() {
+            line.draw(into: &buffer, row: rect.row + i, col: rect.col, width: rect.width)
+        }
+        for (i, line) in footer.enumerated() {
+            let row = rect.row + rect.height - footer.count + i
+            guard row >= rect.row else { continue }
+            buffer.fill(row: row, col: rect.col, width: rect.width, style: line.runs.first?.style ?? .normal)
+            line.draw(into: &buffer, row: row, col: rect.col, width: rect.width)
+        }
+    }
+}

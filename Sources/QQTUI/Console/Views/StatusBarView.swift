@@ -1,0 +1,35 @@
+import Foundation
+import QQSession
+
+/// The top bar: bot, gateway state (connecting / READY s= hb / resuming / reconnecting n/30 /
+/// OFFLINE: reason), the agent backend, and the latest error or note.
+enum StatusBarView {
+    static func draw(_ state: ConsoleState, in rect: Rect, now: Date, into buffer: inout ScreenBuffer) {
+        guard !rect.isEmpty else { return }
+        buffer.fill(rect, style: .bar)
+        let g = state.gateway
+        var left = " qqtui"
+        if let name = g.botName, !name.isEmpty { left += " · " + TextSanitizer.line(name) }
+        var x = buffer.put(left + " · ", row: rect.row, col: rect.col, width: rect.width, style: .bar)
+        let phaseStyle: Style
+        switch g.phase {
+        case .ready: phaseStyle = .ok
+        case .offline: phaseStyle = .error
+        case .reconnecting: phaseStyle = .warning
+        default: phaseStyle = .bar
+        }
+        x = buffer.put(TextSanitizer.line(g.summary), row: rect.row, col: x, width: rect.col + rect.width - x, style: phaseStyle)
+        let agent = " agent: " + (state.agentName.map(TextSanitizer.line) ?? "none") + " "
+        let agentWidth = TextWidth.cells(agent)
+        let right = rect.col + rect.width
+        var noteEnd = right
+        if right - x > agentWidth + 4 {
+            buffer.put(agent, row: rect.row, col: right - agentWidth, style: .bar)
+            noteEnd = right - agentWidth
+        }
+        if let note = state.note, note.until > now, noteEnd - x > 6 {
+            let style: Style = note.level == .error ? .error : note.level == .warning ? .warning : .bar
+            buffer.put("  " + note.text, row: rect.row, col: x, width: noteEnd - x, style: style)
+        }
+    }
+}

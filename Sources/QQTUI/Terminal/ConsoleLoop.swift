@@ -1,0 +1,97 @@
+import Foundation
+import QQSession
+
+/// The UI thread: owns the terminal and the console state. It polls stdin and the inbox's wake
+/// pipe, decodes keys, applies events in batches, and draws at most ~30 frames a second; with
+/// nothing happening it sleeps in `poll` (a tick a second only while a reply window counts down).
+final class ConsoleLoop {
+    /// Where the loop sends effects it does not handle itself (the runner performs them).
+    typealias Perform = @Sendable (Effect) -> Void
+
+    private let inbox: UIInbox
+    private var state: ConsoleState
+    private let perform: Perform
+    private let routes: @Sendable (ConversationID) -> ReplyRoute?
+    private var decoder = KeyDecoder()
+    private let frame = Duration.milliseconds(33)
+
+    init(inbox: UIInbox, state: ConsoleState, routes: @escaping @Sendable (ConversationID) -> ReplyRoute?, perform: @escaping Perform) {
+        self.inbox = inbox
+        self.state = state
+        self.routes = routes
+        self.perform = perform
+    }
+
+    /// Runs until quit; the terminal is restored before it returns. Throws when the terminal cannot be opened.
+    func run() throws {
+        let terminal = try Terminal.open()
+        defer { terminal.close() }
+        let size = terminal.size
+        state.rows = size.rows
+        state.cols = size.cols
+        let clock = ContinuousClock()
+        var lastFrame = clock.now - frame
+        var dirty = true
+        var countdown = false
+        var lastTick = clock.now
+        while !state.quitting {
+            let timeout: Int32
+            if dirty {
+                timeout = Int32(max(0, ((lastFrame + frame - clock.now) / .milliseconds(1)).rounded(.up)))
+            } else {
+                timeout = countdown ? 1000 : -1
+            }
+            var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: inbox.wakeRead, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&fds, 2, timeout)
+            if ready < 0, errno != EINTR { break }
+            if fds[0].revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+                // The terminal went away (the window was closed): leave as if told to.
+                apply(.quit)
+                break
+            }
+            let (events, resized) = inbox.drain()
+            if resized { terminal.resizeFromTTY() }
+            let input = terminal.read()
+            if !input.isEmpty {
+                for key in decoder.decode(input) {
+                    if case .resize = key { terminal.invalidate() }
+                    apply(.key(key), terminal: terminal)
+                }
+                dirty = true
+            }
+            if !events.isEmpty {
+                for event in events { apply(event, terminal: terminal) }
+                dirty = true
+            }
+            if countdown, clock.now - lastTick >= .seconds(1) {
+                lastTick = clock.now
+                dirty = true
+            }
+            if dirty, clock.now - lastFrame >= frame {
+                let now = Date()
+                var sawPassive = false
+                let buffer = ConsoleView.render(state, now: now) { [routes] id in
+                    let r = routes(id)
+                    if r?.isPassive == true { sawPassive = true }
+                    return r
+                }
+                terminal.present(buffer)
+                // A shown status note or countdown needs a later frame even with nothing new.
+                countdown = sawPassive || (state.note.map { $0.until > now } ?? false)
+                lastFrame = clock.now
+                dirty = false
+            }
+        }
+    }
+
+    private func apply(_ event: AppEvent, terminal: Terminal? = nil) {
+        for effect in state.apply(event) {
+            switch effect {
+            case .bell: terminal?.bell()
+            case .redraw: terminal?.invalidate()
+            default: perform(effect)
+            }
+        }
+    }
+}

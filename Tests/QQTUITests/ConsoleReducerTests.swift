@@ -1,0 +1,134 @@
+import Foundation
+@testable import QQSession
+@testable import QQTUI
+import Testing
+
+/// What keys and session events do to the console, and what they ask the session to do.
+@Suite("Console keys and events")
+struct ConsoleReducerTests {
+    static let user = ConversationID.c2c("U1")
+    static let other = ConversationID.c2c("U2")
+
+    @Test("Enter sends to the conversation on screen; Ctrl-A hands it over, Ctrl-T takes it back even mid-stream")
+    func sendAndHandOff() {
+        var f = ConsoleFixture()
+        f.receive(Self.user, from: "U1", "你好", id: "m1")
+        #expect(f.state.selected == Self.user)   // the first conversation opens by itself
+        f.key(.text("你好，"))
+        f.key(.paste("人工回复"))
+        #expect(f.key(.enter) == [.send("你好，人工回复", to: Self.user)])
+        #expect(f.state.composer.isEmpty)
+        #expect(f.key(.ctrl("a")) == [.setOwner(.agent, Self.user)])
+        let turn = UUID()
+        f.agent(Self.user, turn: turn, .started(mode: .agent, backend: "demo", outboundID: "out-9", messages: 1))
+        f.agent(Self.user, turn: turn, .event(.textDelta("第一段")))
+        #expect(f.key(.ctrl("t")) == [.setOwner(.human, Self.user)])
+        #expect(f.key(.text("/draft")) == [] && f.key(.enter) == [.setOwner(.draft, Self.user)])
+    }
+
+    @Test("without an agent, hand-over is refused on the status bar and nothing is asked of the session")
+    func noAgent() {
+        var f = ConsoleFixture(agent: nil)
+        f.receive(Self.user, from: "U1", "hi", id: "m1")
+        #expect(f.key(.ctrl("a")) == [])
+        #expect(f.state.note?.text.contains("no agent is configured") == true)
+    }
+
+    @Test("a new message in a HUMAN conversation off screen rings the bell and notifies; AGENT ones and the one on screen do not")
+    func bellAndNotify() {
+        var f = ConsoleFixture()
+        f.state.settings.notify = true
+        f.receive(Self.user, from: "U1", "first", id: "m1")
+        #expect(f.receive(Self.user, from: "U1", "on screen", id: "m2") == [])
+        let effects = f.receive(Self.other, from: "U2", "你好\u{1B}[31m", id: "m3")
+        #expect(effects.contains(.bell))
+        #expect(effects.contains(.notify(title: "qqtui · U2", body: "你好␛[31m")))
+        #expect(f.state.conversations[Self.other]?.unread == 1)
+        f.apply(.ownership(OwnershipChange(conversation: Self.other, owner: "agent", actor: "operator", reason: nil)))
+        #expect(f.receive(Self.other, from: "U2", "again", id: "m4") == [])
+        f.state.settings.bell = false
+        f.state.settings.notify = false
+        f.apply(.ownership(OwnershipChange(conversation: Self.other, owner: "human", actor: "operator", reason: nil)))
+        #expect(f.receive(Self.other, from: "U2", "quiet", id: "m5") == [])
+    }
+
+    @Test("DRAFT: the finished draft lands in the composer; Enter sends it as edited, Esc drops it")
+    func draft() {
+        var f = ConsoleFixture()
+        f.receive(Self.user, from: "U1", "价格多少？", id: "m1")
+        let turn = UUID()
+        f.agent(Self.user, turn: turn, .started(mode: .draft, backend: "demo", outboundID: nil, messages: 1))
+        f.agent(Self.user, turn: turn, .event(.textDelta("一百元")))
+        f.agent(Self.user, turn: turn, .finished(.completed(cut: false), text: "一百元"))
+        #expect(f.state.composerHoldsDraft && f.state.composer.text == "一百元")
+        f.key(.text("，包邮"))
+        #expect(f.key(.enter) == [.sendDraft("一百元，包邮", to: Self.user)])
+        let second = UUID()
+        f.agent(Self.user, turn: second, .started(mode: .draft, backend: "demo", outboundID: nil, messages: 1))
+        f.agent(Self.user, turn: second, .finished(.completed(cut: false), text: "再见"))
+        #expect(f.key(.escape) == [.discardDraft(Self.user)])
+        #expect(f.state.composer.isEmpty && !f.state.composerHoldsDraft)
+    }
+
+    @Test("scrolling: PgUp holds the view while messages arrive, asks the store for older pages at the top; PgDn returns")
+    func scrolling() {
+        var f = ConsoleFixture(rows: 20, cols: 80)
+        f.receive(Self.user, from: "U1", "m0", id: "m0")
+        let page = (1...120).map { i in
+            MessageEntry(uid: "p\(i)", at: ConsoleFixture.morning, sender: .user(openID: "U1"), text: "older \(i)", status: .received)
+        }
+        f.state.conversations[Self.user]?.prepend(page: page.reversed(), complete: false)
+        let before = f.render()
+        #expect(before.snapshot.contains("m0"))
+        f.key(.pageUp)
+        let scrolled = f.render()
+        #expect(!scrolled.snapshot.contains("m0"))
+        for i in 1...5 { f.receive(Self.user, from: "U1", "new \(i)", id: "n\(i)") }
+        let rect = f.state.layout.messages
+        let held = f.render()
+        for row in rect.row..<(rect.row + rect.height - 1) { #expect(held.line(row) == scrolled.line(row)) }
+        #expect(held.snapshot.contains("↓ 5 new below"))
+        var asked: [Effect] = []
+        for _ in 0..<20 { asked += f.key(.pageUp) }
+        #expect(asked.contains(.loadPage(Self.user, before: "p1")))
+        #expect(f.render().snapshot.contains("older 1"))
+        for _ in 0..<30 { f.key(.pageDown) }
+        #expect(f.state.current?.anchor == nil)
+        #expect(f.render().snapshot.contains("new 5"))
+    }
+
+    @Test("composer: cursor by cell width in CJK, word delete, Home/End, Alt-Enter, history")
+    func composer() {
+        _ = TextWidth.ensureUTF8Locale()
+        var c = Composer("你好 world")
+        #expect(c.layout(width: 40).cursorCol == 10)
+        c.left(); c.left(); c.left(); c.left(); c.left(); c.left()
+        #expect(c.layout(width: 40).cursorCol == 4)
+        c.deleteWordBackward()
+        #expect(c.text == "你 world")
+        c.end(); c.insert("\n第二行"); c.home()
+        #expect(c.layout(width: 40).cursorLine == 1 && c.layout(width: 40).cursorCol == 0)
+        var f = ConsoleFixture()
+        f.receive(Self.user, from: "U1", "hi", id: "m1")
+        f.key(.text("one")); f.key(.enter)
+        f.key(.text("two")); f.key(.altEnter); f.key(.text("lines")); f.key(.enter)
+        f.key(.ctrl("p"))
+        #expect(f.state.composer.text == "two\nlines")
+        f.key(.ctrl("p"))
+        #expect(f.state.composer.text == "one")
+    }
+
+    @Test("key decoding: Alt-Enter, Alt-letters, a lone Esc, bracketed paste with line breaks, a paste without brackets")
+    func keyDecoding() {
+        var d = KeyDecoder()
+        let s: (String) -> [RawInput] = { $0.unicodeScalars.map { .scalar($0.value) } }
+        #expect(d.decode(s("\u{1B}\r")) == [.altEnter])
+        #expect(d.decode(s("\u{1B}b")) == [.alt("b")])
+        #expect(d.decode(s("\u{1B}")) == [.escape])
+        #expect(d.decode(s("ab\r")) == [.text("ab"), .enter])
+        #expect(d.decode(s("\u{1B}[200~line1\rline2")) == [])
+        #expect(d.decode(s("\u{1B}[201~")) == [.paste("line1\rline2")])
+        #expect(d.decode(s("x\ry")) == [.text("x\ny")])
+        #expect(d.decode(s("\u{01}\u{14}\u{03}")) == [.ctrl("a"), .ctrl("t"), .ctrl("c")])
+    }
+}

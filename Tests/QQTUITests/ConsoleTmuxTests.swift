@@ -1,0 +1,99 @@
+import Foundation
+@testable import QQSession
+import QQSimulator
+import Testing
+
+/// The real `qqtui` in a real terminal (tmux) against the simulator: what an operator sees and does.
+@Suite("Console in tmux", .serialized, .timeLimit(.minutes(3)),
+       .enabled(if: TmuxSession.binary != nil || ProcessInfo.processInfo.environment["QQTUI_REQUIRE_PEERS"] == "1",
+                "tmux is not installed (CI installs it)"))
+struct ConsoleTmuxTests {
+    func binary() throws -> String { try #require(BuildPaths.qqtui, "qqtui binary not built (swift build)") }
+
+    /// A config with a slow command agent (one word every 50 ms, for a long time).
+    func config(sim: QQSimulator, dir: String) throws -> String {
+        try TestConfig.write(sim: sim, dir: dir, extra: """
+            [stream]
+            interval_ms = 100
+            [agent]
+            backend = "command"
+            command = ["/bin/sh", "-c", "i=0; while [ $i -lt 600 ]; do printf '长%d ' $i; i=$((i+1)); sleep 0.05; done"]
+
+            """)
+    }
+
+    func start(sim: QQSimulator, cols: Int = 120, rows: Int = 35) throws -> (TmuxSession, String) {
+        let dir = TestConfig.tempDir("tmux")
+        let config = try config(sim: sim, dir: dir)
+        let tmux = try TmuxSession(command: "'\(try binary())' --config '\(config)'; echo EXIT=$?; sleep 30", cols: cols, rows: rows,
+                                   environment: ["LANG": "C.UTF-8", "XDG_DATA_HOME": dir + "/data", "XDG_STATE_HOME": dir + "/state",
+                                                 "TERM": "screen"])
+        return (tmux, dir)
+    }
+
+    @Test("an operator's session: new conversations listed, a Chinese reply sent passively, Ctrl-A streams the agent live, Ctrl-T mid-stream closes the stream, resize keeps the screen, Ctrl-C exits 0")
+    func operatorSession() async throws {
+        let sim = try await QQSimulator.start()
+        let (tmux, _) = try start(sim: sim)
+        defer { tmux.stop() }
+        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
+
+        // New conversations appear in the list.
+        let first = await sim.platform.userSendsC2C(userOpenID: "U1", content: "你好，在吗？")
+        _ = await sim.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M1", content: "群里有人吗", inlineMention: true)
+        #expect(await tmux.waitFor { $0.contains("私 U1") && $0.contains("群 G1") && $0.contains("你好，在吗？") }, "\(tmux.screen)")
+
+        // Typed Chinese goes out as a passive reply to the message on screen.
+        tmux.type("您好，我是人工客服")
+        #expect(await tmux.waitFor { $0.contains("> 您好，我是人工客服") })
+        tmux.press("Enter")
+        let replied = await eventually {
+            await sim.platform.sent().contains {
+                $0.status == 200 && $0.path == "/v2/users/U1/messages" && $0.body?["content"]?.string == "您好，我是人工客服"
+                    && $0.body?["msg_id"]?.string == first.id && $0.body?["msg_seq"]?.int == 1
+            }
+        }
+        let transcript = await sim.platform.sent()
+        #expect(replied, "\(transcript)")
+        #expect(await tmux.waitFor { $0.contains("✓ operator") })
+
+        // Ctrl-A: the agent answers the next message, growing live on screen and on QQ.
+        tmux.press("C-a")
+        #expect(await tmux.waitFor { $0.contains("private · AGENT") }, "\(tmux.screen)")
+        _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "讲个很长的故事")
+        #expect(await eventually { (await sim.platform.streamRecords().first?.frames.count ?? 0) >= 2 })
+        #expect(await tmux.waitFor { $0.contains("长1 ") })
+        let early = tmux.screen.components(separatedBy: "长").count
+        try await Task.sleep(for: .milliseconds(600))
+        let later = tmux.screen
+        #expect(later.components(separatedBy: "长").count > early, "the reply did not grow on screen:\n\(later)")
+        #expect(later.contains("▌"))
+        #expect(later.contains("▶"))
+
+        // Ctrl-T mid-stream: the stream gets its closing frame, nothing after it, the screen says so.
+        tmux.press("C-t")
+        #expect(await eventually { await sim.platform.streamRecords().first?.closed == true })
+        let frames = await sim.platform.streamRecords().first?.frames.count ?? 0
+        #expect(await tmux.waitFor { $0.contains("private · HUMAN") && $0.contains("stopped by take-back") }, "\(tmux.screen)")
+        try await Task.sleep(for: .milliseconds(400))
+        let stream = try #require(await sim.platform.streamRecords().first)
+        #expect(stream.frames.count == frames, "a frame went out after the closing frame")
+        #expect(stream.frames.last?.state == 10 && !stream.rolledBack)
+
+        // Resize: smaller, tiny (a notice), and back; the layout stays whole.
+        tmux.resize(cols: 60, rows: 20)
+        #expect(await tmux.waitFor { s in
+            let lines = s.split(separator: "\n", omittingEmptySubsequences: false)
+            return lines.first?.contains("qqtui") == true && s.contains("┴") && lines.allSatisfy { $0.count <= 60 }
+        }, "\(tmux.screen)")
+        tmux.resize(cols: 30, rows: 6)
+        #expect(await tmux.waitFor { $0.contains("terminal too small") }, "\(tmux.screen)")
+        tmux.resize(cols: 100, rows: 30)
+        #expect(await tmux.waitFor { $0.contains("READY") && $0.contains("您好，我是人工客服") && !$0.contains("too small") }, "\(tmux.screen)")
+
+        // Ctrl-C leaves cleanly.
+        tmux.press("C-c")
+        #expect(await tmux.waitFor { $0.contains("EXIT=0") }, "\(tmux.screen)")
+        await sim.stop()
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// A real terminal for end-to-end tests: a private tmux server (its own socket, no user config)
+/// running one command; keys go in with `send-keys`, the screen comes out with `capture-pane`.
+/// `stop()` kills the command by its pid and the server.
+final class TmuxSession: @unchecked Sendable {
+    // Invariant: only immutable state; tmux itself serialises commands.
+    let socket = "qqtui-test-\(UUID().uuidString.prefix(8))"
+    let tmux: String
+
+    /// The tmux binary, if installed.
+    static var binary: String? {
+        for dir in ["/usr/bin", "/usr/local/bin", "/bin"] where FileManager.default.isExecutableFile(atPath: dir + "/tmux") {
+            return dir + "/tmux"
+        }
+        return nil
+    }
+
+    /// Starts `command` (run by /bin/sh) in a `cols`×`rows` window with `environment` added.
+    init(command: String, cols: Int = 120, rows: Int = 35, environment: [String: String] = [:]) throws {
+        guard let tmux = Self.binary else { throw TmuxError(message: "tmux is not installed") }
+        self.tmux = tmux
+        var args = ["-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "\(cols)", "-y", "\(rows)"]
+        for (k, v) in environment.sorted(by: { $0.key < $1.key }) { args += ["-e", "\(k)=\(v)"] }
+        args.append(command)
+        let (code, err) = run(args)
+        guard code == 0 else { throw TmuxError(message: "tmux new-session failed: \(err)") }
+        _ = run(["set-option", "-t", "t", "remain-on-exit", "on"])
+    }
+
+    struct TmuxError: Error { var message: String }
+
+    /// Runs tmux with `args` and waits for it (posix_spawn + waitpid: the server it may start keeps
+    /// running detached; its output goes to a file, never a pipe the server would hold open).
+    @discardableResult
+    private func run(_ args: [String]) -> (Int32, String) {
+        let path = NSTemporaryDirectory() + "tmux-out-\(UUID().uuidString)"
+        defer { unlink(path) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([tmux, "-L", socket] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let settings: [String] = ["PATH=/usr/bin:/bin", "TMUX_TMPDIR=" + NSTemporaryDirectory()]
+        let env: [UnsafeMutablePointer<CChar>?] = settings.map { strdup($0) } + [nil]
+        defer { env.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, tmux, &actions, nil, argv, env) == 0 else { return (-1, "cannot start tmux") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let data = FileManager.default.contents(atPath: path) ?? Data()
+        return ((status >> 8) & 0xFF, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The screen as text.
+    var screen: String { run(["capture-pane", "-p", "-t", "t"]).1 }
+
+    /// Sends keys by tmux name (`Enter`, `C-a`, `PageUp`).
+    func press(_ keys: String...) { run(["send-keys", "-t", "t"] + keys) }
+
+    /// Types text literally (any Unicode).
+    func type(_ text: String) { run(["send-keys", "-t", "t", "-l", text]) }
+
+    /// Resizes the window.
+    func resize(cols: Int, rows: Int) { run(["resize-window", "-t", "t", "-x", "\(cols)", "-y", "\(rows)"]) }
+
+    /// Waits until the screen satisfies `predicate`; false on timeout.
+    func waitFor(timeout: Duration = .seconds(20), _ predicate: (String) -> Bool) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if predicate(screen) { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return predicate(screen)
+    }
+
+    /// Kills the command by its pid, then the server.
+    func stop() {
+        let pids = run(["list-panes", "-a", "-F", "#{pane_pid}"]).1.split(separator: "\n").compactMap { Int32($0) }
+        for pid in pids {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
+        run(["kill-server"])
+    }
+}
