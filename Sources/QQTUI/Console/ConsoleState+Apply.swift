@@ -90,8 +90,6 @@ extension ConsoleState {
     private mutating func received(_ m: InboundMessage, now: Date) -> [Effect] {
         ensure(m.conversation, at: m.receivedAt)
         conversations[m.conversation]?.upsert(MessageEntry(m))
-        let preview = TextSanitizer.line(m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text)
-        conversations[m.conversation]?.preview = preview
         touch(m.conversation, at: m.receivedAt)
         if selected == nil { return select(m.conversation) }
         guard m.conversation != selected else { return [] }
@@ -100,6 +98,7 @@ extension ConsoleState {
         var effects: [Effect] = []
         if settings.bell { effects.append(.bell) }
         if settings.notify {
+            let preview = TextSanitizer.line(m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text)
             let who = label(of: .user(openID: m.author.openID))
             let title = m.conversation.isGroup ? "qqtui · \(name(of: m.conversation)) · \(who)" : "qqtui · \(who)"
             effects.append(.notify(title: title, body: TextWidth.clip(preview, to: 200)))

@@ -96,7 +96,6 @@ struct ConsoleState {
             var c = ConversationModel(id: s.id, lastActivity: s.lastActivity)
             c.unread = s.unread
             c.owner = Owner(rawValue: s.owner) ?? .human
-            c.preview = TextSanitizer.line(s.lastPreview)
             conversations[s.id] = c
         }
         order = conversations.values.sorted { $0.lastActivity > $1.lastActivity }.map(\.id)

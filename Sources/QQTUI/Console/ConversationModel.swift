@@ -15,8 +15,6 @@ struct ConversationModel: Sendable {
     var lastActivity: Date
     var unread = 0
     var owner: Owner = .human
-    /// Last inbound text (the list has no room for more, the notify command gets it).
-    var preview = ""
     private(set) var entries: [MessageEntry] = []
     private var index: [String: Int] = [:]
     /// The first page was asked for (nothing more to ask until the operator scrolls up).

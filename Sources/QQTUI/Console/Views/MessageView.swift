@@ -49,7 +49,7 @@ enum MessageView {
         var (lines, atTop) = scroller.visible(height: height)
         if atTop, lines.count < height || c.anchor != nil {
             let hint = c.loadingOlder ? " loading older messages…" : c.hasOlder && c.requestedFirstPage ? " ↑ PgUp for older messages" : ""
-            if !hint.isEmpty, !(c.entries.isEmpty && !c.loadingOlder && !c.hasOlder) {
+            if !hint.isEmpty {
                 if lines.count >= height, !lines.isEmpty { lines.removeLast() }
                 lines.insert(StyledLine(hint, .dim), at: 0)
             }
