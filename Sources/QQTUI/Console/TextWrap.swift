@@ -25,7 +25,8 @@ enum TextWrap {
                     out.append(String(line)); line = .init(); used = 0; breakAt = nil
                     continue
                 }
-                if let cut = breakAt, cut < line.endIndex {
+                // Back to the last space only to keep a Latin word whole; CJK fills the line.
+                if w == 1, let cut = breakAt, cut < line.endIndex {
                     let head = line[line.startIndex..<cut], tail = line[cut...]
                     out.append(String(String.UnicodeScalarView(head)).trimmingTrailingSpaces)
                     line = String.UnicodeScalarView(tail)
