@@ -59,7 +59,7 @@ struct OpenAIAgentTests {
     @Test("cancel mid-stream: .finished(.cancelled), no delta after cancel() returned, and the server sees the disconnect")
     func cancelMidStream() async throws {
         try await SSEFixture.with { fixture in
-            let turn = try await fixture.agent("slow").startTurn(TurnRequest(conversation: .c2c("U1"), newMessages: [.user("hi")]))
+            let turn = try await fixture.agent("long").startTurn(TurnRequest(conversation: .c2c("U1"), newMessages: [.user("hi")]))
             var iterator = turn.events.makeAsyncIterator()
             var deltas = 0
             while deltas < 3, let event = try await iterator.next() {
@@ -74,7 +74,7 @@ struct OpenAIAgentTests {
             // machine reads slowly); then the turn ends with .finished(.cancelled) and nothing follows.
             #expect(after.last == .finished(.cancelled), "after cancel(): \(after)")
             #expect(after.dropLast().allSatisfy { if case .textDelta = $0 { return true }; return false }, "\(after)")
-            #expect(deltas + after.count - 1 < 20, "the whole answer arrived despite the cancel")
+            #expect(deltas + after.count - 1 < 200, "the whole answer arrived despite the cancel")
             #expect(await fixture.sawDisconnect(), "the fixture did not see the client go away")
             #expect(try await fixture.state()["completed"] as? Int == 0, "the stream ran to its end")
         }
@@ -83,7 +83,7 @@ struct OpenAIAgentTests {
     @Test("a consumer that drops the stream closes the connection too")
     func droppedConsumer() async throws {
         try await SSEFixture.with { fixture in
-            let turn = try await fixture.agent("slow").startTurn(TurnRequest(conversation: .c2c("U1"), newMessages: [.user("hi")]))
+            let turn = try await fixture.agent("long").startTurn(TurnRequest(conversation: .c2c("U1"), newMessages: [.user("hi")]))
             let firstDelta = AsyncStream.makeStream(of: Void.self)
             let consumer = Task {
                 for try await event in turn.events { if case .textDelta = event { firstDelta.continuation.yield() } }
