@@ -13,6 +13,8 @@
 #include <langinfo.h>
 #include <wchar.h>
 #include <sys/ioctl.h>
+#include <fcntl.h>
+#include <unistd.h>
 #if __has_include(<ncursesw/ncurses.h>)
 #include <ncursesw/ncurses.h>
 #else
@@ -72,6 +74,24 @@ static inline int cn_tty_size(int fd, int *rows, int *cols) {
     if (ioctl(fd, TIOCGWINSZ, &ws) != 0) return -1;
     *rows = ws.ws_row; *cols = ws.ws_col;
     return 0;
+}
+
+static inline int cn_tty_set_size(int fd, int rows, int cols) {
+    struct winsize ws = {0};
+    ws.ws_row = (unsigned short)rows; ws.ws_col = (unsigned short)cols;
+    return ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+/* A pseudo-terminal pair for benchmarks: the master fd, and the slave's path in `name`; -1 on failure. */
+extern int posix_openpt(int flags);
+extern int grantpt(int fd);
+extern int unlockpt(int fd);
+extern int ptsname_r(int fd, char *buf, size_t buflen);
+static inline int cn_open_pty(char *name, size_t len) {
+    int fd = posix_openpt(O_RDWR | O_NOCTTY);
+    if (fd < 0) return -1;
+    if (grantpt(fd) != 0 || unlockpt(fd) != 0 || ptsname_r(fd, name, len) != 0) { close(fd); return -1; }
+    return fd;
 }
 
 #endif /* CNCURSES_SHIM_H */

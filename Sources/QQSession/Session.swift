@@ -88,7 +88,7 @@ public actor Session {
         let queue = self.queue
         self.driver = GatewayDriver(configuration: configuration, tokens: tokens, rest: rest, logger: logger,
                                     delegate: .init(onStatus: { continuation.yield(.gateway($0)) },
-                                                    onInbound: { queue.push($0) }))
+                                                    onInbound: { queue.push($0) }, waitForRoom: { await queue.waitForRoom() }))
     }
 
     private static func trimmed(_ base: String) -> String {

@@ -19,7 +19,7 @@ struct QQTUICommand: AsyncParsableCommand {
             """,
         version: QQTUIVersion.string,
         subcommands: [ConsoleCommand.self, SimCommand.self, ServeCommand.self, SendCommand.self, ExportCommand.self,
-                      SearchCommand.self, AliasCommand.self, ConfigCommand.self],
+                      SearchCommand.self, AliasCommand.self, ConfigCommand.self, BenchCommand.self],
         defaultSubcommand: ConsoleCommand.self)
 }
 

@@ -72,6 +72,21 @@ struct TimingTests {
         #expect(ledger.count(now: t + 400) == 1)
         #expect(ledger.count(now: t + 3600) == 0)
     }
+
+    @Test("ledger: a busy conversation keeps entries for its newest messages only; replies go to the newest")
+    func ledgerPerConversation() {
+        var ledger = MsgSeqLedger(window: ReplyWindow())
+        let t = Date(timeIntervalSince1970: 2_000_000)
+        let n = MsgSeqLedger.perConversation + 8
+        for i in 0..<n { ledger.register(msgID: "M\(i)", conversation: .c2c("U"), start: t, now: t) }
+        ledger.register(msgID: "OTHER", conversation: .c2c("V"), start: t, now: t)
+        #expect(ledger.count(now: t) == MsgSeqLedger.perConversation + 1, "memory stays bounded per conversation")
+        #expect(ledger.entry("M0", now: t) == nil)
+        #expect(ledger.entry("M\(n - 1)", now: t) != nil)
+        #expect(ledger.entry("OTHER", now: t) != nil, "another conversation's entry is untouched")
+        let route = ledger.route(for: .c2c("U"), preferred: "M0", margin: .seconds(10), proactive: true, now: t)
+        #expect(route == .passive(msgID: "M\(n - 1)", windowEnds: t + 3600, repliesLeft: 5), "\(route)")
+    }
 }
 
 @Suite("Mention stripping")

@@ -62,6 +62,20 @@ struct GatewayStateMachineTests {
         #expect(ends(zombie) == [.zombie])
     }
 
+    @Test("an ACK still behind a backlog of dispatches is not a dead link; a beat with nothing heard after it is")
+    func ackBehindBacklog() throws {
+        var m = try readyMachine()
+        _ = m.tick(now: t0 + .seconds(1))
+        // The client reads slower than the platform writes: dispatches keep coming, the ACK waits behind them.
+        _ = m.receive(try frame(#"{"op":0,"s":2,"t":"C2C_MESSAGE_CREATE","id":"E","d":{"id":"M2","content":"x","author":{"user_openid":"U"}}}"#),
+                      now: t0 + .milliseconds(1500))
+        let next = m.tick(now: t0 + .seconds(2))
+        #expect(ends(next).isEmpty, "frames are arriving: the link is alive")
+        #expect(sends(next) == [.heartbeat(seq: 2)])
+        let silent = m.tick(now: t0 + .seconds(3))
+        #expect(ends(silent) == [.zombie], "no ACK and nothing else since the last beat")
+    }
+
     @Test("an ACK keeps the link alive and measures the RTT")
     func ackMeasuresRTT() throws {
         var m = try readyMachine()

@@ -53,18 +53,22 @@ struct TokenAndRESTTests {
     @Test("the token is refreshed before it expires (and the platform rotates it)")
     func refreshBeforeExpiry() async throws {
         var simConfig = SimulatorConfiguration()
-        // 4 s: refreshed after half of it (2 s), with room for a loaded machine on both sides.
-        simConfig.tokenLifetime = 4
+        // 8 s: refreshed after half of it (4 s), with room for a loaded machine on both sides.
+        simConfig.tokenLifetime = 8
         simConfig.tokenRotationWindow = 60
         let sim = try await QQSimulator.start(simConfig)
         let tokens = TokenProvider(configuration: SimHarness.fastConfiguration(for: sim), transport: HTTPTransport(),
                                    logger: .init(label: "t"))
         let first = try await tokens.token()
-        #expect(try await tokens.token() == first, "cached while fresh")
-        try await Task.sleep(for: .milliseconds(2100))
+        let fetched = ContinuousClock.now
+        let again = try await tokens.token()
+        // A starved machine can take seconds between two lines; only then is a refresh legitimate.
+        let stillFresh = ContinuousClock.now - fetched < .seconds(3)
+        if stillFresh { #expect(again == first, "cached while fresh") }
+        try await Task.sleep(until: fetched + .milliseconds(4200))
         let second = try await tokens.token()
         #expect(second.value != first.value)
-        #expect(await sim.platform.currentStats().tokenRequests == 2)
+        if stillFresh { #expect(await sim.platform.currentStats().tokenRequests == 2) }
         await sim.stop()
     }
 

@@ -249,6 +249,7 @@ extension GatewayDriver {
                 timer = startTimer(connection, token: token)
             }
             await perform(actions, connection: connection, token: token)
+            await delegate.waitForRoom()
         }
     }
 

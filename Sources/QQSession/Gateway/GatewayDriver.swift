@@ -38,6 +38,9 @@ final class GatewayDriver: Sendable {
     struct Delegate: Sendable {
         var onStatus: @Sendable (GatewayStatus) -> Void
         var onInbound: @Sendable (GatewayInbound) -> Void
+        /// Awaited after each frame: returns when the inbound pipeline has room again, so a flood
+        /// waits in the socket (TCP back-pressure) instead of piling up decoded in memory.
+        var waitForRoom: @Sendable () async -> Void = {}
     }
 
     let configuration: SessionConfiguration

@@ -88,6 +88,9 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
     /// Resumes sent in a row that never got RESUMED (one ignored Resume, or two dropped ones, → Identify).
     private(set) var failedResumes = 0
     private var awaitingAck = false
+    /// A frame arrived since the last beat: the link is alive even if the ACK is still behind a
+    /// backlog of dispatches (a client reading slower than the platform writes).
+    private var heardSinceBeat = false
     private var lastBeatAt: Instant?
     private var nextBeatAt: Instant?
     private var deadline: Instant?
@@ -121,6 +124,7 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
 
     /// A frame arrived.
     mutating func receive(_ frame: GatewayFrame, now: Instant) -> [Action] {
+        heardSinceBeat = true
         switch frame.op {
         case GatewayOpcode.hello:
             return receiveHello(frame, now: now)
@@ -190,7 +194,7 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
             return [.end(phase == .awaitingHello ? .helloTimeout : .readyTimeout)]
         }
         if let nextBeatAt, now >= nextBeatAt {
-            if awaitingAck { self.nextBeatAt = nil; return [.end(.zombie)] }
+            if awaitingAck && !heardSinceBeat { self.nextBeatAt = nil; return [.end(.zombie)] }
             return beat(now: now)
         }
         return []
@@ -198,6 +202,7 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
 
     private mutating func beat(now: Instant) -> [Action] {
         awaitingAck = true
+        heardSinceBeat = false
         lastBeatAt = now
         nextBeatAt = now.advanced(by: heartbeatInterval ?? defaultHeartbeat)
         return [.send(.heartbeat(seq: lastSeq))]

@@ -106,8 +106,11 @@ actor AgentRouter {
     func inbound(_ message: InboundMessage) {
         var s = state(message.conversation)
         let images = message.attachments.compactMap { $0.isImage ? $0.localPath : nil }
-        s.append(ChatMessage(role: .user, author: message.author.openID, text: message.text, at: message.timestamp, images: images),
-                 id: message.id, limit: Self.transcriptLimit)
+        // Without an agent nobody reads the transcript: not kept (200 messages × every conversation).
+        if backend != nil {
+            s.append(ChatMessage(role: .user, author: message.author.openID, text: message.text, at: message.timestamp, images: images),
+                     id: message.id, limit: Self.transcriptLimit)
+        }
         s.lastUserMessage = (message.id, message.author.openID)
         // A group chat not addressed to the bot is context for the agent, not a question.
         let addressed = !(message.source == .group && policy.groupMentionOnly)

@@ -7,6 +7,7 @@ struct ConversationState {
     /// Oldest first, bounded.
     private(set) var transcript: [ChatMessage] = []
     private var ids: Set<String> = []
+    private var idOrder: [String] = []
     /// How many transcript entries the agent has seen (the rest is its catch-up).
     var seen = 0
     var turn: RunningTurn?
@@ -22,7 +23,17 @@ struct ConversationState {
 
     /// Adds a message (once per id); drops the oldest beyond `limit`.
     mutating func append(_ message: ChatMessage, id: String?, limit: Int) {
-        if let id { guard ids.insert(id).inserted else { return } }
+        if let id {
+            guard ids.insert(id).inserted else { return }
+            // Ids are remembered a while longer than their messages (a catch-up page may repeat
+            // them), not forever: a busy conversation kept every id it ever saw.
+            idOrder.append(id)
+            if idOrder.count > limit * 2 {
+                let drop = idOrder.count - limit
+                for old in idOrder.prefix(drop) { ids.remove(old) }
+                idOrder.removeFirst(drop)
+            }
+        }
         transcript.append(message)
         trim(limit)
     }

@@ -36,7 +36,8 @@ final class InboundProcessor {
         self.downloads = downloads
         self.emit = emit
         self.now = now
-        self.seen = ExpiringMap(capacity: 1_000_000)
+        // The newest 200,000 ids: beyond that the store (unique uid) still catches a duplicate.
+        self.seen = ExpiringMap(capacity: 200_000)
         // Until READY says otherwise, a mention of the AppID is a mention of the bot.
         self.botIDs = [configuration.appID]
     }

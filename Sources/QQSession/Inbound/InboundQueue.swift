@@ -22,6 +22,18 @@ final class InboundQueue: Sendable {
         if accepted { continuation.yield() }
     }
 
+    /// Beyond this many waiting items the gateway's reader waits (``waitForRoom()``).
+    static let highWater = 4096
+
+    /// Returns once at most ``highWater`` items wait (at once when fewer do), or when finished or
+    /// cancelled. Under a flood this leaves the rest in the socket instead of in memory; the
+    /// heartbeat runs on its own task meanwhile.
+    func waitForRoom() async {
+        while !Task.isCancelled, items.withLock({ !$0.finished && $0.list.count > Self.highWater }) {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
     /// Everything queued so far, in order.
     func drain() -> [GatewayInbound] {
         items.withLock { s in

@@ -29,6 +29,8 @@ struct MsgSeqLedger: Sendable {
     private var recent: [ConversationID: [String]] = [:]
     private var registrations = 0
     let window: ReplyWindow
+    /// Entries kept per conversation (its newest messages).
+    static let perConversation = 32
 
     init(window: ReplyWindow, capacity: Int = 500_000) {
         self.window = window
@@ -59,7 +61,13 @@ struct MsgSeqLedger: Sendable {
             map.set(msgID, entry, expiresAt: ends, now: now)
             var ids = recent[conversation, default: []]
             ids.append(msgID)
-            if ids.count > 32 { ids.removeFirst(ids.count - 32) }
+            if ids.count > Self.perConversation {
+                // A reply goes to one of a conversation's newest messages: older entries are let go
+                // instead of holding one per message for an hour (a million messages held ~300 MB).
+                let drop = ids.count - Self.perConversation
+                for old in ids.prefix(drop) { map.remove(old) }
+                ids.removeFirst(drop)
+            }
             recent[conversation] = ids
             registrations += 1
             if registrations % 4096 == 0 { pruneRecent(now: now) }

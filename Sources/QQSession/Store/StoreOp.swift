@@ -43,7 +43,7 @@ enum StoreOp: Sendable {
     func apply(_ db: Database) throws {
         switch self {
         case .inbound(let m, let duplicates):
-            try db.execute(sql: """
+            try db.cached(sql: """
                 INSERT INTO message (uid, conversation, direction, origin, kind, author, author_role, text,
                     raw_content, status, reply_to, event_id, source, seq, attachments, created_at, updated_at)
                 VALUES (?, ?, 'in', 'user', ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?)
@@ -59,12 +59,12 @@ enum StoreOp: Sendable {
             let preview = m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text
             try touch(db, m.conversation, at: m.receivedAt, preview: preview, inbound: true)
         case .attachments(let uid, let attachments):
-            try db.execute(sql: "UPDATE message SET attachments = ?, updated_at = ? WHERE uid = ?",
+            try db.cached(sql: "UPDATE message SET attachments = ?, updated_at = ? WHERE uid = ?",
                            arguments: [Self.json(attachments), Date().timeIntervalSince1970, uid])
         case .outbound(let m):
             try upsertOutbound(db, m)
         case .ledger(let e):
-            try db.execute(sql: """
+            try db.cached(sql: """
                 INSERT INTO ledger (msg_id, conversation, next_seq, replies_used, budget, window_ends, is_event)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(msg_id) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq),
@@ -73,24 +73,24 @@ enum StoreOp: Sendable {
                 """, arguments: [e.msgID, e.conversation.description, e.nextSeq, e.repliesUsed, e.budget,
                                  e.windowEnds.timeIntervalSince1970, e.isEvent])
         case .raw(let r):
-            try db.execute(sql: "INSERT INTO raw_event (type, seq, event_id, payload, received_at) VALUES (?, ?, ?, ?, ?)",
+            try db.cached(sql: "INSERT INTO raw_event (type, seq, event_id, payload, received_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [r.type, r.seq, r.eventID, r.payload.description, r.receivedAt.timeIntervalSince1970])
         case .touch(let e):
             try touch(db, e.conversation, at: e.receivedAt, preview: nil, inbound: false, counted: false)
         case .ownership(let o):
-            try db.execute(sql: "INSERT INTO ownership_log (conversation, owner, actor, reason, at) VALUES (?, ?, ?, ?, ?)",
+            try db.cached(sql: "INSERT INTO ownership_log (conversation, owner, actor, reason, at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [o.conversation.description, o.owner, o.actor, o.reason, o.at.timeIntervalSince1970])
             try touch(db, o.conversation, at: o.at, preview: nil, inbound: false, counted: false)
-            try db.execute(sql: "UPDATE conversation SET owner = ? WHERE id = ?", arguments: [o.owner, o.conversation.description])
+            try db.cached(sql: "UPDATE conversation SET owner = ? WHERE id = ?", arguments: [o.owner, o.conversation.description])
         case .alias(let openID, let name?, let note):
-            try db.execute(sql: """
+            try db.cached(sql: """
                 INSERT INTO alias (openid, name, note, updated_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT(openid) DO UPDATE SET name = excluded.name, note = excluded.note, updated_at = excluded.updated_at
                 """, arguments: [openID, name, note, Date().timeIntervalSince1970])
         case .alias(let openID, nil, _):
-            try db.execute(sql: "DELETE FROM alias WHERE openid = ?", arguments: [openID])
+            try db.cached(sql: "DELETE FROM alias WHERE openid = ?", arguments: [openID])
         case .markRead(let c):
-            try db.execute(sql: "UPDATE conversation SET unread = 0 WHERE id = ?", arguments: [c.description])
+            try db.cached(sql: "UPDATE conversation SET unread = 0 WHERE id = ?", arguments: [c.description])
         }
     }
 
@@ -98,7 +98,7 @@ enum StoreOp: Sendable {
         let (status, detail) = Self.status(m.status)
         let qqID = m.parts.compactMap(\.qqMessageID).first
         let parts = m.parts.isEmpty ? nil : Self.json(m.parts)
-        try db.execute(sql: """
+        try db.cached(sql: """
             INSERT INTO message (uid, conversation, direction, origin, kind, text, status, status_detail,
                 qq_code, trace_id, qq_message_id, reply_to, parts, created_at, updated_at)
             VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -110,14 +110,14 @@ enum StoreOp: Sendable {
             try touch(db, m.conversation, at: m.createdAt, preview: m.text, inbound: false)
             return
         }
-        try db.execute(sql: """
+        try db.cached(sql: """
             UPDATE message SET text = ?, status = ?, status_detail = ?, qq_code = ?, trace_id = ?, qq_message_id = ?,
                 parts = ?, updated_at = ?, fts_dirty = 1
             WHERE uid = ? AND updated_at <= ?
             """, arguments: [m.text, status, detail, m.error?.qqCode, m.error?.traceID, qqID, parts,
                              m.updatedAt.timeIntervalSince1970, m.id, m.updatedAt.timeIntervalSince1970])
         // An older snapshot that arrives late (a timer's save after the final one) changes nothing.
-        try db.execute(sql: "UPDATE conversation SET last_preview = ? WHERE id = ? AND last_activity <= ?",
+        try db.cached(sql: "UPDATE conversation SET last_preview = ? WHERE id = ? AND last_activity <= ?",
                        arguments: [Self.preview(m.text), m.conversation.description, m.updatedAt.timeIntervalSince1970])
     }
 
@@ -125,7 +125,7 @@ enum StoreOp: Sendable {
     private func touch(_ db: Database, _ c: ConversationID, at: Date, preview: String?, inbound: Bool,
                        counted: Bool = true) throws {
         let kind = c.isGroup ? "group" : "c2c"
-        try db.execute(sql: """
+        try db.cached(sql: """
             INSERT INTO conversation (id, kind, openid, last_activity, last_preview, unread, message_count, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET
@@ -176,5 +176,13 @@ public struct OwnershipChange: Sendable, Hashable, Codable {
         self.actor = actor
         self.reason = reason
         self.at = at
+    }
+}
+
+extension Database {
+    /// Executes `sql` through the connection's statement cache: parsed and authorized once, not once
+    /// per message (parsing was most of the cost of a stored message).
+    func cached(sql: String, arguments: StatementArguments) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
     }
 }

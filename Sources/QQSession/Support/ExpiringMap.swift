@@ -50,6 +50,12 @@ struct ExpiringMap<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         return e.value
     }
 
+    /// Forgets `key` now (its heap item goes stale and is dropped later).
+    mutating func remove(_ key: Key) {
+        entries[key] = nil
+        if heap.count > 2 * entries.count + 64 { rebuildHeap() }
+    }
+
     /// Drops every entry whose time has come.
     mutating func removeExpired(now: Date) {
         while let top = heap.first, top.expiresAt <= now {

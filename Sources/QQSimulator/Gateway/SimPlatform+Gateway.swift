@@ -173,7 +173,11 @@ extension SimPlatform {
         let id = eventID ?? "\(type):\(SimJSON.randomToken(24))"
         let text = #"{"op":0,"s":\#(session.seq),"t":"\#(type)","id":"\#(id)","d":\#(payload)}"#
         if replayable { session.log.append((session.seq, text)) }
-        if session.log.count > configuration.replayLimit { session.log.removeFirst(session.log.count - configuration.replayLimit) }
+        // Trimmed in steps, not per event: removing the head of a 10,000-entry array each time
+        // made a burst quadratic.
+        if session.log.count > configuration.replayLimit + configuration.replayLimit / 4 + 1 {
+            session.log.removeFirst(session.log.count - configuration.replayLimit)
+        }
         if let cid = session.connectionID { connections[cid]?.send(text) }
         return session.seq
     }
@@ -181,8 +185,12 @@ extension SimPlatform {
     /// Delivers an event to every session subscribed to `intent` whose shard owns `routeKey`.
     /// Returns how many sessions got it (live or queued for resume).
     func dispatch(type: String, payload: JSONBody, intent: Int, routeKey: String, eventID: String) -> Int {
+        dispatch(type: type, payloadText: payload.text, intent: intent, routeKey: routeKey, eventID: eventID)
+    }
+
+    /// ``dispatch(type:payload:intent:routeKey:eventID:)`` with the payload already as JSON text.
+    func dispatch(type: String, payloadText text: String, intent: Int, routeKey: String, eventID: String) -> Int {
         expireSessions()
-        let text = payload.text
         var delivered = 0
         for session in sessions.values.sorted(by: { $0.id < $1.id }) where session.intents & intent != 0 {
             guard Self.shard(of: routeKey, count: session.shard[1]) == session.shard[0] else { continue }

@@ -164,6 +164,8 @@ public struct SimStreamRecord: Sendable, Codable, Hashable {
         public var state: Int
         public var text: String
         public var msgSeq: Int?
+        /// When the platform accepted it (seconds since 1970), for pacing measurements.
+        public var at: Double?
     }
     /// The stream id the platform gave.
     public var id: String

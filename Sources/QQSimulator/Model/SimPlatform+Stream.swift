@@ -74,7 +74,7 @@ extension SimPlatform {
             }
             original.usedSeqs.insert(seq)
             userMessages[msgID] = original
-            s.record.frames.append(.init(index: index, state: state, text: text, msgSeq: seq))
+            s.record.frames.append(.init(index: index, state: state, text: text, msgSeq: seq, at: now.timeIntervalSince1970))
             s.record.text += text
             s.record.visibleText = s.record.text
             s.nextIndex += 1
@@ -143,7 +143,7 @@ extension SimPlatform {
             } else {
                 s.record.text += text
             }
-            s.record.frames.append(.init(index: index, state: state, text: text, msgSeq: seq))
+            s.record.frames.append(.init(index: index, state: state, text: text, msgSeq: seq, at: now.timeIntervalSince1970))
             s.record.visibleText = s.record.text
             s.nextIndex = index + 1
             s.lastFrameAt = now

@@ -85,14 +85,17 @@ extension SimPlatform {
         return out
     }
 
-    private func remember(_ message: UserMessage) {
+    func remember(_ message: UserMessage) {
         userMessages[message.id] = message
         eventsByID[message.eventID] = message
         // Forget what no reply can reference any more.
-        if userMessages.count > 200_000 {
+        // Checked when the count doubles, not on every message: a million recent messages (a
+        // benchmark) would otherwise filter the whole table per message.
+        if userMessages.count > rememberCheckAt {
             let horizon = Date().addingTimeInterval(-configuration.c2cReplyWindow.seconds)
             userMessages = userMessages.filter { $0.value.createdAt > horizon }
             eventsByID = eventsByID.filter { $0.value.createdAt > horizon }
+            rememberCheckAt = max(200_000, userMessages.count * 2)
         }
     }
 

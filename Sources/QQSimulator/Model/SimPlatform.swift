@@ -63,6 +63,8 @@ public actor SimPlatform {
     var nextConnectionID = 0
     var userMessages: [String: UserMessage] = [:]
     var eventsByID: [String: UserMessage] = [:]
+    /// When `userMessages` grows past this, expired entries are dropped (see `remember`).
+    var rememberCheckAt = 200_000
     var transcript: [SentRecord] = []
     var uploads: [String: (isGroup: Bool, expires: Date)] = [:]
     var hostedFiles: [String: (data: Data, contentType: String)] = [:]

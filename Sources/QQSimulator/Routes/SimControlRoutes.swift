@@ -27,6 +27,19 @@ enum SimControlRoutes {
             return SimJSON.response(result)
         }
 
+        router.post("/sim/burst") { request, _ -> Response in
+            let (json, _) = await SimRouter.body(request, limit: 64 * 1024)
+            guard let count = json?["count"]?.int, (1...10_000_000).contains(count) else { return bad("count (1…10000000) is required") }
+            let kind = SimBurst.Kind(rawValue: json?["kind"]?.string ?? "c2c")
+            guard let kind else { return bad("kind must be c2c, group or mixed") }
+            let tag = json?["tag"]?.string ?? "bench"
+            guard !tag.isEmpty, tag.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                return bad("tag must be ASCII letters and digits")
+            }
+            let burst = SimBurst(count: count, users: json?["users"]?.int ?? 100, kind: kind, rate: json?["rate"]?.int ?? 0, tag: tag)
+            return SimJSON.response(await platform.burst(burst))
+        }
+
         router.post("/sim/event") { request, _ -> Response in
             let (json, _) = await SimRouter.body(request, limit: 64 * 1024 * 1024)
             guard let type = json?["t"]?.string, let d = json?["d"] else { return bad("t (string) and d are required") }

@@ -12,6 +12,7 @@ struct SimCommand: AsyncParsableCommand {
               POST /sim/c2c   {"user_openid", "content", "attachments"?}      a user writes in private
               POST /sim/group {"group_openid", "member_openid", "content", "mention_bot"?: true}
               POST /sim/event {"t", "d"}                                     any dispatch (GROUP_ADD_ROBOT, …)
+              POST /sim/burst {"count", "users"?, "kind"?: "c2c"|"group"|"mixed", "rate"?, "tag"?}   load for benchmarks
               POST /sim/fault {"kind": "close"|"op7"|"op9"|"stall_acks"|"refuse_connections"|"expire_token"|"clear", "code"?}
               POST /sim/raw   {"text"} or {"base64"}                         a raw frame to every socket
               GET  /sim/sent  everything the bot sent, with status and QQ code;  GET /sim/state  counters

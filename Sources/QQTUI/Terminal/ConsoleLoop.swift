@@ -14,17 +14,26 @@ final class ConsoleLoop {
     private let routes: @Sendable (ConversationID) -> ReplyRoute?
     private var decoder = KeyDecoder()
     private let frame = Duration.milliseconds(33)
+    private let openTerminal: () throws -> Terminal
+    private let onFrame: FrameObserver?
 
-    init(inbox: UIInbox, state: ConsoleState, routes: @escaping @Sendable (ConversationID) -> ReplyRoute?, perform: @escaping Perform) {
+    /// Told after each frame reached the terminal: the state drawn, and how long building and
+    /// presenting it took (`qqtui bench` measures the console with it).
+    typealias FrameObserver = (_ state: ConsoleState, _ build: Duration, _ present: Duration) -> Void
+
+    init(inbox: UIInbox, state: ConsoleState, routes: @escaping @Sendable (ConversationID) -> ReplyRoute?, perform: @escaping Perform,
+         openTerminal: @escaping () throws -> Terminal = { try Terminal.open() }, onFrame: FrameObserver? = nil) {
         self.inbox = inbox
         self.state = state
         self.routes = routes
         self.perform = perform
+        self.openTerminal = openTerminal
+        self.onFrame = onFrame
     }
 
     /// Runs until quit; the terminal is restored before it returns. Throws when the terminal cannot be opened.
     func run() throws {
-        let terminal = try Terminal.open()
+        let terminal = try openTerminal()
         defer { terminal.close() }
         let size = terminal.size
         state.rows = size.rows
@@ -41,7 +50,7 @@ final class ConsoleLoop {
             } else {
                 timeout = countdown ? 1000 : -1
             }
-            var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
+            var fds = [pollfd(fd: terminal.inputFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: inbox.wakeRead, events: Int16(POLLIN), revents: 0)]
             let ready = poll(&fds, 2, timeout)
             if ready < 0, errno != EINTR { break }
@@ -71,12 +80,15 @@ final class ConsoleLoop {
             if dirty, clock.now - lastFrame >= frame {
                 let now = Date()
                 var sawPassive = false
+                let started = clock.now
                 let buffer = ConsoleView.render(state, now: now) { [routes] id in
                     let r = routes(id)
                     if r?.isPassive == true { sawPassive = true }
                     return r
                 }
+                let built = clock.now
                 terminal.present(buffer)
+                onFrame?(state, built - started, clock.now - built)
                 // A shown status note or countdown needs a later frame even with nothing new.
                 countdown = sawPassive || (state.note.map { $0.until > now } ?? false)
                 lastFrame = clock.now

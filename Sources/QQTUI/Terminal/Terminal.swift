@@ -15,31 +15,36 @@ final class Terminal {
     private let screen: OpaquePointer
     private let window: CWindow
     private let output: UnsafeMutablePointer<FILE>
+    /// The file descriptors it reads keys from and draws to (stdin/stdout, or a benchmark's pty).
+    let inputFD: Int32
+    let outputFD: Int32
     private var isOpen = true
     private var attributes: [Style: attr_t] = [:]
 
-    private init(screen: OpaquePointer, window: CWindow, output: UnsafeMutablePointer<FILE>) {
+    private init(screen: OpaquePointer, window: CWindow, output: UnsafeMutablePointer<FILE>, inputFD: Int32, outputFD: Int32) {
         self.screen = screen
         self.window = window
         self.output = output
+        self.inputFD = inputFD
+        self.outputFD = outputFD
     }
 
     /// True when stdin and stdout are a terminal (the console can run).
     static var isInteractive: Bool { isatty(0) == 1 && isatty(1) == 1 }
 
     /// Opens the terminal on stdin/stdout (newterm: a missing or unknown terminal is an error, not an exit).
-    static func open() throws -> Terminal {
-        guard isInteractive else {
+    static func open(inputFD: Int32 = 0, outputFD: Int32 = 1) throws -> Terminal {
+        guard isatty(inputFD) == 1, isatty(outputFD) == 1 else {
             throw OpenError(description: "the console needs a terminal on stdin and stdout (for a headless session use `qqtui serve`)")
         }
-        guard let output = fdopen(1, "w"), let input = fdopen(0, "r") else {
+        guard let output = fdopen(outputFD, "w"), let input = fdopen(inputFD, "r") else {
             throw OpenError(description: "cannot open the terminal")
         }
         guard let screen = newterm(nil, output, input), let window = cn_stdscr() else {
             let term = ProcessInfo.processInfo.environment["TERM"] ?? "(not set)"
             throw OpenError(description: "cannot use the terminal type TERM=\(term) (is its terminfo installed?)")
         }
-        let terminal = Terminal(screen: screen, window: window, output: output)
+        let terminal = Terminal(screen: screen, window: window, output: output, inputFD: inputFD, outputFD: outputFD)
         raw()            // Ctrl-C, Ctrl-Z and Ctrl-\ arrive as keys (a clean quit, never a torn screen)
         noecho()
         nonl()
@@ -134,7 +139,7 @@ final class Terminal {
     /// Takes the terminal's new size (after SIGWINCH): ncurses then reports KEY_RESIZE.
     func resizeFromTTY() {
         var r: Int32 = 0, c: Int32 = 0
-        if cn_tty_size(1, &r, &c) == 0, r > 0, c > 0 { resizeterm(r, c) }
+        if cn_tty_size(outputFD, &r, &c) == 0, r > 0, c > 0 { resizeterm(r, c) }
     }
 
     /// Copies `buffer` to the screen.

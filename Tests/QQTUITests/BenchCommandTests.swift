@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// `qqtui bench` as a user runs it (small sizes): each benchmark starts the simulator in a child
+/// process, does its work over loopback and reports complete numbers. Timings are not asserted
+/// (they are measured and reported in the README); what is checked is that nothing was lost and
+/// that every measurement is there. One at a time: each runs two processes flat out.
+@Suite("qqtui bench", .serialized, .timeLimit(.minutes(3)))
+struct BenchCommandTests {
+    /// Runs `qqtui bench <arguments> --json` and returns the metrics of its single result by key.
+    private func bench(_ arguments: [String]) async throws -> [String: Double] {
+        let child = try ChildProcess(try #require(BuildPaths.qqtui), ["bench"] + arguments + ["--json"])
+        let code = await child.waitForExit(timeout: .seconds(150))
+        if code == nil { _ = await child.stop() }
+        #expect(code == 0, "exit \(String(describing: code)): \(child.stderr)")
+        let json = try #require(child.stdoutLines.last.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        #expect((json["machine"] as? [String: Any])?["date"] is String, "the machine and date are part of the report")
+        let result = try #require((json["results"] as? [[String: Any]])?.first)
+        var metrics: [String: Double] = [:]
+        for metric in result["metrics"] as? [[String: Any]] ?? [] {
+            if let key = metric["key"] as? String, let value = metric["value"] as? Double { metrics[key] = value }
+        }
+        return metrics
+    }
+
+    @Test("ingest: every message the simulator sent is emitted and stored, with a rate and latencies")
+    func ingest() async throws {
+        let m = try await bench(["ingest", "--events", "600", "--users", "30"])
+        #expect(m["received"] == 600)
+        #expect(m["stored"] == 600)
+        #expect((m["events/s"] ?? 0) > 0)
+        #expect((m["send→event p99"] ?? -1) >= (m["send→event p50"] ?? 0))
+    }
+
+    @Test("replies: every message gets an echo reply the platform accepted (0 lost)")
+    func replies() async throws {
+        let m = try await bench(["replies", "--events", "150"])
+        #expect(m["sent"] == 150)
+        #expect(m["failed"] == 0)
+        #expect(m["lost"] == 0)
+    }
+
+    @Test("stream: deltas reach the session, the console on a pty and QQ's stream frames")
+    func stream() async throws {
+        let m = try await bench(["stream", "--deltas", "40", "--interval-ms", "10"])
+        #expect((m["QQ frames"] ?? 0) >= 2, "an opening and a closing frame at least")
+        #expect((m["frames drawn"] ?? 0) >= 1)
+        #expect((m["bytes to terminal per delta"] ?? 0) > 0, "the streamed text was drawn")
+        #expect(m["delta→screen p50"] != nil && m["delta→QQ frame p50"] != nil)
+    }
+
+    @Test("render: frames are built while paging a big conversation and while a reply streams")
+    func render() async throws {
+        let m = try await bench(["render", "--conversations", "200", "--messages", "1500"])
+        #expect((m["frames"] ?? 0) > 10)
+        #expect((m["bytes to terminal per delta"] ?? 0) > 0, "the streamed text was drawn at the bottom")
+        #expect(m["frame build p99 (paging)"] != nil)
+    }
+
+    @Test("memory: everything ingested is paged back")
+    func memory() async throws {
+        let m = try await bench(["memory", "--messages", "3000"])
+        #expect(m["paged"] == 3000)
+        #expect((m["peak RSS"] ?? 0) > 0)
+    }
+}
