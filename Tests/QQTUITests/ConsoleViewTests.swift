@@ -53,6 +53,32 @@ struct ConsoleViewTests {
         }
     }
 
+    @Test("a growing text re-wrapped from its tail gives exactly the lines of a full wrap (seeded random growth)")
+    func incrementalWrap() {
+        _ = TextWidth.ensureUTF8Locale()
+        let alphabet = Array("ab cd efgh  ij 中文字天气,.\n😀 klmnop qrstu").map { String($0) } + ["verylongwordwithoutspaces", "  ", " 混合 mixed "]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            seed &+= 0x9E37_79B9_7F4A_7C15
+            var z = seed
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int(truncatingIfNeeded: (z ^ (z >> 31)) >> 1)
+        }
+        for width in [1, 2, 3, 7, 13, 40] {
+            for _ in 0..<20 {
+                var text = ""
+                var pieces = TextWrap.pieces("▌", width: width)
+                for _ in 0..<60 {
+                    for _ in 0..<(1 + next() % 6) { text += alphabet[next() % alphabet.count] }
+                    let marked = text + "▌"
+                    pieces = TextWrap.extend(pieces, to: marked, width: width)
+                    #expect(pieces == TextWrap.pieces(marked, width: width), "width \(width), text \(marked.debugDescription)")
+                }
+            }
+        }
+    }
+
     @Test("an agent reply grows in place: lines above stay as they were, the text appends, the marker goes at the end")
     func streamGrows() throws {
         var f = populated()

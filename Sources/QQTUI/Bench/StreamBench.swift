@@ -42,7 +42,7 @@ enum StreamBench {
                 result.add("frame build p99", builds.percentile(99), "ms", target: .atMost(2))
                 result.add("bytes to terminal per delta", Double(bytes) / Double(deltas), "B")
                 try await addQQFrames(&result, sim: sim, stamps: stamps)
-                result.notes.append("delta→screen is the agent's yield to the end of the curses write that first shows it; the console draws at most 30 frames a second, so deltas closer than 33 ms share frames.")
+                result.notes.append("delta→screen is the agent's yield to the end of the curses write that first shows it; the console draws at most 40 frames a second, so deltas closer than 25 ms share frames.")
             } catch {
                 await probe.stop()
                 throw error

@@ -6,6 +6,8 @@ import Foundation
 final class WrapCache {
     private struct Key: Equatable { var width: Int; var version: Int; var aliases: Int }
     private var cache: [String: (key: Key, lines: [StyledLine])] = [:]
+    /// For a reply still streaming: its text as last wrapped, the width, and the wrapped lines.
+    private var streams: [String: (text: String, width: Int, pieces: [TextWrap.Piece])] = [:]
 
     /// Entries laid out in total (benchmarks and tests watch this).
     private(set) var layouts = 0
@@ -16,11 +18,32 @@ final class WrapCache {
     func lines(_ entry: MessageEntry, width: Int, state: ConsoleState) -> [StyledLine] {
         let key = Key(width: width, version: entry.version, aliases: state.aliasVersion)
         if let hit = cache[entry.uid], hit.key == key { return hit.lines }
-        if cache.count > 20_000 { cache.removeAll(keepingCapacity: true) }
-        let lines = MessageLayout.lines(entry, width: width, label: state.label(of: entry.sender))
+        if cache.count > 20_000 { cache.removeAll(keepingCapacity: true); streams.removeAll() }
+        let lines: [StyledLine]
+        if entry.isStreaming {
+            lines = MessageLayout.lines(entry, width: width, label: state.label(of: entry.sender)) { text, textWidth in
+                wrapGrowing(entry.uid, text: text, width: textWidth)
+            }
+        } else {
+            streams[entry.uid] = nil
+            lines = MessageLayout.lines(entry, width: width, label: state.label(of: entry.sender))
+        }
         layouts += 1
         cache[entry.uid] = (key, lines)
         return lines
+    }
+
+    /// Wraps a streaming reply's text, re-wrapping only its tail when it grew since the last frame.
+    private func wrapGrowing(_ uid: String, text: String, width: Int) -> [String] {
+        let pieces: [TextWrap.Piece]
+        if let last = streams[uid], last.width == width, text.utf8.count >= last.text.utf8.count,
+           text.utf8.starts(with: last.text.utf8.dropLast(MessageLayout.streamMarker.utf8.count)) {
+            pieces = TextWrap.extend(last.pieces, to: text, width: width)
+        } else {
+            pieces = TextWrap.pieces(text, width: width)
+        }
+        streams[uid] = (text, width, pieces)
+        return pieces.map(\.text)
     }
 
     /// How many lines `entry` takes.
@@ -35,7 +58,11 @@ enum MessageLayout {
     static let senderWidth = 9
 
     /// `10:01 ✓ operator  text…` with continuation lines under the text.
-    static func lines(_ entry: MessageEntry, width: Int, label: String) -> [StyledLine] {
+    /// Drawn after a reply that is still streaming.
+    static let streamMarker = "▌"
+
+    static func lines(_ entry: MessageEntry, width: Int, label: String,
+                      wrapBody: (String, Int) -> [String] = { TextWrap.lines($0, width: $1) }) -> [StyledLine] {
         let compact = width < 36
         var prefix = StyledLine()
         if !compact { prefix.add(clock(entry.at) + " ", .dim) }
@@ -48,9 +75,9 @@ enum MessageLayout {
         let pad = String(repeating: " ", count: indent)
         let bodyStyle: Style = entry.sender == .system ? .dim : (entry.status == .draft || entry.status == .draftHandled ? .dim : .normal)
         var text = entry.text
-        if entry.isStreaming { text += "▌" }
+        if entry.isStreaming { text += streamMarker }
         var out: [StyledLine] = []
-        for (i, piece) in TextWrap.lines(text, width: textWidth).enumerated() {
+        for (i, piece) in wrapBody(text, textWidth).enumerated() {
             var line = i == 0 ? prefix : StyledLine(pad)
             line.add(piece, bodyStyle)
             out.append(line)

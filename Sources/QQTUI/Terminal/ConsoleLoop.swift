@@ -2,7 +2,7 @@ import Foundation
 import QQSession
 
 /// The UI thread: owns the terminal and the console state. It polls stdin and the inbox's wake
-/// pipe, decodes keys, applies events in batches, and draws at most ~30 frames a second; with
+/// pipe, decodes keys, applies events in batches, and draws at most 40 frames a second (25 ms apart); with
 /// nothing happening it sleeps in `poll` (a tick a second only while a reply window counts down).
 final class ConsoleLoop {
     /// Where the loop sends effects it does not handle itself (the runner performs them).
@@ -13,7 +13,7 @@ final class ConsoleLoop {
     private let perform: Perform
     private let routes: @Sendable (ConversationID) -> ReplyRoute?
     private var decoder = KeyDecoder()
-    private let frame = Duration.milliseconds(33)
+    private let frame = Duration.milliseconds(25)
     private let openTerminal: () throws -> Terminal
     private let onFrame: FrameObserver?
 
