@@ -72,9 +72,14 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
+        // Seeded random input for the fuzz tests (shared by the test targets; not part of any product).
+        .target(
+            name: "FuzzSupport",
+            path: "Tests/FuzzSupport"
+        ),
         .testTarget(
             name: "QQSessionTests",
-            dependencies: ["QQSession", "QQSimulator", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["QQSession", "QQSimulator", "FuzzSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
@@ -87,7 +92,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QQTUITests",
-            dependencies: ["QQTUI", "QQSession", "QQSimulator", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["QQTUI", "QQSession", "QQSimulator", "FuzzSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -34,6 +34,15 @@ struct ACPConnectionTests {
         #expect(throws: ACPLineBuffer.Overflow.self) { try buffer.append(Data(repeating: 0x41, count: 17)) }
     }
 
+    @Test("a line of exactly the limit is accepted even when its CRLF is cut between two chunks (found by fuzzing)")
+    func lineBufferSplitCRLF() throws {
+        var buffer = ACPLineBuffer(limit: 4)
+        #expect(try buffer.append(Data("abcd\r".utf8)).isEmpty)
+        #expect(try buffer.append(Data("\n".utf8)) == [Data("abcd".utf8)])
+        #expect(try buffer.append(Data("efgh\r".utf8)).isEmpty)
+        #expect(buffer.finish() == Data("efgh".utf8))
+    }
+
     @Test("the agent's request with id 0 and our pending call 0 are told apart; junk lines become notes")
     func idSpacesAndJunk() async throws {
         // Reads our request, then asks its own request 0, writes junk, and answers our call 0.

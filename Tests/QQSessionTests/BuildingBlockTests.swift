@@ -127,6 +127,17 @@ struct MentionStripperTests {
         #expect(MentionStripper.strip("<@!B1 hi", botIDs: ["B1"], atEvent: true) == "<@!B1 hi")
         #expect(MentionStripper.strip("<@> hi", botIDs: ["B1"], atEvent: true) == "<@> hi")
     }
+
+    @Test("found by fuzzing: a tag ends at its first >, attribute and element names are whole words, CRLF is a blank")
+    func fuzzRegressions() {
+        // The tag used to run to the first "/>" anywhere, eating the message up to it.
+        #expect(MentionStripper.strip("<qqbot-at-user id=\"B1\"> hello /> world", botIDs: ["B1"], atEvent: true) == "hello /> world")
+        #expect(MentionStripper.strip("<qqbot-at-user uid=\"B1\" /> hi", botIDs: ["B1"], atEvent: false) == "<qqbot-at-user uid=\"B1\" /> hi")
+        #expect(MentionStripper.strip("<qqbot-at-userx id=\"B1\" /> hi", botIDs: ["B1"], atEvent: false) == "<qqbot-at-userx id=\"B1\" /> hi")
+        #expect(MentionStripper.strip("<qqbot-at-user nick=\"a b\" id=\"B1\"/>hi", botIDs: ["B1"], atEvent: false) == "hi")
+        #expect(MentionStripper.strip("<@B1<@U2> hi", botIDs: ["B1"], atEvent: true) == "<@B1<@U2> hi")
+        #expect(MentionStripper.strip("hi <@B1>\r\n", botIDs: ["B1"], atEvent: false) == "hi")
+    }
 }
 
 @Suite("Frame and payload decoding")

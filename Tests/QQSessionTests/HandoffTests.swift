@@ -143,7 +143,8 @@ struct HandoffTests {
     @Test("messages during a turn are queued and answered together in the next turn")
     func queueing() async throws {
         // Echoes its prompt after a pause: each reply shows what that turn was given.
-        try await SimHarness.run(agent: shellAgent("sleep 0.4; cat")) { h in
+        // 1.5 s: both later messages must land while the first turn runs, also on a loaded machine.
+        try await SimHarness.run(agent: shellAgent("sleep 1.5; cat")) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .c2c("U1"))
             await h.c2cMessage(from: "U1", "第一")
@@ -155,7 +156,7 @@ struct HandoffTests {
             #expect(turns.first == "第一")
             #expect(turns.last?.contains("第二") == true && turns.last?.contains("第三") == true, "\(turns)")
             #expect(await h.recorder.activities.contains { if case .queued = $0.kind { return true }; return false })
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(1800))
             #expect(await h.recorder.finishedTurns.count == 2, "no third turn")
         }
     }

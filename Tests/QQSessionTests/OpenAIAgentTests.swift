@@ -75,7 +75,9 @@ struct OpenAIAgentTests {
             #expect(after.last == .finished(.cancelled), "after cancel(): \(after)")
             #expect(after.dropLast().allSatisfy { if case .textDelta = $0 { return true }; return false }, "\(after)")
             #expect(deltas + after.count - 1 < 200, "the whole answer arrived despite the cancel")
-            #expect(await fixture.sawDisconnect(), "the fixture did not see the client go away")
+            let sawDisconnect = await fixture.sawDisconnect()
+            let seen = sawDisconnect ? "" : await fixture.diagnostics()
+            #expect(sawDisconnect, "the fixture did not see the client go away: \(seen)")
             #expect(try await fixture.state()["completed"] as? Int == 0, "the stream ran to its end")
         }
     }
@@ -91,7 +93,9 @@ struct OpenAIAgentTests {
             var signals = firstDelta.stream.makeAsyncIterator()
             _ = await signals.next()
             consumer.cancel()   // the consumer's task goes away while it waits for the next event
-            #expect(await fixture.sawDisconnect(), "the request kept running after the consumer left")
+            let sawDisconnect = await fixture.sawDisconnect()
+            let seen = sawDisconnect ? "" : await fixture.diagnostics()
+            #expect(sawDisconnect, "the request kept running after the consumer left: \(seen)")
         }
     }
 

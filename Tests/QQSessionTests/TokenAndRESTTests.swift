@@ -72,11 +72,15 @@ struct TokenAndRESTTests {
         await sim.stop()
     }
 
-    @Test("expires_in as a number, as a string, missing, or garbage", arguments: [
+    @Test("expires_in as a number, as a string, missing, garbage, huge or negative", arguments: [
         (#"{"access_token":"TOKEN-num-123456","expires_in":7200}"#, 7200),
         (#"{"access_token":"TOKEN-str-123456","expires_in":"1222"}"#, 1222),
         (#"{"access_token":"TOKEN-none-123456"}"#, 7200),
         (#"{"access_token":"TOKEN-bad-123456","expires_in":"soon"}"#, 7200),
+        // Found by fuzzing: these trapped (Int(1e300); 2^63 s of lifetime in the clock arithmetic).
+        (#"{"access_token":"TOKEN-huge-123456","expires_in":1e300}"#, 7200),
+        (#"{"access_token":"TOKEN-max-123456","expires_in":"9223372036854775807"}"#, 86_400),
+        (#"{"access_token":"TOKEN-neg-123456","expires_in":-5}"#, 60),
     ])
     func expiresIn(body: String, seconds: Int) async throws {
         let sim = try await QQSimulator.start()

@@ -104,6 +104,38 @@ struct ConfigLoaderTests {
                 "plain http to loopback (a simulator) is fine")
     }
 
+    @Test("found by fuzzing: a table header no key can start (it aborted the TOML parser) is a syntax error naming the line",
+          arguments: ["[!]", "[=", "[[[1]]]", "[\u{FFFD}\u{1B}", "[[ [x]]", "[ \u{3000}bot]", "[bot]\napp_id = \"1\"\n\n  [\"ok\"]\n[#]"])
+    func brokenHeader(text: String) {
+        let e = problem(text)
+        #expect(e?.key == nil)
+        #expect(e?.problem.contains("syntax error at line") == true, "\(String(describing: e))")
+    }
+
+    @Test("headers inside strings, comments and multi-line arrays are not headers")
+    func notHeaders() {
+        let text = #"""
+            [bot]
+            app_id = "1"
+            app_secret = "x"
+            [agent]
+            backend = "openai"
+            base_url = "http://127.0.0.1:9/v1"
+            model = "m"
+            system_prompt = """
+            [!] 注意 \
+            [= not a header \\\""
+            [ [x] ]
+            """"
+            # [! a comment]
+            [ "agent".'x' ]
+            """#
+        #expect(TOMLHeaderCheck.firstBrokenHeader(in: text) == nil)
+        #expect(TOMLHeaderCheck.firstBrokenHeader(in: "a = [\n[[[1]]],\n'[!'\n]\nb = '''\n[!]'''''\n[c]") == nil)
+        let bad = TOMLHeaderCheck.firstBrokenHeader(in: "a = \"x\"\n\n  [!]")
+        #expect(bad?.line == 3 && bad?.column == 4)
+    }
+
     @Test("a world-readable config holding a secret gets a warning")
     func permissions() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-perm-\(UUID().uuidString).toml").path

@@ -29,9 +29,15 @@ struct ACPLineBuffer: Sendable {
             searchFrom = start
         }
         if start > 0 { pending = Data(pending[start...]) }
-        if pending.count > limit { throw Overflow(limit: limit) }
+        // A last CR may be the first half of a CRLF the next chunk completes: it does not count yet,
+        // so where the stream is cut never decides whether a line is too long.
+        let held = pending.last == 0x0D ? pending.count - 1 : pending.count
+        if held > limit { throw Overflow(limit: limit) }
         return lines
     }
+
+    /// Bytes held for the unfinished line (at most `limit`, plus a CR that may start a CRLF).
+    var bufferedByteCount: Int { pending.count }
 
     /// What is left after EOF (an unterminated last line), if anything.
     mutating func finish() -> Data? {

@@ -31,7 +31,8 @@ struct TokenResponse: Decodable {
         if let n = try? c.decodeIfPresent(Int.self, forKey: .expiresIn) {
             expiresIn = n
         } else if let d = try? c.decodeIfPresent(Double.self, forKey: .expiresIn) {
-            expiresIn = Int(d)
+            // `Int(d)` would trap on 1e300: a number no Int holds is no usable lifetime.
+            expiresIn = Int(exactly: d.rounded(.towardZero))
         } else if let s = try? c.decodeIfPresent(String.self, forKey: .expiresIn) {
             expiresInRaw = s
             expiresIn = Int(s.trimmingCharacters(in: .whitespaces))
@@ -39,5 +40,16 @@ struct TokenResponse: Decodable {
         code = (try? c.decodeIfPresent(Int.self, forKey: .code)) ?? nil
         message = ((try? c.decodeIfPresent(String.self, forKey: .message)) ?? nil)
             ?? ((try? c.decodeIfPresent(String.self, forKey: .msg)) ?? nil)
+    }
+
+    /// The longest lifetime believed: the platform gives 7200 s; a larger value (or one that would
+    /// overflow the clock, like 2^63) is capped, so a token is never kept for years.
+    static let maxLifetime = 86_400
+
+    /// Seconds the token is good for: `expires_in` (7200 when missing), 60 when not positive, at
+    /// most ``maxLifetime``.
+    var lifetime: Int {
+        guard let expiresIn else { return 7200 }
+        return expiresIn <= 0 ? 60 : min(expiresIn, Self.maxLifetime)
     }
 }

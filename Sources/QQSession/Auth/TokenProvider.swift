@@ -118,11 +118,12 @@ actor TokenProvider {
             throw QQError(kind: credentials ? .authentication : .platform, message: "token refused: \(reason)",
                           httpStatus: result.status, code: decoded.code, traceID: result.traceID, context: "token")
         }
-        var lifetime = decoded.expiresIn ?? 7200
+        let lifetime = decoded.lifetime
         if decoded.expiresIn == nil {
             logger.warning("token endpoint gave no usable expires_in; assuming 7200 s")
+        } else if lifetime != decoded.expiresIn {
+            logger.warning("token endpoint gave expires_in \(decoded.expiresIn ?? 0); using \(lifetime) s")
         }
-        if lifetime <= 0 { lifetime = 60 }
         let token = Secret(value)
         let expiresAt = started + .seconds(lifetime)
         // Refresh `margin` early, but never sooner than half the lifetime: the platform hands back the

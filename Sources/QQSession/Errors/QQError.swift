@@ -65,11 +65,14 @@ public struct QQError: Error, Sendable, Hashable, Codable, CustomStringConvertib
     public init(kind: Kind, message: String, httpStatus: Int? = nil, code: Int? = nil, errCode: Int? = nil,
                 traceID: String? = nil, closeCode: Int? = nil, context: String? = nil) {
         self.kind = kind
-        self.message = message
+        // Scrubbed here, once for every error: a platform or agent that echoes the request (an error body
+        // quoting the Authorization header, a proxy quoting the token request) must not carry a secret
+        // into the store, a screen or a log through an error message.
+        self.message = Redactor.shared.redact(message)
         self.httpStatus = httpStatus
         self.code = code
         self.errCode = errCode
-        self.traceID = traceID
+        self.traceID = traceID.map(Redactor.shared.redact)
         self.closeCode = closeCode
         self.context = context
     }

@@ -154,7 +154,7 @@ public struct Notice: Sendable, Hashable, Codable {
     public init(level: Level, kind: Kind, message: String, subject: String? = nil, at: Date = Date()) {
         self.level = level
         self.kind = kind
-        self.message = message
+        self.message = Redactor.shared.redact(message)   // notices quote frames and answers from outside
         self.subject = subject
         self.at = at
     }

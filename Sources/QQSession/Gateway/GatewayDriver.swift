@@ -177,7 +177,7 @@ final class GatewayDriver: Sendable {
             if shuttingDown { break }
             reason = outcome.cause.summary
             let detail = outcome.detail ?? reason
-            state.withLock { $0.status.lastError = detail }
+            state.withLock { $0.status.lastError = Redactor.shared.redact(detail) }
             if let fatal = outcome.fatal {
                 goOffline(fatal)
                 break

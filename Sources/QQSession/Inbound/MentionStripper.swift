@@ -5,7 +5,12 @@
 enum MentionStripper {
     /// Characters trimmed around the mention.
     static func isBlank(_ c: Character) -> Bool {
-        c == " " || c == "\u{00A0}" || c == "\u{3000}" || c == "\t" || c == "\n" || c == "\r"
+        c == " " || c == "\u{00A0}" || c == "\u{3000}" || c == "\t" || c == "\n" || c == "\r" || c == "\r\n"
+    }
+
+    /// Characters an id never holds: blanks, and the brackets and quote that delimit tags.
+    static func isIDCharacter(_ c: Character) -> Bool {
+        !isBlank(c) && c != "<" && c != ">" && c != "\""
     }
 
     /// The text without the bot's mention. `botIDs` are the bot's ids (READY's user id, the AppID,
@@ -38,20 +43,28 @@ enum MentionStripper {
         while let c = text.last, isBlank(c) { text = text.dropLast() }
     }
 
-    /// `(id, rest)` when `text` starts with a mention tag.
+    /// `(id, rest)` when `text` starts with a mention tag: `<@id>`, `<@!id>`, or a `<qqbot-at-user …>`
+    /// element with an `id` attribute (self-closing or not). A tag ends at its first `>`.
     static func leadingMention(_ text: Substring) -> (String, Substring)? {
         if text.hasPrefix("<@") {
             guard let close = text.firstIndex(of: ">") else { return nil }
             var id = text[text.index(text.startIndex, offsetBy: 2)..<close]
             if id.hasPrefix("!") { id = id.dropFirst() }
-            guard !id.isEmpty, !id.contains(where: isBlank) else { return nil }
+            guard !id.isEmpty, id.allSatisfy(isIDCharacter) else { return nil }
             return (String(id), text[text.index(after: close)...])
         }
-        if text.hasPrefix("<qqbot-at-user") {
-            guard let close = text.range(of: "/>") ?? text.range(of: ">") else { return nil }
-            let tag = text[text.startIndex..<close.lowerBound]
-            guard let id = attribute("id", in: tag) else { return nil }
-            return (id, text[close.upperBound...])
+        let element = "<qqbot-at-user"
+        if text.hasPrefix(element) {
+            // The element's name must end here (`<qqbot-at-userx` is another element), and the tag at
+            // the first `>`: text after it is the message, even when a `/>` follows later.
+            let afterName = text.dropFirst(element.count)
+            guard let next = afterName.first, isBlank(next) || next == "/" || next == ">",
+                  let close = afterName.firstIndex(of: ">") else { return nil }
+            var attributes = afterName[..<close]
+            guard attributes.firstIndex(of: "<") == nil else { return nil }
+            if attributes.last == "/" { attributes = attributes.dropLast() }
+            guard let id = attribute("id", in: attributes) else { return nil }
+            return (id, afterName[afterName.index(after: close)...])
         }
         return nil
     }
@@ -67,11 +80,20 @@ enum MentionStripper {
         return (id, before)
     }
 
-    private static func attribute(_ name: String, in tag: Substring) -> String? {
-        guard let r = tag.range(of: name + "=\"") else { return nil }
-        let after = tag[r.upperBound...]
-        guard let end = after.firstIndex(of: "\"") else { return nil }
-        let value = after[..<end]
-        return value.isEmpty ? nil : String(value)
+    /// The value of the attribute `name="…"` (a whole attribute name: `uid="…"` is not `id`).
+    private static func attribute(_ name: String, in attributes: Substring) -> String? {
+        var rest = attributes
+        // Character by character (`firstRange`, not Foundation's `range(of:)`): a match never ends inside a grapheme.
+        while let r = rest.firstRange(of: name + "=\"") {
+            let before = rest[..<r.lowerBound]
+            if let previous = before.last ?? attributes[..<rest.startIndex].last, isBlank(previous) {
+                let after = rest[r.upperBound...]
+                guard let end = after.firstIndex(of: "\"") else { return nil }
+                let value = after[..<end]
+                return !value.isEmpty && value.allSatisfy(isIDCharacter) ? String(value) : nil
+            }
+            rest = rest[r.upperBound...]
+        }
+        return nil
     }
 }

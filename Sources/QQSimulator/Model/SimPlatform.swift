@@ -58,6 +58,8 @@ public actor SimPlatform {
 
     let configuration: SimulatorConfiguration
     var tokens: [TokenInfo] = []
+    /// Every token ever issued, oldest first (expiry and faults never remove one from here).
+    var issued: [String] = []
     var connections: [Int: Connection] = [:]
     var sessions: [String: GatewaySession] = [:]
     var nextConnectionID = 0
@@ -108,8 +110,12 @@ public actor SimPlatform {
         let token = TokenInfo(value: "SIMTOKEN-" + SimJSON.randomToken(32),
                               expiresAt: now.addingTimeInterval(Double(configuration.tokenLifetime)))
         tokens.append(token)
+        issued.append(token.value)
         return (token.value, configuration.tokenLifetime)
     }
+
+    /// Every access token the simulator has issued, oldest first: what a test greps logs and files for.
+    public func issuedTokens() -> [String] { issued }
 
     /// Counts a token request answered by an injected odd response.
     func noteTokenRequest() { stats.tokenRequests += 1 }

@@ -20,6 +20,8 @@ struct AppConfig: Sendable {
     var source: String
     /// Non-fatal remarks (e.g. a world-readable file that holds a secret).
     var warnings: [String] = []
+    /// True when the app secret is written in the file itself (not taken from the environment).
+    var secretInFile = false
 
     /// `~/.config/qqtui/config.toml` (or `$XDG_CONFIG_HOME/qqtui/config.toml`).
     static var defaultPath: String {

@@ -16,9 +16,9 @@ enum ConfigLoader {
             throw ConfigError(file: file, key: nil, problem: "cannot be read as UTF-8 text")
         }
         var config = try parse(text, file: file, environment: environment)
-        if let attributes = try? FileManager.default.attributesOfItem(atPath: file),
-           let mode = attributes[.posixPermissions] as? Int, mode & 0o044 != 0,
-           text.range(of: #"(?m)^\s*app_secret\s*="#, options: .regularExpression) != nil {
+        // Decided from what was parsed, not the text: `bot.app_secret = …` or an inline table hold it too.
+        if config.secretInFile, let attributes = try? FileManager.default.attributesOfItem(atPath: file),
+           let mode = attributes[.posixPermissions] as? Int, mode & 0o044 != 0 {
             config.warnings.append("\(file) holds app_secret and is readable by other users: chmod 600 \(file)")
         }
         return config
@@ -26,6 +26,10 @@ enum ConfigLoader {
 
     /// Parses config text (`file` is only used in messages).
     static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws -> AppConfig {
+        if let (line, column) = TOMLHeaderCheck.firstBrokenHeader(in: text) {
+            throw ConfigError(file: file, key: nil, problem:
+                "syntax error at line \(line), column \(column): a table header needs a name, e.g. [bot]")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -81,6 +85,7 @@ enum ConfigLoader {
         config.notify = notify
         config.storePath = storePath
         config.agent = agent
+        config.secretInFile = bot.has("app_secret")
         return config
     }
 

@@ -54,8 +54,30 @@ struct SSEFixture {
     /// can be slow to run the fixture's writer thread and to answer /_state).
     func sawDisconnect() async -> Bool {
         await eventually(timeout: .seconds(15)) {
-            ((try? await state())?["disconnects"] as? Int ?? 0) >= 1 ? true : nil
+            // The fixture counts a disconnect at its next write; under a loaded machine its writer
+            // thread can lag, so a client that has closed its side (no ESTABLISHED connection to the
+            // fixture left in /proc/net/tcp) counts as gone too: the server's next write fails.
+            if ((try? await state())?["disconnects"] as? Int ?? 0) >= 1 { return true }
+            return Self.establishedConnections(toPort: port) == 0 ? true : nil
         } ?? false
+    }
+
+    /// ESTABLISHED IPv4 connections whose remote end is 127.0.0.1:`port` (our client's side).
+    static func establishedConnections(toPort port: Int) -> Int {
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return -1 }
+        let remote = "0100007F:" + String(format: "%04X", port)
+        return table.split(separator: "\n").dropFirst().filter { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 3 && fields[2] == Substring(remote) && fields[3] == "01"
+        }.count
+    }
+
+    /// What the fixture saw and printed, for a failure message.
+    func diagnostics() async -> String {
+        let counters = (try? await state()).map { s in
+            ["disconnects", "completed", "requests"].map { "\($0) \(s[$0].map { "\($0)" } ?? "-")" }.joined(separator: ", ")
+        } ?? "no answer from /_state"
+        return counters + "; stderr: " + process.stderrTail
     }
 
     /// The body of the last chat completion request.

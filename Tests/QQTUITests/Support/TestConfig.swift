@@ -3,15 +3,17 @@ import QQSimulator
 
 /// Config files for `qqtui` child processes: the simulator's credentials, a store and a log in `dir`.
 enum TestConfig {
-    /// Writes `dir/config.toml` (owner-only) for `sim` (nil: a platform nobody listens on) plus `extra` TOML.
-    static func write(sim: QQSimulator?, dir: String, extra: String = "") throws -> String {
+    /// Writes `dir/config.toml` (owner-only) for `sim` (nil: a platform nobody listens on) plus `extra` TOML;
+    /// `appSecret` replaces the simulator's secret, `logLevel` sets `[log] level`.
+    static func write(sim: QQSimulator?, dir: String, extra: String = "", appSecret: String? = nil,
+                      logLevel: String? = nil) throws -> String {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/config.toml"
         let bot = sim.map {
             """
             [bot]
             app_id = "\($0.configuration.appID)"
-            app_secret = "\($0.configuration.appSecret)"
+            app_secret = "\(appSecret ?? $0.configuration.appSecret)"
             token_url = "\($0.tokenURL)"
             api_base = "\($0.baseURL)"
             """
@@ -28,6 +30,7 @@ enum TestConfig {
             path = "\(dir)/store.sqlite"
             [log]
             file = "\(dir)/qqtui.log"
+            \(logLevel.map { "level = \"\($0)\"" } ?? "")
             """
         _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         return path
