@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 
 /// The QQ bot session: token, gateway, inbound filters, ledger. Commands in, ``events`` out.
 ///
@@ -298,7 +297,6 @@ public actor Session {
     }
 }
 
-/// The bot's own account (`GET /users/@me`).
 /// The events' way out: every event passes through here, where a test can watch synchronously.
 final class EventTap: Sendable {
     /// What the session's parts call to emit (same shape as an AsyncStream continuation).
@@ -306,22 +304,23 @@ final class EventTap: Sendable {
         let tap: EventTap
         @discardableResult
         func yield(_ event: SessionEvent) -> AsyncStream<SessionEvent>.Continuation.YieldResult {
-            if let observer = tap.observer.withLock({ $0 }) { observer(event) }
+            tap.observer.call(event)
             return tap.stream.yield(event)
         }
         func finish() { tap.stream.finish() }
     }
 
     let stream: AsyncStream<SessionEvent>.Continuation
-    let observer = Mutex<(@Sendable (SessionEvent) -> Void)?>(nil)
+    let observer = CallbackSlot<SessionEvent>()
     var continuation: Emitter { Emitter(tap: self) }
 
     init(_ stream: AsyncStream<SessionEvent>.Continuation) { self.stream = stream }
 
     /// Calls `body` with every event, on the emitting task, before the event is queued.
-    func observe(_ body: @escaping @Sendable (SessionEvent) -> Void) { observer.withLock { $0 = body } }
+    func observe(_ body: @escaping @Sendable (SessionEvent) -> Void) { observer.set(body) }
 }
 
+/// The bot's own account (`GET /users/@me`).
 public struct BotUser: Sendable, Hashable, Codable {
     /// The bot's user id.
     public var id: String

@@ -30,6 +30,35 @@ struct ReconnectLoopTests {
         }
     }
 
+    @Test("connections that resume and are dropped soon after are paced by the backoff but never make the session give up")
+    func resumedThenDropped() async throws {
+        try await SimHarness.run(configure: {
+            $0.reconnect.baseDelay = .milliseconds(10)
+            $0.reconnect.maxDelay = .milliseconds(80)
+            $0.reconnect.jitter = 0
+            $0.reconnect.maxAttempts = 4
+        }) { h in
+            #expect(await h.recorder.waitForReady())
+            // Ten times in a row: the session resumes (events flow again), then the platform drops it.
+            for i in 1...10 where await h.recorder.events.offlineReason == nil {
+                await h.platform.apply(.close(code: 4009))
+                #expect(await h.recorder.waitForReady(times: i + 1), "resume \(i)")
+                _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "after drop \(i)")
+            }
+            #expect(await h.recorder.waitForMessages(10))
+            #expect(await h.recorder.events.offlineReason == nil, "gave up while every Resume worked")
+            let stats = await h.platform.currentStats()
+            #expect(stats.identifies == 1)
+            #expect(stats.resumes == 10)
+            // Still paced: the waits grew to the cap instead of starting over after each resume.
+            let waits = await h.recorder.statuses.compactMap { s -> Int? in
+                if case .reconnecting(_, _, let next, _) = s.phase { return next }
+                return nil
+            }
+            #expect(waits.contains(80), "\(waits)")
+        }
+    }
+
     @Test("simultaneous failures and reconnect commands never start two loops or two connections")
     func singleLoopUnderConcurrentFailures() async throws {
         var sim = SimulatorConfiguration()

@@ -25,6 +25,16 @@ struct SimulatorGatewayTests {
         return ws
     }
 
+    /// The session id of a socket that identified and then closed (to be resumed on another one).
+    func closedSession(_ sim: QQSimulator, _ token: String) async throws -> String {
+        let first = try await RawGatewayClient.connect(sim.gatewayURL)
+        _ = await first.next()
+        try await first.send(identify(token))
+        let session = try #require((await first.next()?["d"] as? [String: Any])?["session_id"] as? String)
+        await first.close()
+        return session
+    }
+
     func identify(_ token: String, intents: Int = 1 << 25, shard: [Int] = [0, 1], prefix: String = "QQBot ") -> String {
         #"{"op":2,"d":{"token":"\#(prefix)\#(token)","intents":\#(intents),"shard":[\#(shard[0]),\#(shard[1])],"properties":{}}}"#
     }
@@ -145,11 +155,7 @@ struct SimulatorGatewayTests {
     @Test("Resume with a seq from the future is refused with 4007; READY is never replayed")
     func resumeChecks() async throws {
         try await withSim { sim, token in
-            let first = try await RawGatewayClient.connect(sim.gatewayURL)
-            _ = await first.next()
-            try await first.send(identify(token))
-            let session = try #require((await first.next()?["d"] as? [String: Any])?["session_id"] as? String)
-            await first.close()
+            let session = try await closedSession(sim, token)
             let ahead = try await RawGatewayClient.connect(sim.gatewayURL)
             _ = await ahead.next()
             try await ahead.send(#"{"op":6,"d":{"token":"QQBot \#(token)","session_id":"\#(session)","seq":99}}"#)

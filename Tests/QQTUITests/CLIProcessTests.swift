@@ -142,6 +142,22 @@ struct CLIProcessTests {
         #expect(await sim.waitForExit() == 0)
     }
 
+    @Test("sim --chaos-seed starts a seeded fault schedule that GET /sim/chaos reports")
+    func simChaos() async throws {
+        let sim = try ChildProcess(try binary(), ["sim", "--port", "0", "--json", "--chaos-seed", "5", "--chaos-gap-ms", "50"])
+        defer { sim.send(SIGKILL) }
+        #expect(await sim.waitForOutput { $0.first?.hasPrefix("{") == true })
+        let info = try #require(sim.stdoutLines.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        let base = try #require(info["base_url"] as? String)
+        let (data, _) = try await URLSession.shared.data(from: URL(string: base + "/sim/chaos")!)
+        let chaos = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(chaos["running"] as? Bool == true)
+        #expect(chaos["seed"] as? Int == 5)
+        #expect(chaos["mean_gap_ms"] as? Int == 50)
+        sim.send(SIGINT)
+        #expect(await sim.waitForExit() == 0)
+    }
+
     @Test("--help names the subcommands; config example parses with config check")
     func helpAndExample() async throws {
         let help = try ChildProcess(try binary(), ["--help"])

@@ -157,22 +157,28 @@ final class GatewayDriver: Sendable {
 
     private func runLoop() async {
         let maxAttempts = max(1, configuration.reconnect.maxAttempts)
+        // Consecutive connections that did not hold: they pace the backoff.
         var failures = 0
+        // Consecutive failed attempts: they make the session give up. A Resume that worked is not one,
+        // even if the connection drops soon after: the session was kept, events flowed, no session start
+        // was spent (only being kicked right after a fresh Identify is flapping worth stopping).
+        var strikes = 0
         var authRejections = 0
         var delay: Duration = .zero
         var reason = ""
         var plan: GatewayPlan = state.withLock { $0.machine.sessionID != nil ? .resume : .identify }
         while !shuttingDown {
-            if consumeForce() { failures = 0; delay = .zero }
+            if consumeForce() { failures = 0; strikes = 0; delay = .zero }
             if delay > .zero {
                 let wait = delay
-                publish { $0.phase = .reconnecting(attempt: failures + 1, maxAttempts: maxAttempts,
+                publish { $0.phase = .reconnecting(attempt: strikes + 1, maxAttempts: maxAttempts,
                                                    nextInMs: wait.milliseconds, reason: reason) }
                 await interruptibleSleep(wait)
                 if shuttingDown { break }
-                if consumeForce() { failures = 0 }
+                if consumeForce() { failures = 0; strikes = 0 }
             }
-            publish { $0.phase = .connecting(attempt: failures + 1) }
+            publish { $0.phase = .connecting(attempt: strikes + 1) }
+            let attempted = plan
             let outcome = await runAttempt(plan: plan)
             if shuttingDown { break }
             reason = outcome.cause.summary
@@ -201,25 +207,29 @@ final class GatewayDriver: Sendable {
             if let up = outcome.readyFor, up >= stableAfter {
                 // A healthy connection ended (the platform rotates them every 30-65 min): go again now.
                 failures = 0
+                strikes = 0
                 delay = .zero
             } else if outcome.readyFor != nil, outcome.cause == .reconnectRequested || outcome.cause == .forced {
                 // Op 7 or the operator's command: asked for, not a failure; still paced.
                 failures = 0
+                strikes = 0
                 delay = backoff.delay(afterFailures: 1, random: .random(in: 0...1))
             } else {
-                // Never READY, or dropped right after it: a failed attempt. Counting the short-lived ones
-                // too keeps a platform that kicks us after READY from costing a session start per second.
+                // Never READY, or dropped right after it: paced like a failure. Counting the short-lived
+                // ones too keeps a platform that kicks us after READY from costing a session start per second.
                 failures += 1
-                if failures >= maxAttempts {
+                strikes = outcome.readyFor != nil && attempted == .resume ? 0 : strikes + 1
+                if strikes >= maxAttempts {
                     let what = outcome.readyFor == nil ? "failed attempts" : "attempts (the last ones dropped right after READY)"
-                    goOffline("gave up after \(failures) \(what); last: \(outcome.detail ?? reason)")
+                    goOffline("gave up after \(strikes) \(what); last: \(outcome.detail ?? reason)")
                     break
                 }
                 delay = authRejections == 1 && outcome.cause == .serverClosed(code: 4004)
                     ? .zero : backoff.delay(afterFailures: failures, random: .random(in: 0...1))
             }
             logger.info("gateway connection ended", metadata: [
-                "cause": "\(reason)", "next": "\(plan)", "failures": "\(failures)", "delay": "\(delay.shortDescription)"])
+                "cause": "\(reason)", "next": "\(plan)", "failures": "\(failures)", "strikes": "\(strikes)",
+                "delay": "\(delay.shortDescription)"])
         }
         loopActive.store(false, ordering: .releasing)
         // A reconnect command that raced with the loop's exit must not be lost.

@@ -334,9 +334,10 @@ public actor ReplyWriter {
                     if frame.index == 0 { wireIndex[frame.segment] = 0 }   // no stream was opened
                     continue
                 }
-                if ambiguous, let status = error.httpStatus, (400..<500).contains(status) {
+                if ambiguous, let status = error.httpStatus, (400..<500).contains(status), !SendCodes.isTransient(error) {
                     // An earlier attempt's answer was lost and the platform now refuses the same frame:
-                    // it already has it. Counting it as delivered avoids sending its text twice.
+                    // it already has it. Counting it as delivered avoids sending its text twice. A rate
+                    // limit (429, 22009) is no such sign: it says nothing of the earlier attempt.
                     delivered(frame, text: text, streamID: nil, seq: seq, latency: latency,
                               note: "delivered (refused when resent: \(error.qqCode.map(String.init) ?? "\(status)"))")
                     return

@@ -13,9 +13,12 @@ final class StoreBuffer: Sendable {
 
 /// Tells whoever listens when the store starts failing and when it recovers (set at any time).
 final class StoreHealthRelay: Sendable {
-    private let observer = Mutex<(@Sendable (QQError?, Int) -> Void)?>(nil)
-    func set(_ body: (@Sendable (QQError?, Int) -> Void)?) { observer.withLock { $0 = body } }
-    func report(_ failure: QQError?, _ count: Int) { observer.withLock { $0 }?(failure, count) }
+    private let observer = CallbackSlot<(failure: QQError?, count: Int)>()
+    func set(_ body: (@Sendable (QQError?, Int) -> Void)?) {
+        guard let body else { return observer.set(nil) }
+        observer.set { report in body(report.failure, report.count) }
+    }
+    func report(_ failure: QQError?, _ count: Int) { observer.call((failure, count)) }
 }
 
 /// Commits store changes in groups: every op submitted while a transaction runs goes into the next

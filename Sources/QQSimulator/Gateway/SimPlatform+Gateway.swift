@@ -50,7 +50,15 @@ extension SimPlatform {
 
     /// Applies one frame a client sent.
     func receive(_ text: String, from id: Int) {
-        guard let connection = connections[id], !connection.closing, !connection.frozen else { return }
+        guard let connection = connections[id], !connection.frozen else { return }
+        if connection.closing {
+            // A Resume that crossed a non-resumable op 9 on the wire names the session the platform refused.
+            if connection.refusesResume, let frame = JSONBody.parse(Data(text.utf8)), frame["op"]?.int == 6,
+               let sid = frame["d"]?["session_id"]?.string {
+                discardSession(sid)
+            }
+            return
+        }
         guard let frame = JSONBody.parse(Data(text.utf8)), let op = frame["op"]?.int else {
             connection.close(4002, "invalid payload")
             return
@@ -60,6 +68,7 @@ extension SimPlatform {
         case 1:
             stats.heartbeats += 1
             connection.lastHeartbeat = Date()
+            if let seq = frame["d"]?.int, let sid = connection.sessionID { sessions[sid]?.confirm(seq) }
             if !connection.stalled {
                 stats.acks += 1
                 connection.send(#"{"op":11}"#)
@@ -127,9 +136,10 @@ extension SimPlatform {
         guard seq <= session.seq else { return connection.close(4007, "invalid seq") }
         // Events older than what is kept cannot be replayed: refuse rather than lose them silently.
         if let first = session.log.first, seq < first.seq - 1 {
-            sessions[sid] = nil
+            discardSession(sid)
             return invalidate(connection, resumable: false)
         }
+        session.confirm(seq)
         if let old = session.connectionID, let oldConnection = connections[old] {
             oldConnection.sessionID = nil
             oldConnection.close(4009, "session resumed elsewhere")
@@ -156,10 +166,9 @@ extension SimPlatform {
     }
 
     private func expireSessions(now: Date = Date()) {
-        let limit = configuration.resumeWindow.components.seconds
-        sessions = sessions.filter { _, s in
-            guard s.connectionID == nil, let at = s.disconnectedAt else { return true }
-            return now.timeIntervalSince(at) < Double(limit)
+        let limit = Double(configuration.resumeWindow.components.seconds)
+        for (sid, s) in sessions where s.connectionID == nil {
+            if let at = s.disconnectedAt, now.timeIntervalSince(at) >= limit { discardSession(sid) }
         }
     }
 
@@ -172,7 +181,7 @@ extension SimPlatform {
         session.seq += 1
         let id = eventID ?? "\(type):\(SimJSON.randomToken(24))"
         let text = #"{"op":0,"s":\#(session.seq),"t":"\#(type)","id":"\#(id)","d":\#(payload)}"#
-        if replayable { session.log.append((session.seq, text)) }
+        if replayable { session.log.append((session.seq, text, id)) }
         // Trimmed in steps, not per event: removing the head of a 10,000-entry array each time
         // made a burst quadratic.
         if session.log.count > configuration.replayLimit + configuration.replayLimit / 4 + 1 {
@@ -247,14 +256,17 @@ extension SimPlatform {
             guard SimFault.isSendableCloseCode(code) else { return }
             for c in live {
                 // After a code that forbids Resume, the session is gone on the server too.
-                if !Self.allowsResume(code), let sid = c.sessionID { sessions[sid] = nil; c.sessionID = nil }
+                if !Self.allowsResume(code), let sid = c.sessionID { discardSession(sid); c.sessionID = nil }
                 c.close(code, "closed by simulator")
             }
         case .reconnect:
             for c in live { c.send(#"{"op":7}"#); c.close(4009, "reconnect") }
         case .invalidSession(let resumable):
-            for c in live {
-                if !resumable, let sid = c.sessionID { sessions[sid] = nil; c.sessionID = nil }
+            // A dead socket carries no op 9 (its session is not told, so it is not ended either).
+            for c in live where !c.frozen {
+                if !resumable {
+                    if let sid = c.sessionID { discardSession(sid); c.sessionID = nil } else { c.refusesResume = true }
+                }
                 invalidate(c, resumable: resumable)
             }
         case .stallAcks:

@@ -204,6 +204,8 @@ public struct SimStats: Sendable, Codable, Hashable {
     public var heartbeatTimeouts = 0
     public var dispatched = 0
     public var replayed = 0
+    /// Messages queued for a session that ended (non-resumable) before the client confirmed them.
+    public var droppedWithSessions = 0
     public var sessions: [SessionInfo] = []
 
     public struct SessionInfo: Sendable, Codable, Hashable {

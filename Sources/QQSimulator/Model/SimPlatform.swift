@@ -22,6 +22,8 @@ public actor SimPlatform {
         var frozen = false
         var closing = false
         var silent = false
+        /// Op 9 (not resumable) went out before the client's Resume arrived: that Resume's session ends.
+        var refusesResume = false
         var lastHeartbeat = Date()
         init(id: Int, outbox: AsyncStream<Outgoing>.Continuation) { self.id = id; self.outbox = outbox }
         func send(_ text: String) { if !closing && !frozen { outbox.yield(.text(text)) } }
@@ -37,7 +39,9 @@ public actor SimPlatform {
         let intents: Int
         let shard: [Int]
         var seq = 0
-        var log: [(seq: Int, text: String)] = []
+        /// The highest `s` the client showed it has (heartbeat `d`, Resume `seq`).
+        var confirmedSeq = 0
+        var log: [(seq: Int, text: String, eventID: String)] = []
         var connectionID: Int?
         var disconnectedAt: Date?
         init(id: String, intents: Int, shard: [Int]) { self.id = id; self.intents = intents; self.shard = shard }
@@ -82,6 +86,11 @@ public actor SimPlatform {
     var withholdHellos = 0
     var oddResponses: [OddResponse] = []
     var stats = SimStats()
+    /// The running chaos schedule (see SimPlatform+Chaos) and what it injected.
+    var chaosTask: Task<Void, Never>?
+    var chaos: SimChaosReport?
+    /// Ids of messages queued for a gateway session that ended before the client confirmed them.
+    var droppedWithSessions: Set<String> = []
     /// Sees every authorized send/upload request as it arrives, before the platform acts on it.
     var requestObserver: (@Sendable (_ path: String, _ body: JSONBody?) -> Void)?
     /// Set when the simulator stops: frozen sockets let go.
@@ -94,7 +103,10 @@ public actor SimPlatform {
     }
 
     func setBaseURL(_ url: String) { baseURL = url }
-    func markStopping() { stopping = true }
+    func markStopping() {
+        stopping = true
+        chaosTask?.cancel()
+    }
 
     // MARK: - Tokens
 

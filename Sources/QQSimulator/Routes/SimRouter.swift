@@ -7,6 +7,7 @@ enum SimRouter {
         let router = Router()
         addPlatformRoutes(router, platform: platform, configuration: configuration)
         SimControlRoutes.add(to: router, platform: platform)
+        SimChaosRoutes.add(to: router, platform: platform)
         return router
     }
 

@@ -15,6 +15,7 @@ struct SimCommand: AsyncParsableCommand {
               POST /sim/burst {"count", "users"?, "kind"?: "c2c"|"group"|"mixed", "rate"?, "tag"?}   load for benchmarks
               POST /sim/fault {"kind": "close"|"op7"|"op9"|"stall_acks"|"refuse_connections"|"expire_token"|"clear", "code"?}
               POST /sim/raw   {"text"} or {"base64"}                         a raw frame to every socket
+              POST /sim/chaos {"seed", "mean_gap_ms"?, "kinds"?}              seeded random faults; DELETE stops, GET counts
               GET  /sim/sent  everything the bot sent, with status and QQ code;  GET /sim/state  counters
             """)
 
@@ -39,6 +40,12 @@ struct SimCommand: AsyncParsableCommand {
     @Flag(help: "Allow markdown (msg_type 2) messages; refused with 40034012 otherwise, as for most bots.")
     var markdown = false
 
+    @Option(help: "Inject random faults from this seed (drops, op 7/9, stalled ACKs, refusals, 429/5xx, slow answers).")
+    var chaosSeed: UInt64?
+
+    @Option(help: "Mean pause between two chaos faults, in milliseconds.")
+    var chaosGapMs = 500
+
     @Flag(help: "Print the URLs as one JSON object (for scripts) instead of text.")
     var json = false
 
@@ -46,6 +53,7 @@ struct SimCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard heartbeatMs > 0 else { throw ValidationError("--heartbeat-ms must be positive") }
         guard tokenLifetime > 60 else { throw ValidationError("--token-lifetime must be above 60 seconds") }
+        guard chaosGapMs > 0 else { throw ValidationError("--chaos-gap-ms must be positive") }
     }
 
     func run() async throws {
@@ -65,6 +73,7 @@ struct SimCommand: AsyncParsableCommand {
             StandardOutput.error("qqtui sim: cannot listen on \(host):\(port): \(error)")
             throw ExitCode(1)
         }
+        if let chaosSeed { await simulator.platform.startChaos(SimChaos(seed: chaosSeed, meanGap: .milliseconds(chaosGapMs))) }
         let shownSecret = appSecret == nil ? config.appSecret : "(the --app-secret you gave)"
         if json {
             let info: [String: any Sendable] = ["base_url": simulator.baseURL, "token_url": simulator.tokenURL,
@@ -86,6 +95,9 @@ struct SimCommand: AsyncParsableCommand {
                 What the bot sent: curl -s \(simulator.baseURL)/sim/sent
                 Ctrl-C stops it.
                 """)
+            if let chaosSeed {
+                StandardOutput.write("Chaos: faults from seed \(chaosSeed), one every ~\(chaosGapMs) ms; counts: curl -s \(simulator.baseURL)/sim/chaos")
+            }
         }
         try await simulator.waitUntilStopped()
     }
