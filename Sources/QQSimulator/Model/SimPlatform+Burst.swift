@@ -78,6 +78,19 @@ extension SimPlatform {
         return dispatch(type: type, payloadText: payload, intent: Self.groupAndC2CIntent, routeKey: target, eventID: eventID)
     }
 
+    /// A burst message got an answer QQ accepted (a closed stream, or a message with its msg_id).
+    func noteAnswered(_ msgID: String) {
+        guard msgID.hasPrefix("BURST.") else { return }
+        answeredBurst.insert(msgID)
+    }
+
+    /// How many messages of the burst tagged `tag` got an accepted answer (all of them are kept,
+    /// unlike the last 10,000 stream records).
+    public func answeredCount(tag: String) -> Int {
+        let prefix = "BURST.\(tag)."
+        return answeredBurst.count { $0.hasPrefix(prefix) }
+    }
+
     /// CLOCK_REALTIME in nanoseconds (comparable across processes on one machine).
     static func wallNanoseconds() -> Int64 {
         var ts = timespec()

@@ -67,6 +67,7 @@ extension SimPlatform {
         } else if !configuration.proactiveAllowed {
             return .refused(40034102, "主动消息无权限")
         }
+        if let msgID = body["msg_id"]?.string { noteAnswered(msgID) }
         return SendOutcome(status: 200, id: SimJSON.messageID())
     }
 

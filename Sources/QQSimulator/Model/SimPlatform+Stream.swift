@@ -79,7 +79,7 @@ extension SimPlatform {
             s.record.visibleText = s.record.text
             s.nextIndex += 1
             s.lastFrameAt = now
-            if state == 10 { s.record.closed = true }
+            if state == 10 { s.record.closed = true; noteAnswered(s.record.msgID) }
             streams[streamID] = s
             return SendOutcome(status: 200, id: streamID)
         }
@@ -147,7 +147,7 @@ extension SimPlatform {
             s.record.visibleText = s.record.text
             s.nextIndex = index + 1
             s.lastFrameAt = now
-            if state == 10 { s.record.closed = true }
+            if state == 10 { s.record.closed = true; noteAnswered(s.record.msgID) }
             streams[streamID] = s
             return SendOutcome(status: 200, id: streamID, extra: ["remain_msg_len": .number(0)])
         }

@@ -71,6 +71,8 @@ public actor SimPlatform {
     var eventsByID: [String: UserMessage] = [:]
     /// When `userMessages` grows past this, expired entries are dropped (see `remember`).
     var rememberCheckAt = 200_000
+    /// Burst messages (`BURST.<tag>.<i>`) answered, for `qqtui bench replies`.
+    var answeredBurst: Set<String> = []
     var transcript: [SentRecord] = []
     var uploads: [String: (isGroup: Bool, expires: Date)] = [:]
     var hostedFiles: [String: (data: Data, contentType: String)] = [:]

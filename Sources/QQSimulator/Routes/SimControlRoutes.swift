@@ -40,6 +40,11 @@ enum SimControlRoutes {
             return SimJSON.response(await platform.burst(burst))
         }
 
+        router.get("/sim/burst/answered") { request, _ -> Response in
+            let tag = request.uri.queryParameters.get("tag") ?? "bench"
+            return SimJSON.response(["answered": await platform.answeredCount(tag: tag)])
+        }
+
         router.post("/sim/event") { request, _ -> Response in
             let (json, _) = await SimRouter.body(request, limit: 64 * 1024 * 1024)
             guard let type = json?["t"]?.string, let d = json?["d"] else { return bad("t (string) and d are required") }

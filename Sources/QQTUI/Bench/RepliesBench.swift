@@ -18,21 +18,15 @@ enum RepliesBench {
                 collector.cancel()
                 guard let outcome else { throw BenchError("gave up after 600 s waiting for the replies") }
                 let seconds = Double(outcome.lastAt - started) / 1e9
-                // The platform's side: which messages got a closed stream that says what they said.
-                let streams = try await sim.get("/sim/streams") as? [[String: Any]] ?? []
-                var answered = Set<Int>()
-                for stream in streams where stream["closed"] as? Bool == true {
-                    if let text = stream["text"] as? String, let stamp = burstStamp(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                        answered.insert(stamp.index)
-                    }
-                }
+                // The platform's side: how many of the messages got an answer it accepted.
+                let answered = (try await sim.get("/sim/burst/answered?tag=replies") as? [String: Any])?["answered"] as? Int ?? 0
                 result.add("replies/s", Double(outcome.sent) / seconds, "/s", target: .atLeast(5_000))
                 result.add("sent", Double(outcome.sent), "replies")
                 result.add("failed", Double(outcome.failed), "replies")
-                result.add("lost", Double(events - answered.count), "messages", target: .atMost(0))
+                result.add("lost", Double(events - answered), "messages", target: .atMost(0))
                 result.addLatency("message→reply sent", outcome.latencies)
                 result.add("peak RSS", ProcessMemory.peakMB(), "MB")
-                result.notes.append("lost = messages without a closed stream on the platform that carries their text (checked on the simulator's side).")
+                result.notes.append("lost = messages the platform never saw answered (a closed stream or a message with their msg_id), counted by the simulator.")
                 return result
             }
         }

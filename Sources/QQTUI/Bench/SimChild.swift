@@ -18,7 +18,7 @@ final class SimChild: @unchecked Sendable {
     static func start(extraArguments: [String] = []) async throws -> SimChild {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.ownExecutable())
-        process.arguments = ["sim", "--port", "0", "--json", "--heartbeat-ms", "41250"] + extraArguments
+        process.arguments = ["sim", "--port", "0", "--json", "--heartbeat-ms", "41250", "--exit-with-parent"] + extraArguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

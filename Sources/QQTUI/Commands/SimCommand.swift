@@ -49,6 +49,9 @@ struct SimCommand: AsyncParsableCommand {
     @Flag(help: "Print the URLs as one JSON object (for scripts) instead of text.")
     var json = false
 
+    @Flag(help: .hidden)   // `qqtui bench`'s child: stop when the process that started it is gone
+    var exitWithParent = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard heartbeatMs > 0 else { throw ValidationError("--heartbeat-ms must be positive") }
@@ -97,6 +100,13 @@ struct SimCommand: AsyncParsableCommand {
                 """)
             if let chaosSeed {
                 StandardOutput.write("Chaos: faults from seed \(chaosSeed), one every ~\(chaosGapMs) ms; counts: curl -s \(simulator.baseURL)/sim/chaos")
+            }
+        }
+        if exitWithParent {
+            let parent = getppid()
+            Task.detached {
+                while getppid() == parent { try? await Task.sleep(for: .milliseconds(500)) }
+                Foundation.exit(0)
             }
         }
         try await simulator.waitUntilStopped()
