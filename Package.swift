@@ -97,3 +97,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// scripts/fuzz only: a libFuzzer binary over QQSession's parsers (needs -sanitize=fuzzer on every target).
+if Context.environment["QQTUI_LIBFUZZER"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "qqtui-libfuzzer", dependencies: ["QQSession"], path: "Fuzz/LibFuzzer"))
+}

@@ -14,7 +14,7 @@ struct InboundTests {
             _ = await h.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M1", content: "\u{00A0} 你好")
             _ = await h.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M2", content: "<@!M9> look", inlineMention: true)
             _ = await h.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M2", content: "all messages mode", mentionBot: false)
-            #expect(await h.recorder.waitForMessages(4))
+            try #require(await h.recorder.waitForMessages(4))
             let messages = await h.recorder.messages
             #expect(messages.map(\.text) == ["查一下天气", "你好", "<@!M9> look", "all messages mode"])
             #expect(messages.map(\.source) == [.groupAt, .groupAt, .groupAt, .group])
@@ -92,11 +92,11 @@ struct InboundTests {
                 SimAttachment(contentType: "file", filename: "report.pdf", url: h.simulator.baseURL + "/sim/files/x/report.pdf"),
             ])
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "after the files")
-            #expect(await h.recorder.waitForMessages(2, timeout: .seconds(15)))
+            try #require(await h.recorder.waitForMessages(2, timeout: .seconds(15)))
             let messages = await h.recorder.messages
             #expect(messages.map(\.text) == ["four files", "after the files"], "order kept behind the downloads")
             let a = messages[0].attachments
-            #expect(a.count == 5)
+            try #require(a.count == 5)
             #expect(a[0].state == .downloaded)
             #expect(a[0].data == good)
             #expect(a[0].width == 40 && a[0].height == 30)
@@ -128,7 +128,7 @@ struct InboundTests {
             _ = await h.platform.dispatchEvent(type: "FRIEND_DEL", payload: .object(["nope": .bool(true)]))
             #expect(await h.recorder.wait { events in events.filter { if case .raw = $0 { return true }; return false }.count >= 2 })
             let lifecycle = await h.recorder.conversationEvents
-            #expect(lifecycle.map(\.kind) == [.groupAddRobot, .friendAdd, .groupDelRobot])
+            try #require(lifecycle.map(\.kind) == [.groupAddRobot, .friendAdd, .groupDelRobot])
             #expect(lifecycle.first?.conversation == .group("G5"))
             #expect(lifecycle.first?.operatorOpenID == "M5")
             #expect(lifecycle[1].conversation == .c2c("U5"))

@@ -21,6 +21,11 @@ final class TmuxSession: @unchecked Sendable {
         guard let tmux = Self.binary else { throw TmuxError(message: "tmux is not installed") }
         self.tmux = tmux
         var args = ["-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "\(cols)", "-y", "\(rows)"]
+        // A sanitizer run (scripts/sanitize, CI) passes its options on to the program under test.
+        var environment = environment
+        for key in ["ASAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"] where environment[key] == nil {
+            environment[key] = ProcessInfo.processInfo.environment[key]
+        }
         for (k, v) in environment.sorted(by: { $0.key < $1.key }) { args += ["-e", "\(k)=\(v)"] }
         args.append(command)
         let (code, err) = run(args)
@@ -47,8 +52,19 @@ final class TmuxSession: @unchecked Sendable {
         let settings: [String] = ["PATH=/usr/bin:/bin", "TMUX_TMPDIR=" + NSTemporaryDirectory()]
         let env: [UnsafeMutablePointer<CChar>?] = settings.map { strdup($0) } + [nil]
         defer { env.forEach { free($0) } }
+        // The test's threads block most signals and posix_spawn passes the mask on: a tmux server
+        // started with SIGCHLD and SIGTERM blocked never reaps its pane and outlives kill-server.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        guard posix_spawn(&pid, tmux, &actions, nil, argv, env) == 0 else { return (-1, "cannot start tmux") }
+        guard posix_spawn(&pid, tmux, &actions, &attributes, argv, env) == 0 else { return (-1, "cannot start tmux") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         let data = FileManager.default.contents(atPath: path) ?? Data()
