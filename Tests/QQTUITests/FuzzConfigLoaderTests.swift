@@ -58,9 +58,13 @@ struct FuzzConfigLoaderTests {
         return out + "\""
     }
 
-    /// One structural edit of the config's lines.
+    /// One structural edit of the config's lines. The `app_secret` line is left alone: every secret
+    /// loaded is registered for redaction for the life of the process, and a random one ("      ",
+    /// "aaaaaa") would scrub text from every other test running beside this one.
     static func edit<R: RandomNumberGenerator>(_ lines: inout [String], _ rng: inout R) {
-        let assignments = lines.indices.filter { lines[$0].range(of: #"^\s*[a-z_]+\s*="#, options: .regularExpression) != nil }
+        let assignments = lines.indices.filter {
+            lines[$0].range(of: #"^\s*[a-z_]+\s*="#, options: .regularExpression) != nil && !lines[$0].hasPrefix("app_secret =")
+        }
         let i = rng.pick(assignments)
         let key = lines[i].components(separatedBy: "=")[0].trimmingCharacters(in: .whitespaces)
         switch Int.random(in: 0..<8, using: &rng) {
