@@ -91,8 +91,9 @@ extension SimPlatform {
         return answeredBurst.count { $0.hasPrefix(prefix) }
     }
 
-    /// CLOCK_REALTIME in nanoseconds (comparable across processes on one machine).
-    static func wallNanoseconds() -> Int64 {
+    /// CLOCK_REALTIME in nanoseconds (comparable across processes on one machine): burst messages
+    /// carry it, and `qqtui bench` reads the same clock to time them.
+    public static func wallNanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)

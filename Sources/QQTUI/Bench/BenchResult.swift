@@ -17,9 +17,10 @@ struct BenchResult: Codable, Sendable {
 
     /// p50/p99/max of `latencies` (milliseconds) as three metrics named `<key> p50` etc.
     mutating func addLatency(_ key: String, _ latencies: LatencySample, p99Target: BenchTarget? = nil) {
-        add("\(key) p50", latencies.percentile(50), "ms")
-        add("\(key) p99", latencies.percentile(99), "ms", target: p99Target)
-        add("\(key) max", latencies.max, "ms")
+        let summary = latencies.summary
+        add("\(key) p50", summary.p50, "ms")
+        add("\(key) p99", summary.p99, "ms", target: p99Target)
+        add("\(key) max", summary.max, "ms")
     }
 }
 
@@ -57,24 +58,28 @@ enum BenchTarget {
 /// Latencies in milliseconds.
 struct LatencySample: Sendable {
     private(set) var values: [Double] = []
-    private var sorted = true
 
     init(reservingCapacity n: Int = 0) { values.reserveCapacity(n) }
 
-    mutating func append(_ ms: Double) {
-        if let last = values.last, ms < last { sorted = false }
-        values.append(ms)
-    }
+    init(_ values: [Double]) { self.values = values }
+
+    mutating func append(_ ms: Double) { values.append(ms) }
 
     var count: Int { values.count }
-    var max: Double { values.max() ?? 0 }
 
-    /// Nearest-rank percentile (0 when empty).
-    func percentile(_ p: Double) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let ordered = sorted ? values : values.sorted()
-        let rank = Int((p / 100 * Double(ordered.count)).rounded(.up))
-        return ordered[Swift.max(0, Swift.min(ordered.count - 1, rank - 1))]
+    /// The order statistics a table shows, from one sort (zeros when empty).
+    struct Summary: Sendable {
+        var p50 = 0.0, p99 = 0.0, min = 0.0, max = 0.0
+    }
+
+    var summary: Summary {
+        let ordered = values.sorted()
+        guard let first = ordered.first, let last = ordered.last else { return Summary() }
+        // Nearest rank.
+        func rank(_ p: Double) -> Double {
+            ordered[Swift.max(0, Swift.min(ordered.count - 1, Int((p / 100 * Double(ordered.count)).rounded(.up)) - 1))]
+        }
+        return Summary(p50: rank(50), p99: rank(99), min: first, max: last)
     }
 }
 
@@ -86,11 +91,4 @@ enum BenchFormat {
         if abs(v) >= 10 { return String(format: "%.1f", v) }
         return String(format: "%.2f", v)
     }
-}
-
-/// CLOCK_REALTIME in nanoseconds (the simulator stamps its messages with the same clock).
-func wallNanoseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import QQSimulator
 import QQSession
 
 /// The real console loop (UI thread, inbox, coalesced frames, curses) drawing on a pseudo-terminal,
@@ -34,7 +35,7 @@ final class ConsoleProbe: @unchecked Sendable {
             let loop = ConsoleLoop(inbox: inbox, state: makeState(), routes: { _ in nil }, perform: perform,
                                    openTerminal: { try Terminal.open(inputFD: pty.slave, outputFD: pty.slave) },
                                    onFrame: { [self] state, build, present in
-                                       record(Frame(at: wallNanoseconds(), build: build, present: present, value: inspect(state)))
+                                       record(Frame(at: SimPlatform.wallNanoseconds(), build: build, present: present, value: inspect(state)))
                                    })
             try? loop.run()
             finish.yield()

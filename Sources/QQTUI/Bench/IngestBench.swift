@@ -1,4 +1,5 @@
 import Foundation
+import QQSimulator
 import QQSession
 
 /// `qqtui bench ingest`: events per second from the simulator's gateway (another process, loopback
@@ -11,7 +12,7 @@ enum IngestBench {
                 var result = BenchResult(name: "ingest", setup: "\(events) messages from \(users) C2C users and \(users) groups (half each), "
                                          + (rate == 0 ? "as fast as the simulator writes" : "paced at \(rate)/s"))
                 let collector = Task { await collect(bench.session.events, expecting: events) }
-                let started = wallNanoseconds()
+                let started = SimPlatform.wallNanoseconds()
                 let burst = try await sim.post("/sim/burst", ["count": events, "users": users, "kind": "mixed", "rate": rate, "tag": "ingest"])
                 let seen = await withTimeout(seconds: 300) { await collector.value }
                 collector.cancel()
@@ -47,7 +48,7 @@ enum IngestBench {
         if keepLatencies { seen.latencies = LatencySample(reservingCapacity: expecting) }
         for await event in events {
             guard case .message(let message) = event, let stamp = burstStamp(message.text) else { continue }
-            let now = wallNanoseconds()
+            let now = SimPlatform.wallNanoseconds()
             seen.count += 1
             seen.lastAt = now
             if keepLatencies { seen.latencies.append(Double(now - stamp.ns) / 1e6) }

@@ -19,7 +19,7 @@ enum MemoryBench {
                     throw BenchError("ingesting took over 30 minutes")
                 }
                 try await bench.store.flush()
-                let ingestSeconds = (ContinuousClock.now - started).milliseconds / 1000
+                let ingestSeconds = (ContinuousClock.now - started).seconds
                 let afterIngest = ProcessMemory.residentMB()
                 let peakIngest = ProcessMemory.peakMB()
                 var paged = 0
@@ -33,7 +33,7 @@ enum MemoryBench {
                         before = oldest
                     }
                 }
-                let pageSeconds = (ContinuousClock.now - pageStart).milliseconds / 1000
+                let pageSeconds = (ContinuousClock.now - pageStart).seconds
                 result.add("peak RSS", ProcessMemory.peakMB(), "MB", target: .atMost(60))
                 result.add("peak RSS while ingesting", peakIngest, "MB")
                 result.add("RSS after ingest", afterIngest, "MB")

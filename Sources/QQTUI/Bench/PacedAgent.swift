@@ -1,4 +1,5 @@
 import Foundation
+import QQSimulator
 import QQSession
 
 /// An agent that streams `deltas` pieces of text `interval` apart, each saying `"<i>:<ns> "` with the
@@ -27,7 +28,7 @@ final class PacedTurn: AgentTurn, @unchecked Sendable {
                 // Due times from the start, so sleeping late does not drift the whole stream.
                 try? await clock.sleep(until: start + interval * i)
                 if Task.isCancelled { break }
-                continuation.yield(.textDelta("\(i):\(wallNanoseconds()) "))
+                continuation.yield(.textDelta("\(i):\(SimPlatform.wallNanoseconds()) "))
             }
             continuation.yield(.finished(Task.isCancelled ? .cancelled : .endTurn))
             continuation.finish()

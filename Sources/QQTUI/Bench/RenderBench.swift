@@ -1,4 +1,5 @@
 import Foundation
+import QQSimulator
 import QQSession
 
 /// `qqtui bench render`: the real console on a pseudo-terminal with many conversations and one huge
@@ -45,18 +46,19 @@ enum RenderBench {
                 let bytesBefore = probe.bytesWritten
                 for i in 0..<deltas {
                     probe.inbox.post(.session(.agent(AgentActivity(conversation: big, turnID: turn,
-                                                                   kind: .event(.textDelta("\(i):\(wallNanoseconds()) "))))))
+                                                                   kind: .event(.textDelta("\(i):\(SimPlatform.wallNanoseconds()) "))))))
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 guard await probe.waitForValue(deltas - 1) else { throw BenchError("the stream did not reach the screen") }
                 let bytes = probe.bytesWritten - bytesBefore
                 let streaming = Array(probe.recorded[streamStart...])
-                result.add("frame build p50 (paging)", sample(paging).percentile(50), "ms")
-                result.add("frame build p99 (paging)", sample(paging).percentile(99), "ms", target: .atMost(2))
-                result.add("frame build max (paging)", sample(paging).max, "ms")
-                result.add("frame build p50 (streaming)", sample(streaming).percentile(50), "ms")
-                result.add("frame build p99 (streaming)", sample(streaming).percentile(99), "ms", target: .atMost(2))
-                result.add("curses write p50 (streaming)", LatencySample(streaming.map(\.present.milliseconds)).percentile(50), "ms")
+                let pagingBuild = builds(paging), streamingBuild = builds(streaming)
+                result.add("frame build p50 (paging)", pagingBuild.p50, "ms")
+                result.add("frame build p99 (paging)", pagingBuild.p99, "ms", target: .atMost(2))
+                result.add("frame build max (paging)", pagingBuild.max, "ms")
+                result.add("frame build p50 (streaming)", streamingBuild.p50, "ms")
+                result.add("frame build p99 (streaming)", streamingBuild.p99, "ms", target: .atMost(2))
+                result.add("curses write p50 (streaming)", LatencySample(streaming.map { $0.present.seconds * 1000 }).summary.p50, "ms")
                 result.add("bytes to terminal per delta", Double(bytes) / Double(deltas), "B")
                 result.add("frames", Double(paging.count + streaming.count), "")
                 result.add("peak RSS", ProcessMemory.peakMB(), "MB")
@@ -66,8 +68,8 @@ enum RenderBench {
         }
     }
 
-    private static func sample(_ frames: [ConsoleProbe.Frame]) -> LatencySample {
-        LatencySample(frames.map(\.build.milliseconds))
+    private static func builds(_ frames: [ConsoleProbe.Frame]) -> LatencySample.Summary {
+        LatencySample(frames.map { $0.build.seconds * 1000 }).summary
     }
 
     /// `conversations` users write once each, then U0 writes `messages` more (the big conversation, newest).
@@ -80,12 +82,5 @@ enum RenderBench {
             throw BenchError("ingesting the messages took over 600 s")
         }
         try await bench.store.flush()
-    }
-}
-
-extension LatencySample {
-    init(_ values: [Double]) {
-        self.init(reservingCapacity: values.count)
-        for v in values { append(v) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import QQSimulator
 import QQSession
 
 /// `qqtui bench replies`: every message is handed to the `echo` agent, whose reply goes back to QQ
@@ -12,7 +13,7 @@ enum RepliesBench {
             }) { bench in
                 var result = BenchResult(name: "replies", setup: "\(events) C2C messages from \(events) users, each answered by the echo agent")
                 let collector = Task { await collect(bench.session.events, expecting: events) }
-                let started = wallNanoseconds()
+                let started = SimPlatform.wallNanoseconds()
                 _ = try await sim.post("/sim/burst", ["count": events, "users": events, "kind": "c2c", "tag": "replies"])
                 let outcome = await withTimeout(seconds: 600) { await collector.value }
                 collector.cancel()
@@ -50,12 +51,12 @@ enum RepliesBench {
             case .sent:
                 outcome.sent += 1
                 if let stamp = burstStamp(message.text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                    outcome.latencies.append(Double(wallNanoseconds() - stamp.ns) / 1e6)
+                    outcome.latencies.append(Double(SimPlatform.wallNanoseconds() - stamp.ns) / 1e6)
                 }
             case .failed, .refused, .cancelled:
                 outcome.failed += 1
             }
-            outcome.lastAt = wallNanoseconds()
+            outcome.lastAt = SimPlatform.wallNanoseconds()
             if outcome.sent + outcome.failed >= expecting { break }
         }
         return outcome

@@ -1,4 +1,5 @@
 import Foundation
+import QQSimulator
 import QQSession
 
 /// `qqtui bench stream`: an agent streams deltas into a C2C conversation while the real console draws
@@ -9,7 +10,7 @@ enum StreamBench {
         try await withSimChild { sim in
             try await BenchSession.with(sim, agent: PacedAgent(deltas: deltas, interval: interval),
                                         configure: { $0.handoff.defaultOwner = .agent }) { bench in
-            let ms = Double(interval.components.attoseconds) / 1e15 + Double(interval.components.seconds) * 1000
+            let ms = interval.seconds * 1000
             var result = BenchResult(name: "stream", setup: "\(deltas) deltas \(BenchFormat.number(ms)) ms apart into one C2C conversation; console \(cols)×\(rows) on a pty")
             guard let probe = ConsoleProbe(rows: rows, cols: cols, makeState: { ConsoleState() }, inspect: { state in
                 state.current?.entries.last.map { lastPacedIndex($0.text) } ?? -1
@@ -27,9 +28,8 @@ enum StreamBench {
                 // Every delta's time on the console: the first frame that showed it.
                 let frames = probe.recorded
                 var screen = LatencySample(reservingCapacity: deltas)
-                var builds = LatencySample()
+                let builds = LatencySample(frames.map { $0.build.seconds * 1000 }).summary
                 var f = 0
-                for frame in frames { builds.append(frame.build.milliseconds) }
                 let stamps = eventLatencies.stamps
                 for (i, ns) in stamps.enumerated() {
                     while f < frames.count, frames[f].value < i { f += 1 }
@@ -38,8 +38,8 @@ enum StreamBench {
                 result.addLatency("delta→event", eventLatencies.sample)
                 result.addLatency("delta→screen", screen, p99Target: .atMost(33))
                 result.add("frames drawn", Double(frames.count), "")
-                result.add("frame build p50", builds.percentile(50), "ms")
-                result.add("frame build p99", builds.percentile(99), "ms", target: .atMost(2))
+                result.add("frame build p50", builds.p50, "ms")
+                result.add("frame build p99", builds.p99, "ms", target: .atMost(2))
                 result.add("bytes to terminal per delta", Double(bytes) / Double(deltas), "B")
                 try await addQQFrames(&result, sim: sim, stamps: stamps)
                 result.notes.append("delta→screen is the agent's yield to the end of the curses write that first shows it; the console draws at most 40 frames a second, so deltas closer than 25 ms share frames.")
@@ -64,7 +64,7 @@ enum StreamBench {
         var out = EventLatencies()
         for await event in events {
             if case .agent(let activity) = event, case .event(.textDelta(let text)) = activity.kind {
-                let now = wallNanoseconds()
+                let now = SimPlatform.wallNanoseconds()
                 for stamp in pacedStamps(Substring(text)) {
                     out.sample.append(Double(now - stamp.ns) / 1e6)
                     out.stamps.append(stamp.ns)
@@ -105,12 +105,9 @@ enum StreamBench {
             }
         }
         result.add("QQ frames", Double(frames.count), "")
-        result.add("QQ frame interval p50", gaps.percentile(50), "ms")
-        result.add("QQ frame interval min", gaps.values.min() ?? 0, "ms")
+        let spacing = gaps.summary
+        result.add("QQ frame interval p50", spacing.p50, "ms")
+        result.add("QQ frame interval min", spacing.min, "ms")
         result.addLatency("delta→QQ frame", toQQ)
     }
-}
-
-extension Duration {
-    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
 }
