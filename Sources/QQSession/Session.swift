@@ -21,6 +21,8 @@ public actor Session {
     public nonisolated let configuration: SessionConfiguration
     /// Where every message is kept (nil: nothing is persisted).
     public nonisolated let store: MessageStore?
+    /// What every deadline, window and timeout of the session is measured on.
+    public nonisolated let clock: SessionClock
     private let logger: Logger
     let tokens: TokenProvider
     let rest: RESTClient
@@ -40,13 +42,16 @@ public actor Session {
     /// Creates a session; nothing connects until ``start()``. With a `store`, every message, send
     /// status and ledger change is kept in it, and a restart resumes from it. With an `agent`,
     /// conversations owned by AGENT or DRAFT are answered by it (see ``setOwner(_:for:by:reason:)``).
+    /// `clock` is the continuous clock in the product; tests pass a manual one and move time by hand.
     public init(configuration: SessionConfiguration, store: MessageStore? = nil, agent: (any AgentBackend)? = nil,
-                logger: Logger = Logger(label: "qqtui.session", factory: { _ in SwiftLogNoOpLogHandler() })) {
+                logger: Logger = Logger(label: "qqtui.session", factory: { _ in SwiftLogNoOpLogHandler() }),
+                clock: SessionClock = .continuous) {
         self.configuration = configuration
         self.store = store
+        self.clock = clock
         self.logger = logger
-        let transport = HTTPTransport()
-        let tokens = TokenProvider(configuration: configuration, transport: transport, logger: logger)
+        let transport = HTTPTransport(clock: clock)
+        let tokens = TokenProvider(configuration: configuration, transport: transport, logger: logger, clock: clock)
         self.tokens = tokens
         let rest = RESTClient(apiBase: Self.trimmed(configuration.apiBase), appID: configuration.appID, tokens: tokens,
                               transport: transport, timeout: configuration.timeouts.request)
@@ -64,10 +69,10 @@ public actor Session {
         self.events = events
         self.continuation = continuation
         let sender = OutboundSender(rest: rest, ledger: ledger, configuration: configuration, markdownRefused: MarkdownSwitch(),
-                                    emit: { continuation.yield($0) }, logger: logger, store: store)
+                                    emit: { continuation.yield($0) }, logger: logger, clock: clock, store: store)
         self.sender = sender
         let lanes = self.lanes
-        self.router = AgentRouter(backend: agent, policy: configuration.handoff, store: store, logger: logger,
+        self.router = AgentRouter(backend: agent, policy: configuration.handoff, store: store, logger: logger, clock: clock,
                                   emit: { continuation.yield($0) },
                                   makeWriter: { conversation, msgID in
                                       ReplyWriter(sender: sender, lanes: lanes, conversation: conversation, replyTo: msgID, origin: "agent")
@@ -85,7 +90,7 @@ public actor Session {
             }
         }
         let queue = self.queue
-        self.driver = GatewayDriver(configuration: configuration, tokens: tokens, rest: rest, logger: logger,
+        self.driver = GatewayDriver(configuration: configuration, tokens: tokens, rest: rest, logger: logger, clock: clock,
                                     delegate: .init(onStatus: { continuation.yield(.gateway($0)) },
                                                     onInbound: { queue.push($0) }, waitForRoom: { await queue.waitForRoom() }))
     }
@@ -98,8 +103,9 @@ public actor Session {
 
     /// Loads the reply ledger from the store without connecting (for a send-only process).
     public func restoreFromStore() {
-        guard let store, let entries = try? store.openLedgerEntries(now: Date()) else { return }
-        ledger.restore(entries, now: Date())
+        let now = clock.date
+        guard let store, let entries = try? store.openLedgerEntries(now: now) else { return }
+        ledger.restore(entries, now: now)
     }
 
     /// Connects to the gateway (and keeps reconnecting). Calling it again does nothing.
@@ -107,8 +113,8 @@ public actor Session {
         if pipeline == nil {
             let processor = InboundProcessor(
                 configuration: configuration,
-                downloader: AttachmentDownloader(policy: configuration.attachments, transport: HTTPTransport(), logger: logger),
-                ledger: ledger, store: store, downloads: downloads, emit: { [continuation, routerInbox] event in
+                downloader: AttachmentDownloader(policy: configuration.attachments, transport: HTTPTransport(clock: clock), logger: logger),
+                ledger: ledger, store: store, downloads: downloads, now: { [clock] in clock.date }, emit: { [continuation, routerInbox] event in
                     continuation.yield(event)
                     // The router sees a message after it is stored and shown, in arrival order.
                     if case .message(let m) = event { routerInbox.yield(m) }
@@ -116,14 +122,14 @@ public actor Session {
             if let store {
                 // Resume where the last run stopped: open reply windows (msg_seq counters) and the
                 // ids already answered (no second answer to a message pushed again).
-                let now = Date()
+                let now = clock.date
                 do {
                     ledger.restore(try store.openLedgerEntries(now: now), now: now)
                     processor.rememberSeen(try store.inboundIDs(since: now.addingTimeInterval(-configuration.dedupWindow.seconds)))
                 } catch {
                     continuation.yield(.notice(Notice(level: .error, kind: .storeError, message: "could not read the store: \(error)")))
                 }
-                indexer = Task.detached { [store] in await Self.runIndexer(store) }
+                indexer = Task.detached { [store, clock] in await Self.runIndexer(store, now: clock.date) }
             }
             let router = self.router, messages = self.routerMessages
             routerPipeline = Task.detached {
@@ -144,8 +150,9 @@ public actor Session {
     }
 
     /// Keeps the search index up with the writes, a batch at a time, off the write path.
-    private static func runIndexer(_ store: MessageStore) async {
-        try? await store.pruneLedger(now: Date())
+    /// Its pauses are real time, not the session's clock: they pace disk work and decide nothing.
+    private static func runIndexer(_ store: MessageStore, now: Date) async {
+        try? await store.pruneLedger(now: now)
         while !Task.isCancelled {
             let indexed = (try? await store.indexPending()) ?? 0
             // Catching up (a big import, a first run on an old store): a short pause between
@@ -185,11 +192,11 @@ public actor Session {
 
     /// The ledger entry of an inbound message (nil once its reply window closed).
     public nonisolated func ledgerEntry(for msgID: String) -> LedgerEntry? {
-        ledger.entry(msgID, now: Date())
+        ledger.entry(msgID, now: clock.date)
     }
 
     /// Ledger entries held right now (bounded by the reply windows).
-    public nonisolated var ledgerCount: Int { ledger.count(now: Date()) }
+    public nonisolated var ledgerCount: Int { ledger.count(now: clock.date) }
 
     /// Connection attempts and reconnect loops started since creation.
     public nonisolated var connectionCounters: (attempts: Int, loops: Int) { driver.counters }

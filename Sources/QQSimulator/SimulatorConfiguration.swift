@@ -53,6 +53,8 @@ public struct SimulatorConfiguration: Sendable {
     public var streamFrameMaxBytes: Int? = nil
     /// Largest request body accepted.
     public var maxBodyBytes = 32 * 1024 * 1024
+    /// The platform's time (the system clock; tests share a manual one with the client).
+    public var clock: SimClock = .system
 
     public init() {}
 }

@@ -5,9 +5,9 @@ struct AccessToken: Sendable, Equatable {
     /// The token (never printed).
     var value: Secret
     /// When the platform says it expires.
-    var expiresAt: ContinuousClock.Instant
+    var expiresAt: SessionClock.Instant
     /// When to fetch a new one (before `expiresAt`).
-    var refreshAt: ContinuousClock.Instant
+    var refreshAt: SessionClock.Instant
 
     /// `QQBot <token>`: the REST `Authorization` header and the Identify/Resume `token`.
     var authorization: String { "QQBot " + value.exposedValue }

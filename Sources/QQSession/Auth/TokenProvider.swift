@@ -10,7 +10,7 @@ actor TokenProvider {
     private let timeout: Duration
     private let transport: HTTPTransport
     private let logger: Logger
-    private let clock = ContinuousClock()
+    private let clock: SessionClock
 
     private var current: AccessToken?
     private var inflight: Task<Void, Never>?
@@ -19,7 +19,8 @@ actor TokenProvider {
     /// Number of successful fetches (tests and the status bar read it).
     private(set) var fetchCount = 0
 
-    init(configuration: SessionConfiguration, transport: HTTPTransport, logger: Logger) {
+    init(configuration: SessionConfiguration, transport: HTTPTransport, logger: Logger, clock: SessionClock = .continuous) {
+        self.clock = clock
         self.appID = configuration.appID
         self.appSecret = configuration.appSecret
         self.tokenURL = configuration.tokenURL

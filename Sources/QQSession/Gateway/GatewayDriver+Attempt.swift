@@ -151,8 +151,8 @@ extension GatewayDriver {
             signal.yield(.ended)
         }
         let connectTimeout = configuration.timeouts.connect
-        let deadline = Task {
-            try? await Task.sleep(for: connectTimeout)
+        let deadline = Task { [clock] in
+            try? await clock.sleep(for: connectTimeout)
             if !Task.isCancelled { signal.yield(.connectTimeout) }
         }
         var upgraded = false
@@ -160,8 +160,8 @@ extension GatewayDriver {
         var timers: [Task<Void, Never>] = []
         var result: Result<WebSocketCloseFrame?, any Error>?
         func after(_ delay: Duration, _ signalToSend: Signal) {
-            timers.append(Task {
-                try? await Task.sleep(for: delay)
+            timers.append(Task { [clock] in
+                try? await clock.sleep(for: delay)
                 if !Task.isCancelled { signal.yield(signalToSend) }
             })
         }
@@ -261,7 +261,7 @@ extension GatewayDriver {
                 do { try await clock.sleep(until: wake) } catch { return }
                 // The machine is shared by successive connections: a timer that outlived its own
                 // connection must not tick the next one.
-                let actions = state.withLock { s -> [GatewayStateMachine<ContinuousClock.Instant>.Action]? in
+                let actions = state.withLock { s -> [GatewayStateMachine<SessionClock.Instant>.Action]? in
                     guard !Task.isCancelled, connection.cause == nil, s.current === connection else { return nil }
                     return s.machine.tick(now: clock.now)
                 }
@@ -271,7 +271,7 @@ extension GatewayDriver {
         }
     }
 
-    private func perform(_ actions: [GatewayStateMachine<ContinuousClock.Instant>.Action], connection: GatewayConnection,
+    private func perform(_ actions: [GatewayStateMachine<SessionClock.Instant>.Action], connection: GatewayConnection,
                          token: AccessToken) async {
         for action in actions {
             switch action {

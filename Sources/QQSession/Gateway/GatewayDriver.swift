@@ -19,15 +19,15 @@ enum GatewayInbound: Sendable {
 /// own gate makes sure only the first of several simultaneous failures counts.
 final class GatewayDriver: Sendable {
     struct State {
-        var machine: GatewayStateMachine<ContinuousClock.Instant>
+        var machine: GatewayStateMachine<SessionClock.Instant>
         var status = GatewayStatus()
         var current: GatewayConnection?
         var forcePending = false
         var shuttingDown = false
         var wake: AsyncStream<Void>.Continuation?
         var loopTask: Task<Void, Never>?
-        var tokenExpiry: ContinuousClock.Instant?
-        var readyAt: ContinuousClock.Instant?
+        var tokenExpiry: SessionClock.Instant?
+        var readyAt: SessionClock.Instant?
         var attemptsStarted = 0
         var loopsStarted = 0
         /// The token + discovery step of the current attempt (cancelled by shutdown).
@@ -49,7 +49,7 @@ final class GatewayDriver: Sendable {
     let logger: Logger
     let delegate: Delegate
     let backoff: Backoff
-    let clock = ContinuousClock()
+    let clock: SessionClock
     /// A connection ready this long counts as healthy: the next reconnect after it is immediate.
     let stableAfter: Duration = .seconds(10)
     /// How long a client-side close waits for the server's close frame before the socket is dropped.
@@ -58,8 +58,10 @@ final class GatewayDriver: Sendable {
     let loopActive = Atomic<Bool>(false)
     let state: Mutex<State>
 
-    init(configuration: SessionConfiguration, tokens: TokenProvider, rest: RESTClient, logger: Logger, delegate: Delegate) {
+    init(configuration: SessionConfiguration, tokens: TokenProvider, rest: RESTClient, logger: Logger,
+         clock: SessionClock = .continuous, delegate: Delegate) {
         self.configuration = configuration
+        self.clock = clock
         self.tokens = tokens
         self.rest = rest
         self.logger = logger
@@ -251,7 +253,7 @@ final class GatewayDriver: Sendable {
         }
         if !wakeNow {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await Task.sleep(for: duration) }
+                group.addTask { [clock] in try? await clock.sleep(for: duration) }
                 group.addTask { for await _ in stream { break } }
                 await group.next()
                 group.cancelAll()

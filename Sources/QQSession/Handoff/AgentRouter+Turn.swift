@@ -10,7 +10,8 @@ extension AgentRouter {
         let request = TurnRequest(conversation: conversation, newMessages: newMessages,
                                   history: s.history(limit: policy.historyMessages), user: s.lastUserMessage?.author)
         let writer = s.owner == .agent ? makeWriter(conversation, s.lastUserMessage?.id) : nil
-        let turn = RunningTurn(id: request.turnID, mode: s.owner, writer: writer, seenBefore: s.seen, seenAtStart: s.transcript.count)
+        let turn = RunningTurn(id: request.turnID, mode: s.owner, writer: writer, seenBefore: s.seen, seenAtStart: s.transcript.count,
+                               startedAt: clock.now)
         s.seen = s.transcript.count
         s.answerDue = false
         s.turn = turn
@@ -47,7 +48,7 @@ extension AgentRouter {
             for try await event in agentTurn.events {
                 // Late events of a stopped turn are never forwarded.
                 guard current(conversation, turn.id) != nil else { continue }
-                turn.lastEventAt = .now
+                turn.lastEventAt = clock.now
                 await apply(event, turn, conversation)
             }
             guard current(conversation, turn.id) != nil else { return }
@@ -154,7 +155,7 @@ extension AgentRouter {
     /// Cancels the turn when the agent says nothing for too long (first event, gap, whole turn).
     private func watch(_ turn: RunningTurn, _ conversation: ConversationID) async {
         while !Task.isCancelled {
-            let now = ContinuousClock.now
+            let now = clock.now
             let total = turn.startedAt + policy.turnTimeout
             let gap = turn.lastEventAt.map { $0 + policy.idleTimeout } ?? (turn.startedAt + policy.firstEventTimeout)
             let deadline = min(total, gap)
@@ -167,7 +168,7 @@ extension AgentRouter {
                 await fail(turn, conversation, reason)
                 return
             }
-            try? await Task.sleep(until: deadline, clock: .continuous)
+            try? await clock.sleep(until: deadline)
         }
     }
 

@@ -11,15 +11,18 @@ actor AgentRouter {
     let emit: @Sendable (SessionEvent) -> Void
     let makeWriter: @Sendable (ConversationID, String?) -> ReplyWriter
     let logger: Logger
+    /// What the turn timeouts are measured on.
+    let clock: SessionClock
     var conversations: [ConversationID: ConversationState] = [:]
     /// Set by ``shutdown()``: no new turns.
     var stopping = false
     /// Transcript entries kept per conversation.
     static let transcriptLimit = 200
 
-    init(backend: (any AgentBackend)?, policy: HandoffPolicy, store: MessageStore?, logger: Logger,
+    init(backend: (any AgentBackend)?, policy: HandoffPolicy, store: MessageStore?, logger: Logger, clock: SessionClock = .continuous,
          emit: @escaping @Sendable (SessionEvent) -> Void, makeWriter: @escaping @Sendable (ConversationID, String?) -> ReplyWriter) {
         self.backend = backend
+        self.clock = clock
         self.policy = policy
         self.store = store
         self.logger = logger

@@ -74,16 +74,17 @@ final class RunningTurn {
     let seenBefore: Int
     /// The transcript length when it started (where its answer goes).
     let seenAtStart: Int
-    let startedAt = ContinuousClock.now
-    var lastEventAt: ContinuousClock.Instant?
+    let startedAt: SessionClock.Instant
+    var lastEventAt: SessionClock.Instant?
     var agentTurn: (any AgentTurn)?
     var text = ""
     var stopReason: StopReason?
     var task: Task<Void, Never>?
     var watchdog: Task<Void, Never>?
 
-    init(id: UUID, mode: Owner, writer: ReplyWriter?, seenBefore: Int, seenAtStart: Int) {
+    init(id: UUID, mode: Owner, writer: ReplyWriter?, seenBefore: Int, seenAtStart: Int, startedAt: SessionClock.Instant) {
         self.id = id
+        self.startedAt = startedAt
         self.mode = mode
         self.writer = writer
         self.seenBefore = seenBefore

@@ -72,12 +72,12 @@ extension OutboundSender {
                 update(&message) { m in m.parts[index].status = .sent; m.status = .sent }
                 return
             case .failed(let error, let ambiguous):
-                if !ambiguous, let key = reservation.key { ledger.refundReply(key, now: Date()) }
+                if !ambiguous, let key = reservation.key { ledger.refundReply(key, now: clock.date) }
                 let code = error.qqCode ?? 0
                 if let key = reservation.key, !replanned,
                    code == SendCodes.msgIDInvalid || SendCodes.windowOrBudget.contains(code) || SendCodes.isDedup(error) {
                     replanned = true
-                    if SendCodes.isDedup(error) { resyncLedger(key) } else { ledger.exhaust(key, now: Date()) }
+                    if SendCodes.isDedup(error) { resyncLedger(key) } else { ledger.exhaust(key, now: clock.date) }
                     reservation = reserve(for: message.conversation, replyingTo: message.replyTo)
                     continue
                 }

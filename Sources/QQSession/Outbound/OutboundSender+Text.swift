@@ -66,7 +66,7 @@ extension OutboundSender {
                 return true
             case .failed(let error, let ambiguous):
                 let key = reservation.key
-                if !ambiguous, let key { ledger.refundReply(key, now: Date()) }
+                if !ambiguous, let key { ledger.refundReply(key, now: clock.date) }
                 if markdown, SendCodes.isMarkdownRefusal(error), !textRetried {
                     // Not approved for markdown: plain text from now on.
                     markdownRefused.turnOn()
@@ -87,7 +87,7 @@ extension OutboundSender {
                 if let key, !replanned, error.qqCode.map({ SendCodes.windowOrBudget.contains($0) || $0 == SendCodes.msgIDInvalid }) == true {
                     // Our idea of the window or budget was wrong: close that entry and plan again.
                     replanned = true
-                    ledger.exhaust(key, now: Date())
+                    ledger.exhaust(key, now: clock.date)
                     reservation = reserve(for: message.conversation, replyingTo: message.replyTo)
                     continue
                 }

@@ -14,12 +14,13 @@ struct OutboundSender: Sendable {
     let markdownRefused: MarkdownSwitch
     let emit: @Sendable (SessionEvent) -> Void
     let logger: Logger
+    /// Reply windows, retry pauses and stream pacing are measured on it.
+    let clock: SessionClock
     /// Where outbound messages are kept (stored as sending before each POST).
     var store: MessageStore?
     /// Where the ledger is kept even when `store` is nil (a quiet helper): its msg_seq reservations
     /// are committed before each POST, so another process on the same store never reuses one.
     var ledgerStore: MessageStore? = nil
-    let clock = ContinuousClock()
 
     var policy: SendPolicy { configuration.sending }
 
@@ -40,11 +41,11 @@ struct OutboundSender: Sendable {
 
     /// The route a send would take now (for the console, before sending).
     func route(for conversation: ConversationID, replyingTo: String?) -> ReplyRoute {
-        ledger.route(for: conversation, preferred: replyingTo, margin: policy.windowMargin, proactive: policy.proactive, now: Date())
+        ledger.route(for: conversation, preferred: replyingTo, margin: policy.windowMargin, proactive: policy.proactive, now: clock.date)
     }
 
     func reserve(for conversation: ConversationID, replyingTo: String?) -> Reservation {
-        ledger.reserve(for: conversation, preferred: replyingTo, margin: policy.windowMargin, proactive: policy.proactive, now: Date())
+        ledger.reserve(for: conversation, preferred: replyingTo, margin: policy.windowMargin, proactive: policy.proactive, now: clock.date)
     }
 
     // MARK: - One POST, with retries
@@ -80,7 +81,7 @@ struct OutboundSender: Sendable {
                 attempt += 1
                 let wait = policy.retryBase * (1 << min(attempt - 1, 8))
                 logger.info("send retry", metadata: ["context": "\(context)", "attempt": "\(attempt)", "error": "\(error)"])
-                try? await Task.sleep(for: wait + .milliseconds(Int.random(in: 0...max(1, wait.milliseconds / 4))))
+                try? await clock.sleep(for: wait + .milliseconds(Int.random(in: 0...max(1, wait.milliseconds / 4))))
                 if Task.isCancelled { return .failed(QQError(kind: .cancelled, message: "cancelled", context: context), ambiguous: ambiguous) }
             } catch {
                 return .failed(QQError.transport(error, context: context), ambiguous: ambiguous)
@@ -126,7 +127,7 @@ struct OutboundSender: Sendable {
 
     func update(_ message: inout OutboundMessage, _ change: (inout OutboundMessage) -> Void) {
         change(&message)
-        message.updatedAt = Date()
+        message.updatedAt = clock.date
         emit(.outbound(message))
     }
 
@@ -135,14 +136,14 @@ struct OutboundSender: Sendable {
     /// The same sender without events or records (a reply writer reports its helpers' parts itself).
     var quiet: OutboundSender {
         OutboundSender(rest: rest, ledger: ledger, configuration: configuration, markdownRefused: markdownRefused,
-                       emit: { _ in }, logger: logger, store: nil, ledgerStore: ledgerStore ?? store)
+                       emit: { _ in }, logger: logger, clock: clock, store: nil, ledgerStore: ledgerStore ?? store)
     }
 
     /// After a 40054005 for a msg_seq this process thought fresh: another process on the same store
     /// (`qqtui send` beside a running session) used it. Catch up with the store's counters.
     func resyncLedger(_ msgID: String?) {
         guard let msgID, let keeper = ledgerStore ?? store, let saved = keeper.ledgerEntry(msgID) else { return }
-        ledger.merge(saved, now: Date())
+        ledger.merge(saved, now: clock.date)
     }
 
     /// Commits the message's current state (and the ledger changes before it) to the store. A failure

@@ -15,10 +15,10 @@ public actor ReplyWriter {
     public nonisolated let conversation: ConversationID
     private let sender: OutboundSender
     private let lanes: OutboundLanes
-    private let clock = ContinuousClock()
+    private let clock: SessionClock
     private let mode: Mode
     private var message: OutboundMessage
-    private var machine: C2CStreamMachine<ContinuousClock.Instant>
+    private var machine: C2CStreamMachine<SessionClock.Instant>
     private var buffer = ""
     private var utf8 = UTF8Accumulator()
     private var msgID: String?
@@ -44,6 +44,7 @@ public actor ReplyWriter {
 
     init(sender: OutboundSender, lanes: OutboundLanes, conversation: ConversationID, replyTo: String?, origin: String) {
         self.sender = sender
+        self.clock = sender.clock
         self.lanes = lanes
         self.conversation = conversation
         let message = OutboundMessage.new(.reply, to: conversation, text: "", replyTo: replyTo, origin: origin)
@@ -73,7 +74,7 @@ public actor ReplyWriter {
     public func append(_ text: String) {
         guard !closed, !text.isEmpty else { return }
         message.text += text
-        message.updatedAt = Date()
+        message.updatedAt = clock.date
         schedulePersist()
         switch mode {
         case .stream:
@@ -169,8 +170,8 @@ public actor ReplyWriter {
     /// every 250 ms.
     private func schedulePersist() {
         guard sender.store != nil, persistTimer == nil else { return }
-        persistTimer = Task {
-            try? await Task.sleep(for: .milliseconds(250))
+        persistTimer = Task { [clock] in
+            guard (try? await clock.sleep(for: .milliseconds(250))) != nil else { return }
             self.persistNow()
         }
     }
@@ -217,7 +218,7 @@ public actor ReplyWriter {
         } else if case .sending = message.status {
             message.status = .sent
         }
-        message.updatedAt = Date()
+        message.updatedAt = clock.date
         persistTimer?.cancel()
         persistTimer = nil
         sender.store?.enqueue([.outbound(message)])
@@ -266,14 +267,14 @@ public actor ReplyWriter {
 
     /// POSTs one frame (fixing the newline rule and a markdown refusal once each) and tells the
     /// machine how it went.
-    private func send(_ frame: C2CStreamMachine<ContinuousClock.Instant>.Frame) async {
+    private func send(_ frame: C2CStreamMachine<SessionClock.Instant>.Frame) async {
         guard let msgID else { machine.frameFailed(now: clock.now); return }
         let ledger = sender.ledger
         if frame.index == 0 {
             // A new stream is a new message: it takes one passive reply of the budget.
             let r = sender.reserve(for: conversation, replyingTo: msgID)
             guard case .passive(let id, _, _) = r.route, id == msgID, let seq = r.seq else {
-                if let other = r.key { ledger.refundReply(other, now: Date()) }
+                if let other = r.key { ledger.refundReply(other, now: clock.date) }
                 machine.frameFailed(now: clock.now)
                 return
             }
@@ -325,7 +326,7 @@ public actor ReplyWriter {
                     sender.resyncLedger(msgID)
                     let config = sender.configuration.stream
                     if frame.index == 0 || (config.api == .streamMessages && !config.seqPerFrame),
-                       let fresh = ledger.takeSeq(msgID, now: Date()) {
+                       let fresh = ledger.takeSeq(msgID, now: clock.date) {
                         segmentSeq[frame.segment] = fresh
                         lastSeq = max(lastSeq, fresh)
                         if let part = segmentParts[frame.segment] { message.parts[part].msgSeq = fresh }
@@ -346,9 +347,9 @@ public actor ReplyWriter {
                 if frame.index == 0, !ambiguous {
                     // The stream never opened: the reply it took is given back (and its entry closed if
                     // the platform says the window or budget is over); the text goes as a normal message.
-                    ledger.refundReply(msgID, now: Date())
+                    ledger.refundReply(msgID, now: clock.date)
                     if let code = error.qqCode, SendCodes.windowOrBudget.contains(code) || code == SendCodes.msgIDInvalid {
-                        ledger.exhaust(msgID, now: Date())
+                        ledger.exhaust(msgID, now: clock.date)
                     }
                 }
                 if let part = segmentParts[frame.segment] {
@@ -364,16 +365,16 @@ public actor ReplyWriter {
     /// The msg_seq of a frame's POST: the reserved one for a stream's first frame (and, with
     /// stream_messages, for all its frames unless configured per frame), else the next from the ledger
     /// (or, once its entry expired, the next after the last one used).
-    private func nextSeq(for frame: C2CStreamMachine<ContinuousClock.Instant>.Frame, msgID: String, first: Bool) -> Int? {
+    private func nextSeq(for frame: C2CStreamMachine<SessionClock.Instant>.Frame, msgID: String, first: Bool) -> Int? {
         let config = sender.configuration.stream
         if config.api == .streamMessages, !config.seqPerFrame { return segmentSeq[frame.segment] }
         if frame.index == 0, first { return segmentSeq[frame.segment] }
-        let seq = sender.ledger.takeSeq(msgID, now: Date()) ?? (lastSeq + 1)
+        let seq = sender.ledger.takeSeq(msgID, now: clock.date) ?? (lastSeq + 1)
         lastSeq = max(lastSeq, seq)
         return seq
     }
 
-    private func delivered(_ frame: C2CStreamMachine<ContinuousClock.Instant>.Frame, text: String, streamID: String?,
+    private func delivered(_ frame: C2CStreamMachine<SessionClock.Instant>.Frame, text: String, streamID: String?,
                            seq: Int?, latency: Int, note: String?) {
         record(frame, text: text, streamID: streamID, seq: seq, latency: latency, error: nil)
         if frame.index == 0, (streamID ?? "").isEmpty {
@@ -383,13 +384,13 @@ public actor ReplyWriter {
         }
         machine.frameSucceeded(streamID: streamID, now: clock.now)
         if frame.state == 10, let part = segmentParts[frame.segment] { message.parts[part].status = .sent }
-        message.updatedAt = Date()
+        message.updatedAt = clock.date
         schedulePersist()
         sender.emit(.outbound(message))
         _ = note
     }
 
-    private func post(_ frame: C2CStreamMachine<ContinuousClock.Instant>.Frame, text: String, seq: Int?) async -> PostResult {
+    private func post(_ frame: C2CStreamMachine<SessionClock.Instant>.Frame, text: String, seq: Int?) async -> PostResult {
         guard let msgID else { return .failed(QQError(kind: .platform, message: "no msg_id to stream to"), ambiguous: false) }
         let base = OutboundSender.base(conversation)
         let markdown = sender.useMarkdown
@@ -416,7 +417,7 @@ public actor ReplyWriter {
         return await sender.post(path, body: body, context: "stream frame to \(conversation)")
     }
 
-    private func record(_ frame: C2CStreamMachine<ContinuousClock.Instant>.Frame, text: String, streamID: String?, seq: Int?,
+    private func record(_ frame: C2CStreamMachine<SessionClock.Instant>.Frame, text: String, streamID: String?, seq: Int?,
                         latency: Int, error: String?) {
         if error == nil, let part = segmentParts[frame.segment] {
             message.parts[part].text += text
@@ -425,7 +426,7 @@ public actor ReplyWriter {
         }
         sender.emit(.streamFrame(StreamFrameEvent(
             outboundID: id, conversation: conversation, segment: frame.segment, index: frame.index, state: frame.state,
-            text: text, streamID: streamID ?? frame.streamID, msgSeq: seq, latencyMs: latency, error: error, at: Date())))
+            text: text, streamID: streamID ?? frame.streamID, msgSeq: seq, latencyMs: latency, error: error, at: clock.date)))
     }
 
     // MARK: - Normal messages (fallback, groups, images)
@@ -475,7 +476,7 @@ public actor ReplyWriter {
             }
         default: break
         }
-        message.updatedAt = Date()
+        message.updatedAt = clock.date
         sender.emit(.outbound(message))
     }
 }

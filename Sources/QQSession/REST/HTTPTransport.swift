@@ -19,6 +19,9 @@ struct HTTPResult: Sendable {
 /// deadline and a body size cap. Requests carrying credentials never follow redirects: a redirect
 /// would resend the app secret or the `Authorization` header to wherever it points.
 struct HTTPTransport: Sendable {
+    /// What the whole-exchange deadline is measured on.
+    var clock: SessionClock = .continuous
+
     /// For the token endpoint and the REST API: redirects are answers, not instructions.
     private static let credentialClient = HTTPClient(
         eventLoopGroupProvider: .singleton,
@@ -35,7 +38,7 @@ struct HTTPTransport: Sendable {
         if let body { request.body = .bytes(ByteBuffer(data: body)) }
         let capturedRequest = request
         do {
-            return try await withTimeout(timeout, what: "request", context: context) {
+            return try await withTimeout(timeout, what: "request", context: context, clock: clock) {
                 let response = try await client.execute(capturedRequest, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
                 let declared = response.headers.first(name: "content-length").flatMap(Int.init)
                 if let declared, declared > maxBytes {

@@ -33,20 +33,22 @@ public final class MessageStore: Sendable {
     let logger: Logger
     let health = StoreHealthRelay()
 
-    private init(path: String, pool: DatabasePool, lock: InstanceLock?, logger: Logger) {
+    private init(path: String, pool: DatabasePool, lock: InstanceLock?, logger: Logger, clock: SessionClock) {
         self.path = path
         self.pool = pool
         self.lock = lock
         self.logger = logger
         let buffer = StoreBuffer()
         self.buffer = buffer
-        self.writer = StoreWriter(pool: pool, buffer: buffer, health: health, logger: logger)
+        self.writer = StoreWriter(pool: pool, buffer: buffer, health: health, logger: logger, clock: clock)
     }
 
     /// Opens (creating it owner-only, and its folder) and migrates the store at `path`. Every problem
-    /// is a `QQError` of kind `.store` that says what to do.
+    /// is a `QQError` of kind `.store` that says what to do. `clock` paces the retries after a failed
+    /// commit.
     public static func open(path: String, mode: Mode = .session,
-                            logger: Logger = Logger(label: "qqtui.store", factory: { _ in SwiftLogNoOpLogHandler() })) throws -> MessageStore {
+                            logger: Logger = Logger(label: "qqtui.store", factory: { _ in SwiftLogNoOpLogHandler() }),
+                            clock: SessionClock = .continuous) throws -> MessageStore {
         let fm = FileManager.default
         let directory = (path as NSString).deletingLastPathComponent
         if mode != .readOnly {
@@ -89,7 +91,7 @@ public final class MessageStore: Sendable {
         } catch {
             throw damaged(error, path: path)
         }
-        let store = MessageStore(path: path, pool: pool, lock: lock, logger: logger)
+        let store = MessageStore(path: path, pool: pool, lock: lock, logger: logger, clock: clock)
         if mode == .session {
             do { try store.recoverInterrupted() } catch { throw damaged(error, path: path) }
         }

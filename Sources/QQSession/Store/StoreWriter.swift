@@ -31,13 +31,13 @@ actor StoreWriter {
     private let buffer: StoreBuffer
     private let logger: Logger
     private let health: StoreHealthRelay
+    private let clock: SessionClock
     private var pending: [StoreOp] = []
     private var waiters: [CheckedContinuation<Void, any Error>] = []
     private var committing = false
     private var failed: [StoreOp] = []
     private var retryTask: Task<Void, Never>?
     private var retryDelay: Duration = .seconds(2)
-    private var failingSince: ContinuousClock.Instant?
     /// Changes thrown away because the retry buffer was full (reported, never silent).
     private(set) var droppedCount = 0
     /// Ops kept for retry at most (the oldest go first beyond it, logged).
@@ -45,7 +45,9 @@ actor StoreWriter {
     /// The last commit error, if the last commit failed.
     private(set) var lastError: QQError?
 
-    init(pool: DatabasePool, buffer: StoreBuffer, health: StoreHealthRelay = StoreHealthRelay(), logger: Logger) {
+    init(pool: DatabasePool, buffer: StoreBuffer, health: StoreHealthRelay = StoreHealthRelay(), logger: Logger,
+         clock: SessionClock = .continuous) {
+        self.clock = clock
         self.pool = pool
         self.buffer = buffer
         self.health = health
@@ -146,8 +148,8 @@ actor StoreWriter {
         guard retryTask == nil else { return }
         let delay = retryDelay
         retryDelay = min(retryDelay * 2, .seconds(30))
-        retryTask = Task {
-            try? await Task.sleep(for: delay)
+        retryTask = Task { [clock] in
+            guard (try? await clock.sleep(for: delay)) != nil else { return }
             self.retryNow()
         }
     }

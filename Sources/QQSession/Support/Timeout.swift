@@ -1,14 +1,15 @@
-/// Runs `operation`, cancelling it and throwing a ``QQError`` of kind `.timeout` after `limit`.
+/// Runs `operation`, cancelling it and throwing a ``QQError`` of kind `.timeout` after `limit` on
+/// `clock`.
 ///
 /// The operation must honour cancellation (AsyncHTTPClient requests and `Task.sleep` do).
 func withTimeout<T: Sendable>(
-    _ limit: Duration, what: String, context: String? = nil,
+    _ limit: Duration, what: String, context: String? = nil, clock: SessionClock = .continuous,
     _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await operation() }
         group.addTask {
-            try await Task.sleep(for: limit)
+            try await clock.sleep(for: limit)
             return nil
         }
         defer { group.cancelAll() }

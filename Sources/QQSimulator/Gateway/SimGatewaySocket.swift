@@ -53,7 +53,7 @@ enum SimGatewaySocket {
                 group.addTask {
                     // Server-side heartbeat watchdog.
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: interval)
+                        do { try await platform.configuration.clock.sleep(interval) } catch { break }
                         if !(await platform.checkHeartbeat(id)) { break }
                     }
                     return .closed

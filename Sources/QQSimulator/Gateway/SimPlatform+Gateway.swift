@@ -7,7 +7,8 @@ extension SimPlatform {
     func isFrozen(_ id: Int) -> Bool { !stopping && (connections[id]?.frozen ?? false) }
 
     /// Whether a WebSocket upgrade must be refused now (the refuse_connections fault).
-    func shouldRefuseUpgrade(now: Date = Date()) -> Bool {
+    func shouldRefuseUpgrade() -> Bool {
+        let now = clock.now()
         var refuse = refuseForever
         if let until = refuseUntil {
             if now < until { refuse = true } else { refuseUntil = nil }
@@ -24,6 +25,7 @@ extension SimPlatform {
         nextConnectionID += 1
         let (stream, continuation) = AsyncStream.makeStream(of: Outgoing.self)
         let connection = Connection(id: nextConnectionID, outbox: continuation)
+        connection.lastHeartbeat = clock.now()
         connections[connection.id] = connection
         stats.connectionsOpened += 1
         stats.maxConcurrentConnections = max(stats.maxConcurrentConnections, connections.count)
@@ -42,7 +44,7 @@ extension SimPlatform {
         connection.outbox.finish()
         if let sid = connection.sessionID, let session = sessions[sid], session.connectionID == id {
             session.connectionID = nil
-            session.disconnectedAt = Date()
+            session.disconnectedAt = clock.now()
         }
     }
 
@@ -67,7 +69,7 @@ extension SimPlatform {
         switch op {
         case 1:
             stats.heartbeats += 1
-            connection.lastHeartbeat = Date()
+            connection.lastHeartbeat = clock.now()
             if let seq = frame["d"]?.int, let sid = connection.sessionID { sessions[sid]?.confirm(seq) }
             if !connection.stalled {
                 stats.acks += 1
@@ -165,7 +167,8 @@ extension SimPlatform {
         session.disconnectedAt = nil
     }
 
-    private func expireSessions(now: Date = Date()) {
+    private func expireSessions() {
+        let now = clock.now()
         let limit = Double(configuration.resumeWindow.components.seconds)
         for (sid, s) in sessions where s.connectionID == nil {
             if let at = s.disconnectedAt, now.timeIntervalSince(at) >= limit { discardSession(sid) }
@@ -217,7 +220,8 @@ extension SimPlatform {
 
     /// Closes `id` with 4009 if it has not sent a heartbeat for `heartbeatTimeoutIntervals` intervals.
     /// Returns false once the socket is gone.
-    func checkHeartbeat(_ id: Int, now: Date = Date()) -> Bool {
+    func checkHeartbeat(_ id: Int) -> Bool {
+        let now = clock.now()
         guard let c = connections[id], !c.closing else { return false }
         let limit = Double(configuration.heartbeatTimeoutIntervals * configuration.heartbeatIntervalMs) / 1000
         if limit > 0, !c.frozen, now.timeIntervalSince(c.lastHeartbeat) > limit {
@@ -278,7 +282,7 @@ extension SimPlatform {
             }
         case .refuseConnections(let count, let seconds):
             if let count { refuseCount = count }
-            if let seconds { refuseUntil = Date().addingTimeInterval(seconds) }
+            if let seconds { refuseUntil = clock.now().addingTimeInterval(seconds) }
             if count == nil && seconds == nil { refuseForever = true }
         case .expireTokens:
             tokens.removeAll()

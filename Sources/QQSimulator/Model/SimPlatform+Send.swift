@@ -15,7 +15,8 @@ struct SendOutcome: Sendable {
 
 extension SimPlatform {
     /// Applies the platform's rules to a message the bot sends; records it in the transcript.
-    func send(isGroup: Bool, target: String, path: String, body: JSONBody?, now: Date = Date()) -> SendOutcome {
+    func send(isGroup: Bool, target: String, path: String, body: JSONBody?) -> SendOutcome {
+        let now = clock.now()
         let outcome = validateSend(isGroup: isGroup, target: target, body: body, now: now)
         record(method: "POST", path: path, body: body, status: outcome.status, code: outcome.code,
                message: outcome.message, id: outcome.id)
@@ -111,7 +112,8 @@ extension SimPlatform {
     }
 
     /// `POST …/files`: validates and answers `{file_uuid, file_info, ttl}` (plus `id` with `srv_send_msg`).
-    func upload(isGroup: Bool, target: String, path: String, body: JSONBody?, now: Date = Date()) -> SendOutcome {
+    func upload(isGroup: Bool, target: String, path: String, body: JSONBody?) -> SendOutcome {
+        let now = clock.now()
         var outcome: SendOutcome
         if let type = body?["file_type"]?.int, (1...4).contains(type) {
             if body?["url"]?.string?.isEmpty == false || body?["file_data"]?.string?.isEmpty == false {

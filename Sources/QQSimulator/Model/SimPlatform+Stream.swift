@@ -23,8 +23,9 @@ extension SimPlatform {
     }
 
     /// Every stream, in the order they started, with roll-backs applied.
-    public func streamRecords(now: Date = Date()) -> [SimStreamRecord] {
-        streamOrder.compactMap { id in
+    public func streamRecords() -> [SimStreamRecord] {
+        let now = clock.now()
+        return streamOrder.compactMap { id in
             guard var s = streams[id]?.record else { return nil }
             if !s.closed, now.timeIntervalSince(streams[id]?.lastFrameAt ?? now) > configuration.streamCloseTimeout.seconds {
                 s.rolledBack = true
@@ -103,7 +104,8 @@ extension SimPlatform {
     }
 
     /// `POST /v2/users/{openid}/stream_messages` (the newer endpoint).
-    func streamMessage(target: String, path: String, body: JSONBody?, now: Date = Date()) -> SendOutcome {
+    func streamMessage(target: String, path: String, body: JSONBody?) -> SendOutcome {
+        let now = clock.now()
         let outcome = validateStreamMessage(target: target, body: body, now: now)
         record(method: "POST", path: path, body: body, status: outcome.status, code: outcome.code,
                message: outcome.message, id: outcome.id)

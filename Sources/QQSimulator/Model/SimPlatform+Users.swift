@@ -12,14 +12,14 @@ extension SimPlatform {
         let d: JSONBody = .object([
             "id": .string(id),
             "content": .string(content),
-            "timestamp": .string(SimJSON.timestamp()),
+            "timestamp": .string(SimJSON.timestamp(clock.now())),
             "author": .object(["id": .string(userOpenID), "user_openid": .string(userOpenID),
                                "union_openid": .string(""), "username": .string(""), "bot": .bool(false)]),
             "attachments": .array(attachments.map(attachmentJSON)),
             "message_type": .number(0),
             "message_scene": .object(["source": .string("default"), "ext": .array([])]),
         ])
-        remember(UserMessage(id: id, eventID: eventID, isGroup: false, target: userOpenID, createdAt: Date()))
+        remember(UserMessage(id: id, eventID: eventID, isGroup: false, target: userOpenID, createdAt: clock.now()))
         let n = dispatch(type: "C2C_MESSAGE_CREATE", payload: d, intent: Self.groupAndC2CIntent,
                          routeKey: userOpenID, eventID: eventID)
         return SimDispatchResult(id: id, eventID: eventID, delivered: n)
@@ -38,7 +38,7 @@ extension SimPlatform {
         let d: JSONBody = .object([
             "id": .string(id),
             "content": .string(text),
-            "timestamp": .string(SimJSON.timestamp()),
+            "timestamp": .string(SimJSON.timestamp(clock.now())),
             "group_id": .string(groupOpenID),
             "group_openid": .string(groupOpenID),
             "author": .object(["id": .string(memberOpenID), "member_openid": .string(memberOpenID),
@@ -48,7 +48,7 @@ extension SimPlatform {
             "message_type": .number(0),
             "message_scene": .object(["source": .string("default"), "ext": .array([])]),
         ])
-        remember(UserMessage(id: id, eventID: eventID, isGroup: true, target: groupOpenID, createdAt: Date()))
+        remember(UserMessage(id: id, eventID: eventID, isGroup: true, target: groupOpenID, createdAt: clock.now()))
         let n = dispatch(type: type, payload: d, intent: Self.groupAndC2CIntent, routeKey: groupOpenID, eventID: eventID)
         return SimDispatchResult(id: id, eventID: eventID, delivered: n)
     }
@@ -59,9 +59,9 @@ extension SimPlatform {
         let key = payload["group_openid"]?.string ?? payload["openid"]?.string ?? type
         // Events a bot may answer by event_id (qq-protocol.md §6.2).
         if ["FRIEND_ADD", "C2C_MSG_RECEIVE"].contains(type), let user = payload["openid"]?.string {
-            eventsByID[eventID] = UserMessage(id: eventID, eventID: eventID, isGroup: false, target: user, createdAt: Date())
+            eventsByID[eventID] = UserMessage(id: eventID, eventID: eventID, isGroup: false, target: user, createdAt: clock.now())
         } else if ["GROUP_ADD_ROBOT", "GROUP_MSG_RECEIVE"].contains(type), let group = payload["group_openid"]?.string {
-            eventsByID[eventID] = UserMessage(id: eventID, eventID: eventID, isGroup: true, target: group, createdAt: Date())
+            eventsByID[eventID] = UserMessage(id: eventID, eventID: eventID, isGroup: true, target: group, createdAt: clock.now())
         }
         let n = dispatch(type: type, payload: payload, intent: intent, routeKey: key, eventID: eventID)
         return SimDispatchResult(id: payload["id"]?.string ?? eventID, eventID: eventID, delivered: n)
@@ -92,7 +92,7 @@ extension SimPlatform {
         // Checked when the count doubles, not on every message: a million recent messages (a
         // benchmark) would otherwise filter the whole table per message.
         if userMessages.count > rememberCheckAt {
-            let horizon = Date().addingTimeInterval(-configuration.c2cReplyWindow.seconds)
+            let horizon = clock.now().addingTimeInterval(-configuration.c2cReplyWindow.seconds)
             userMessages = userMessages.filter { $0.value.createdAt > horizon }
             eventsByID = eventsByID.filter { $0.value.createdAt > horizon }
             rememberCheckAt = max(200_000, userMessages.count * 2)

@@ -61,6 +61,8 @@ public actor SimPlatform {
     }
 
     let configuration: SimulatorConfiguration
+    /// The platform's time.
+    nonisolated var clock: SimClock { configuration.clock }
     var tokens: [TokenInfo] = []
     /// Every token ever issued, oldest first (expiry and faults never remove one from here).
     var issued: [String] = []
@@ -113,7 +115,8 @@ public actor SimPlatform {
     // MARK: - Tokens
 
     /// Issues the current token, rotating it in its last `tokenRotationWindow` seconds (the old one stays valid).
-    func issueToken(appID: String, secret: String, now: Date = Date()) -> (token: String, expiresIn: Int)? {
+    func issueToken(appID: String, secret: String) -> (token: String, expiresIn: Int)? {
+        let now = clock.now()
         stats.tokenRequests += 1
         guard appID == configuration.appID, secret == configuration.appSecret else { return nil }
         tokens.removeAll { $0.expiresAt <= now }
@@ -135,8 +138,9 @@ public actor SimPlatform {
     func noteTokenRequest() { stats.tokenRequests += 1 }
 
     /// True when `token` (bare, without `QQBot `) is valid now.
-    func isValid(token: String, now: Date = Date()) -> Bool {
-        tokens.contains { $0.value == token && $0.expiresAt > now }
+    func isValid(token: String) -> Bool {
+        let now = clock.now()
+        return tokens.contains { $0.value == token && $0.expiresAt > now }
     }
 
     /// Checks an `Authorization` header; nil when fine, else the platform's (code, message).
@@ -153,7 +157,7 @@ public actor SimPlatform {
 
     func record(method: String, path: String, body: JSONBody?, status: Int, code: Int?, message: String?, id: String?) {
         var entry = SentRecord(index: transcript.count + 1, method: method, path: path, body: body, status: status,
-                               code: code, message: message, id: id, at: Date())
+                               code: code, message: message, id: id, at: clock.now())
         if let sid = id, let stream = streams[sid] {
             entry.streamID = sid
             entry.streamText = stream.record.text

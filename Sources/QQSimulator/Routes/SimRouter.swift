@@ -113,7 +113,7 @@ enum SimRouter {
         var answer = outcome.extra
         if let id = outcome.id {
             answer["id"] = .string(id)
-            answer["timestamp"] = .string(SimJSON.timestamp())
+            answer["timestamp"] = .string(SimJSON.timestamp(platform.configuration.clock.now()))
         }
         return SimJSON.response(JSONBody.object(answer))
     }
