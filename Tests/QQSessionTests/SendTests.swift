@@ -47,27 +47,30 @@ struct SendTests {
 
     @Test("past the window: proactive when allowed, else refused before anything is sent")
     func windowExpiry() async throws {
-        try await SimHarness.run(configure: {
-            $0.replyWindow.c2c = .milliseconds(1500)
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: {
+            $0.replyWindow.c2c = .seconds(60)
             $0.sending.windowMargin = .zero
         }) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
-            #expect(h.session.route(for: .c2c("U1")).isPassive)
-            try await Task.sleep(for: .milliseconds(1600))
+            time.advance(by: .seconds(59))
+            #expect(h.session.route(for: .c2c("U1")).isPassive, "still inside the window")
+            time.advance(by: .seconds(2))
             #expect(h.session.route(for: .c2c("U1")) == .proactive)
             let out = await h.session.send("later", to: .c2c("U1"))
             #expect(out.status == .sent)
             #expect(await h.accepted("/v2/users/U1/messages").last?.msgID == nil)
         }
-        try await SimHarness.run(configure: {
-            $0.replyWindow.c2c = .milliseconds(1500)
+        let later = ManualClock()
+        try await SimHarness.run(clock: later, configure: {
+            $0.replyWindow.c2c = .seconds(60)
             $0.sending.windowMargin = .zero
             $0.sending.proactive = false
         }) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
-            try await Task.sleep(for: .milliseconds(1600))
+            later.advance(by: .seconds(61))
             guard case .refused(let reason) = h.session.route(for: .c2c("U1")) else { Issue.record("not refused"); return }
             #expect(reason.contains("proactive"))
             let out = await h.session.send("keep me", to: .c2c("U1"))
@@ -80,11 +83,12 @@ struct SendTests {
     @Test("when our window estimate is wrong, the platform's 'expired' answer re-plans to proactive")
     func platformSaysExpired() async throws {
         var sim = SimulatorConfiguration()
-        sim.c2cReplyWindow = .milliseconds(300)
-        try await SimHarness.run(simulator: sim) { h in
+        sim.c2cReplyWindow = .seconds(30)
+        let time = ManualClock()
+        try await SimHarness.run(simulator: sim, clock: time) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
-            try await Task.sleep(for: .milliseconds(400))
+            time.advance(by: .seconds(31))   // the platform's window (30 s) is over; ours (60 min) is not
             let out = await h.session.send("still arrives", to: .c2c("U1"))
             #expect(out.status == .sent)
             let sent = await h.platform.sent()
@@ -180,16 +184,21 @@ struct SendTests {
 
     @Test("messages to one conversation arrive in the order they were sent, even when the first is retried")
     func order() async throws {
-        try await SimHarness.run(configure: { $0.sending.retryBase = .milliseconds(50) }) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: { $0.sending.retryBase = .seconds(1) }) { h in
             #expect(await h.recorder.waitForReady())
             await h.groupMessage()
             await h.platform.apply(.oddResponses([OddResponse(status: 502, contentType: "text/plain", body: "bad gateway")]))
-            let session = h.session
+            let session = h.session, recorder = h.recorder
             await withTaskGroup(of: Void.self) { group in
                 for i in 0..<8 {
                     group.addTask { _ = await session.send("msg \(i)", to: .group("G1")) }
-                    try? await Task.sleep(for: .milliseconds(5))
+                    // The next send starts once this one is queued (its first event is out).
+                    _ = await recorder.wait { $0.contains { if case .outbound(let m) = $0 { return m.text == "msg \(i)" }; return false } }
                 }
+                // The first send got a 502 and waits for its retry while the others queue behind it.
+                #expect(await time.waitForSleepers())
+                time.advance(by: .seconds(2))
             }
             let texts = await h.accepted("/v2/groups/G1/messages").compactMap(\.content)
             #expect(texts == (0..<8).map { "msg \($0)" })
@@ -211,8 +220,9 @@ struct SendTests {
 
     @Test("images: upload then msg_type 7; passive with msg_id, proactive without; unreadable files are refused")
     func media() async throws {
-        try await SimHarness.run(configure: {
-            $0.replyWindow.group = .milliseconds(3000)
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: {
+            $0.replyWindow.group = .seconds(300)
             $0.sending.windowMargin = .zero
         }) { h in
             #expect(await h.recorder.waitForReady())
@@ -227,7 +237,7 @@ struct SendTests {
             #expect(sent[1].body?["msg_type"]?.int == 7)
             #expect(sent[1].msgID == msg.id)
             #expect(sent[1].content == "看图")
-            try await Task.sleep(for: .milliseconds(3100))
+            time.advance(by: .seconds(301))
             await h.platform.clearSent()
             #expect(await h.session.sendImage(png, filename: "b.png", to: .group("G1")).status == .sent)
             sent = await h.platform.sent()

@@ -23,21 +23,32 @@ struct SimHarness {
         return config
     }
 
-    /// Runs `body` with a started simulator and session; always stops both.
+    /// Runs `body` with a started simulator and session; always stops both. With `clock`, the session
+    /// and the simulator both run on that manual clock: time moves only when the test advances it.
+    /// The platform's heartbeat watchdog is then off unless `platformWatchdog` is set (one jump of
+    /// several minutes would read as a client that stopped beating).
     static func run(
         simulator simConfig: SimulatorConfiguration = SimulatorConfiguration(),
+        clock manual: ManualClock? = nil,
+        platformWatchdog: Bool = false,
         configure: (inout SessionConfiguration) -> Void = { _ in },
         start: Bool = true,
         store: MessageStore? = nil,
         agent: (any AgentBackend)? = nil,
         _ body: (SimHarness) async throws -> Void
     ) async throws {
+        var simConfig = simConfig
+        if let manual {
+            simConfig.clock = .manual(manual)
+            if !platformWatchdog { simConfig.heartbeatTimeoutIntervals = 0 }
+        }
         let simulator = try await QQSimulator.start(simConfig)
         var config = fastConfiguration(for: simulator)
         configure(&config)
         var logger = Logger(label: "test", factory: { label in StreamLogHandler.standardError(label: label) })
         logger.logLevel = ProcessInfo.processInfo.environment["QQTUI_TEST_LOG"] == "1" ? .debug : .critical
-        let session = Session(configuration: config, store: store, agent: agent, logger: logger)
+        let session = Session(configuration: config, store: store, agent: agent, logger: logger,
+                              clock: manual.map { .manual($0) } ?? .continuous)
         let recorder = EventRecorder()
         await recorder.attach(session.events)
         let harness = SimHarness(simulator: simulator, session: session, recorder: recorder)
