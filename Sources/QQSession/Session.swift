@@ -213,7 +213,7 @@ public actor Session {
     /// Every step is also a `SessionEvent.outbound`. Messages to one conversation go out in order.
     public func send(_ text: String, to conversation: ConversationID, replyingTo msgID: String? = nil,
                      origin: String = "operator") async -> OutboundMessage {
-        let message = OutboundMessage.new(.text, to: conversation, text: text, replyTo: msgID, origin: origin)
+        let message = OutboundMessage.new(.text, to: conversation, text: text, replyTo: msgID, origin: origin, createdAt: clock.date)
         sender.emit(.outbound(message))
         if origin == "operator" { await router.operatorSent(text, to: conversation, id: message.id) }
         let sender = self.sender
@@ -229,7 +229,7 @@ public actor Session {
     /// Uploads an image and sends it (with an optional caption).
     public func sendImage(_ data: Data, filename: String, caption: String = "", to conversation: ConversationID,
                           replyingTo msgID: String? = nil, origin: String = "operator") async -> OutboundMessage {
-        let message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: origin)
+        let message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: origin, createdAt: clock.date)
         sender.emit(.outbound(message))
         let sender = self.sender
         await sender.persist(message)
@@ -245,7 +245,8 @@ public actor Session {
                           replyingTo msgID: String? = nil) async -> OutboundMessage {
         let name = (path as NSString).lastPathComponent
         guard let data = FileManager.default.contents(atPath: path) else {
-            var message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: "operator")
+            var message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: "operator",
+                                              createdAt: clock.date)
             message.status = .refused(reason: "cannot read \(path)")
             sender.emit(.outbound(message))
             await sender.persist(message)

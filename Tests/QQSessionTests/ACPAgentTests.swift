@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @testable import QQSession
 import Testing
 
@@ -111,13 +112,13 @@ struct ACPAgentTests {
     func consumerGoesAway() async throws {
         try await ACPFixture.run { f in
             let turn = try await f.turn("slow")
+            let deltas = Mutex(0)
             let consumer = Task {
-                var count = 0
-                for try await event in turn.events { if case .textDelta = event { count += 1 } }
-                return count
+                for try await event in turn.events { if case .textDelta = event { deltas.withLock { $0 += 1 } } }
             }
             #expect(await f.waitForLog { $0.contains { $0["method"]?.stringValue == "session/prompt" } })
-            try await Task.sleep(for: .milliseconds(300))
+            // The answer is flowing to the consumer when it goes away.
+            #expect(await eventually { deltas.withLock { $0 } > 0 })
             consumer.cancel()
             _ = try? await consumer.value
             #expect(await f.waitForLog { $0.contains { $0["method"]?.stringValue == "session/cancel" } })

@@ -76,16 +76,18 @@ struct CommandAgentTests {
         let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-pid-\(UUID().uuidString)").path
         var config = CommandAgentConfiguration(command: ["/bin/sh", "-c",
             "trap '' TERM; echo $$ > \(pidFile); sleep 30 & echo $! >> \(pidFile); while true; do printf 'x'; sleep 0.02; done"])
-        config.killGrace = .milliseconds(300)
-        let turn = try await CommandAgent(config).startTurn(Self.request("x"))
+        config.killGrace = .seconds(3)
+        let time = ManualClock()
+        let turn = try await CommandAgent(config, clock: .manual(time)).startTurn(Self.request("x"))
         let collected = Task { await Self.collect(turn) }
         #expect(await eventually { ((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? "").split(separator: "\n").count == 2 })
-        try await Task.sleep(for: .milliseconds(100))
-        let clock = ContinuousClock()
-        let started = clock.now
-        await turn.cancel()
-        let took = clock.now - started
-        #expect(took >= .milliseconds(250), "the grace was not waited: \(took)")
+        let cancelling = Task { await turn.cancel() }
+        // SIGTERM went out and is ignored; the grace runs on the test's clock, so nothing is killed yet.
+        #expect(await time.waitForSleepers { $0 == .seconds(3) })
+        let leader = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).split(separator: "\n")[0]))
+        #expect(kill(leader, 0) == 0, "killed before the grace was over")
+        time.advance(by: .seconds(3))
+        await cancelling.value
         let (events, error) = await collected.value
         #expect(error == nil)
         #expect(events.last == .finished(.cancelled))

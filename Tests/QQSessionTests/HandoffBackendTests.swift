@@ -58,9 +58,11 @@ struct HandoffACPTests {
                 await h.session.setOwner(.human, for: .c2c("U1"))
                 #expect(await fixture.waitForLog { $0.contains { $0["method"]?.stringValue == "session/cancel" } })
                 #expect(await h.waitStreams { $0.first?.closed == true })
-                let framesAtClose = try #require(await h.streams().first).frames.count
-                try await Task.sleep(for: .milliseconds(500))
-                #expect(try #require(await h.streams().first).frames.count == framesAtClose, "a late chunk reached QQ")
+                // Once the reply ended cancelled its writer is done: a late chunk could not go out after it.
+                #expect(await h.recorder.wait { $0.contains { if case .outbound(let m) = $0 { return m.origin == "agent" && m.status == .cancelled }; return false } })
+                let streams = await h.streams()
+                #expect(streams.count == 1 && streams.first?.frames.last?.state == 10, "a late chunk reached QQ")
+                #expect(streams.first?.frames.count { $0.state == 10 } == 1, "a late chunk reached QQ")
                 await h.session.setOwner(.agent, for: .c2c("U1"))
                 await h.c2cMessage(from: "U1", "你好")
                 #expect(await h.recorder.waitForTurns(2))

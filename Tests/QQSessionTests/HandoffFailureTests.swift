@@ -9,19 +9,19 @@ struct HandoffFailureTests {
     static let moody = """
         p=$(cat)
         case "$p" in
-          *沉默*) sleep 30 ;;
-          *卡住*) printf '想一想'; sleep 30 ;;
-          *话痨*) while true; do printf '啰嗦'; sleep 0.05; done ;;
+          *沉默*) sleep 600 ;;
+          *卡住*) printf '想一想'; sleep 600 ;;
+          *话痨*) i=0; while true; do gate "w$i"; printf '啰嗦'; i=$((i+1)); done ;;
           *崩溃*) printf '答到一半'; echo 'model server exploded' >&2; exit 3 ;;
           *) printf '好的：%s' "$p" ;;
         esac
         """
 
+    /// Timeouts on the session's (manual) clock: 10 s for the first event and between events, 30 s a turn.
     func configure(_ c: inout SessionConfiguration) {
-        // Generous for a starved machine: a chatty agent printing every 50 ms must never look idle.
-        c.handoff.firstEventTimeout = .milliseconds(1500)
-        c.handoff.idleTimeout = .milliseconds(1500)
-        c.handoff.turnTimeout = .milliseconds(4000)
+        c.handoff.firstEventTimeout = .seconds(10)
+        c.handoff.idleTimeout = .seconds(10)
+        c.handoff.turnTimeout = .seconds(30)
         c.stream.interval = .milliseconds(100)
     }
 
@@ -29,11 +29,34 @@ struct HandoffFailureTests {
           arguments: [("沉默", "no answer from the agent within"), ("卡住", "went quiet for"), ("话痨", "took longer than")])
     func timeouts(prompt: String, expected: String) async throws {
         let store = try TempStore().open()
-        try await SimHarness.run(configure: configure, store: store, agent: shellAgent(Self.moody, grace: .milliseconds(300))) { h in
+        let time = ManualClock()
+        let gates = AgentGates()
+        try await SimHarness.run(clock: time, configure: configure, store: store, agent: gates.agent(Self.moody, grace: .milliseconds(300))) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .c2c("U1"))
             await h.c2cMessage(from: "U1", prompt)
-            #expect(await h.recorder.waitForTurns(1, timeout: .seconds(15)))
+            #expect(await h.recorder.waitForStarts(1))
+            switch prompt {
+            case "沉默":
+                time.advance(by: .seconds(9))
+                #expect(await h.busy(.c2c("U1")), "not before the first-event timeout")
+                time.advance(by: .seconds(1))
+            case "卡住":
+                #expect(await h.recorder.waitForDelta(containing: "想一想"))
+                time.advance(by: .seconds(9))
+                #expect(await h.busy(.c2c("U1")), "not before the idle timeout")
+                time.advance(by: .seconds(1))
+            default:
+                // It never goes quiet: a word at the current time, then 5 s on, six times, reach the
+                // whole-turn limit (30 s) without an idle gap of 10 s.
+                for step in 0..<6 {
+                    gates.open("w\(step)")
+                    #expect(await h.recorder.waitForDelta(containing: String(repeating: "啰嗦", count: step + 1)))
+                    if step == 5 { #expect(await h.busy(.c2c("U1")), "not before the turn timeout") }
+                    time.advance(by: .seconds(5))
+                }
+            }
+            #expect(await h.recorder.waitForTurns(1))
             let first = try #require(await h.recorder.finishedTurns.first)
             guard case .failed(let reason) = first.outcome else { Issue.record("\(first.outcome)"); return }
             #expect(reason.contains(expected), "\(reason)")
@@ -73,7 +96,8 @@ struct HandoffFailureTests {
             await h.c2cMessage(from: "U1", "我的订单没到")
             _ = await h.session.send("我帮您查一下", to: .c2c("U1"))
             await h.session.setOwner(.agent, for: .c2c("U1"))
-            try await Task.sleep(for: .milliseconds(200))
+            // A hand-over starts a turn for a waiting user in the same step, or never.
+            #expect(await !h.busy(.c2c("U1")), "the operator had answered: nobody is waiting")
             #expect(await h.recorder.activities.isEmpty, "the operator had answered: nobody is waiting")
             await h.c2cMessage(from: "U1", "查到了吗")
             #expect(await h.recorder.waitForTurns(1))
@@ -87,7 +111,7 @@ struct HandoffFailureTests {
         let store = try TempStore().open()
         // Default timeouts: only the timeout test shortens them (a loaded machine would trip them here).
         try await SimHarness.run(configure: { $0.stream.interval = .milliseconds(100) }, store: store,
-                                 agent: shellAgent("sleep 0.2; printf '机器人回复'")) { h in
+                                 agent: shellAgent("printf '机器人回复'")) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage(from: "U1", "有人吗")
             await h.session.setOwner(.agent, for: .c2c("U1"), reason: "night shift")
@@ -95,8 +119,9 @@ struct HandoffFailureTests {
             #expect(await h.recorder.finishedTurns.first?.text == "机器人回复")
             _ = await h.session.send("我是人工客服", to: .c2c("U1"))
             #expect(await h.session.owner(of: .c2c("U1")) == .human)
-            await h.c2cMessage(from: "U1", "好的")
-            try await Task.sleep(for: .milliseconds(400))
+            let after = await h.c2cMessage(from: "U1", "好的")
+            #expect(await h.routed(after.id, in: .c2c("U1")))
+            #expect(await !h.busy(.c2c("U1")), "the agent stayed quiet after the operator took over")
             #expect(await h.recorder.finishedTurns.count == 1, "the agent stayed quiet after the operator took over")
             let log = try await store.ownershipLog(.c2c("U1"))
             #expect(log.map(\.owner) == ["agent", "human"])

@@ -41,8 +41,10 @@ struct HandoffTests {
     func humanGate() async throws {
         try await SimHarness.run(agent: EchoAgent()) { h in
             #expect(await h.recorder.waitForReady())
-            await h.c2cMessage(from: "U1", "你好")
-            try await Task.sleep(for: .milliseconds(300))
+            let message = await h.c2cMessage(from: "U1", "你好")
+            // Once the router has taken the message in, a turn would have started there and then.
+            #expect(await h.routed(message.id, in: .c2c("U1")))
+            #expect(await !h.busy(.c2c("U1")))
             #expect(await h.recorder.activities.isEmpty)
             #expect(await h.accepted("/v2/users/U1/messages").isEmpty)
             #expect(await h.session.owner(of: .c2c("U1")) == .human)
@@ -52,11 +54,26 @@ struct HandoffTests {
     @Test("AGENT in C2C: the reply streams to QQ frame by frame and closes; it is on screen delta by delta and in the store")
     func agentStreamsC2C() async throws {
         let store = try TempStore().open()
-        let agent = shellAgent("for w in 今天 天气 很好 。; do printf '%s' \"$w\"; sleep 0.15; done")
-        try await SimHarness.run(configure: { $0.stream.interval = .milliseconds(100) }, store: store, agent: agent) { h in
+        // The agent says each word when the test lets it; frames are paced by the session's (manual) clock.
+        let gates = AgentGates()
+        let agent = gates.agent("gate 1; printf 今天; gate 2; printf 天气; gate 3; printf 很好; gate 4; printf 。")
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: { $0.stream.interval = .seconds(1) }, store: store, agent: agent) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .c2c("U1"), reason: "test")
             await h.c2cMessage(from: "U1", "天气怎么样")
+            gates.open("1")
+            #expect(await h.recorder.waitForDelta(containing: "今天"))
+            #expect(await h.waitStreams { $0.first?.frames.count == 1 }, "the first words go out at once")
+            gates.open("2")
+            #expect(await h.recorder.waitForDelta(containing: "今天天气"))
+            // The next frame waits for the stream interval.
+            #expect(await time.waitForSleepers { $0 == .seconds(1) })
+            #expect(try #require(await h.streams().first).frames.count == 1)
+            time.advance(by: .seconds(1))
+            #expect(await h.waitStreams { $0.first?.frames.count == 2 })
+            gates.open("3")
+            gates.open("4")
             #expect(await h.recorder.waitForTurns(1))
             let finished = try #require(await h.recorder.finishedTurns.first)
             #expect(finished.outcome == .completed(cut: false))
@@ -91,7 +108,8 @@ struct HandoffTests {
     func takeBackMidStream() async throws {
         let store = try TempStore().open()
         let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-pid-\(UUID().uuidString)").path
-        let agent = shellAgent("echo $$ > \(pidFile); i=0; while [ $i -lt 100 ]; do printf '字%d ' $i; i=$((i+1)); sleep 0.05; done")
+        // Writes for hours unless stopped: only the take-back ends this turn.
+        let agent = shellAgent("echo $$ > \(pidFile); i=0; while [ $i -lt 100000 ]; do printf '字%d ' $i; i=$((i+1)); sleep 0.05; done")
         try await SimHarness.run(configure: { $0.stream.interval = .milliseconds(100) }, store: store, agent: agent) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .c2c("U1"))
@@ -102,19 +120,18 @@ struct HandoffTests {
             let finished = try #require(await h.recorder.finishedTurns.first)
             #expect(finished.outcome == .cancelled(reason: "taken back by operator"))
             let partial = finished.text
-            #expect(!partial.isEmpty && !partial.contains("字99"))
+            #expect(!partial.isEmpty && !partial.contains("字99999"))
             // The turn's process group is gone.
             let pid = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
             #expect(await eventually { kill(pid, 0) != 0 }, "the agent process \(pid) still runs")
             #expect(await h.waitStreams { $0.first?.closed == true })
-            let framesAtClose = try #require(await h.streams().first).frames.count
-            try await Task.sleep(for: .milliseconds(400))
+            // The reply is stored as cancelled once its writer is done: no frame can follow after that.
+            #expect(await eventually { (try? await store.messages(in: .c2c("U1")).first { $0.origin == "agent" }?.status) == "cancelled" })
             let stream = try #require(await h.streams().first)
-            #expect(stream.frames.count == framesAtClose, "no frame after the closing one")
+            #expect(stream.frames.last?.state == 10 && stream.frames.count { $0.state == 10 } == 1, "no frame after the closing one")
             #expect(!stream.rolledBack)
             #expect(partial.hasPrefix(stream.text.trimmingCharacters(in: .whitespacesAndNewlines)),
                     "QQ saw a prefix of what the screen saw")
-            #expect(await eventually { (try? await store.messages(in: .c2c("U1")).first { $0.origin == "agent" }?.status) == "cancelled" })
             #expect(try await store.messages(in: .c2c("U1")).first { $0.origin == "agent" }?.text.isEmpty == false)
             let log = try await store.ownershipLog(.c2c("U1"))
             #expect(log.map(\.owner) == ["agent", "human"])
@@ -130,7 +147,7 @@ struct HandoffTests {
             await h.c2cMessage(from: "U1", "连不上了")
             #expect(await h.recorder.waitForTurns(1))
             #expect(await h.session.draft(for: .c2c("U1")) == "建议回复：请重启试试")
-            try await Task.sleep(for: .milliseconds(200))
+            // A DRAFT turn has no writer to QQ at all: nothing can go out later either.
             #expect(await h.accepted("/v2/users/U1/messages").isEmpty, "a draft went to QQ")
             let sent = try #require(await h.session.sendDraft(for: .c2c("U1"), text: "您好，请重启路由器试试"))
             #expect(sent.status == .sent)
@@ -142,34 +159,38 @@ struct HandoffTests {
 
     @Test("messages during a turn are queued and answered together in the next turn")
     func queueing() async throws {
-        // Echoes its prompt after a pause: each reply shows what that turn was given.
-        // 1.5 s: both later messages must land while the first turn runs, also on a loaded machine.
-        try await SimHarness.run(agent: shellAgent("sleep 1.5; cat")) { h in
+        // Echoes its prompt once the test opens the gate: each reply shows what that turn was given.
+        let gates = AgentGates()
+        try await SimHarness.run(agent: gates.agent("gate go; cat")) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .c2c("U1"))
             await h.c2cMessage(from: "U1", "第一")
-            try await Task.sleep(for: .milliseconds(100))
+            #expect(await h.recorder.waitForStarts(1))
             await h.c2cMessage(from: "U1", "第二")
-            await h.c2cMessage(from: "U1", "第三")
+            let third = await h.c2cMessage(from: "U1", "第三")
+            #expect(await h.routed(third.id, in: .c2c("U1")))
+            gates.open("go")
             #expect(await h.recorder.waitForTurns(2))
             let turns = await h.recorder.finishedTurns.map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines) }
             #expect(turns.first == "第一")
             #expect(turns.last?.contains("第二") == true && turns.last?.contains("第三") == true, "\(turns)")
             #expect(await h.recorder.activities.contains { if case .queued = $0.kind { return true }; return false })
-            try await Task.sleep(for: .milliseconds(1800))
-            #expect(await h.recorder.finishedTurns.count == 2, "no third turn")
+            // A next turn starts in the same step that reports one finished: none runs, none will.
+            #expect(await !h.busy(.c2c("U1")), "no third turn")
+            #expect(await h.recorder.startedTurns == 2)
         }
     }
 
     @Test("busy = interrupt: a new message cancels the running turn and one turn answers everything")
     func interrupt() async throws {
-        // The first question would take 5 s; the second turn (which has both) answers at once.
-        let agent = shellAgent("p=$(cat); case \"$p\" in *换个*) printf '%s' \"$p\" ;; *) sleep 5; printf '%s' \"$p\" ;; esac")
+        // The first question is never answered by itself; the second turn (which has both) answers at once.
+        let gates = AgentGates()
+        let agent = gates.agent("p=$(cat); case \"$p\" in *换个*) printf '%s' \"$p\" ;; *) gate never; printf '%s' \"$p\" ;; esac")
         try await SimHarness.run(configure: { $0.handoff.busy = .interrupt }, agent: agent) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .c2c("U1"))
             await h.c2cMessage(from: "U1", "第一")
-            try await Task.sleep(for: .milliseconds(150))
+            #expect(await h.recorder.waitForStarts(1))
             await h.c2cMessage(from: "U1", "算了，换个问题")
             #expect(await h.recorder.waitForTurns(2))
             let turns = await h.recorder.finishedTurns
@@ -186,9 +207,11 @@ struct HandoffGroupTests {
         try await SimHarness.run(agent: shellAgent("cat")) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .group("G1"))
-            _ = await h.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M2", content: "大家早", mentionBot: false)
+            let chatter = await h.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M2", content: "大家早", mentionBot: false)
             #expect(await h.recorder.waitForMessages(1))
-            try await Task.sleep(for: .milliseconds(200))
+            // Taken in by the router: a turn would have started in that step.
+            #expect(await h.routed(chatter.id, in: .group("G1")))
+            #expect(await !h.busy(.group("G1")))
             #expect(await h.recorder.activities.isEmpty)
             await h.groupMessage("G1", from: "M1", "机器人，刚才谁说话了？")
             #expect(await h.recorder.waitForTurns(1))
@@ -199,13 +222,17 @@ struct HandoffGroupTests {
 
     @Test("group chatter during a running turn neither queues nor starts another turn")
     func chatterDuringTurn() async throws {
-        try await SimHarness.run(agent: shellAgent("sleep 0.4; printf '答'")) { h in
+        let gates = AgentGates()
+        try await SimHarness.run(agent: gates.agent("gate go; printf '答'")) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .group("G1"))
             await h.groupMessage("G1", from: "M1", "机器人在吗")
-            _ = await h.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M2", content: "我们聊我们的", mentionBot: false)
+            #expect(await h.recorder.waitForStarts(1))
+            let chatter = await h.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M2", content: "我们聊我们的", mentionBot: false)
+            #expect(await h.routed(chatter.id, in: .group("G1")), "the chatter arrived while the turn ran")
+            gates.open("go")
             #expect(await h.recorder.waitForTurns(1))
-            try await Task.sleep(for: .milliseconds(700))
+            #expect(await !h.busy(.group("G1")), "chatter started a turn")
             #expect(await h.recorder.finishedTurns.count == 1, "chatter started a turn")
             #expect(await !h.recorder.activities.contains { if case .queued = $0.kind { return true }; return false })
         }

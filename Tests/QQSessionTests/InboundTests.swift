@@ -32,8 +32,8 @@ struct InboundTests {
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: " \u{00A0}\n ")
             let picture = await h.platform.userSendsC2C(userOpenID: "U1", content: "", attachments: [
                 SimAttachment(contentType: "image/png", filename: "p.png", data: Self.png(width: 3, height: 2))])
+            // The picture was pushed last: once it is shown, the frames before it were all handled.
             #expect(await h.recorder.waitForMessages(1))
-            try await Task.sleep(for: .milliseconds(100))
             let messages = await h.recorder.messages
             #expect(messages.map(\.id) == [picture.id])
             let skipped = await h.recorder.notices.filter { $0.kind == .skippedEmpty }
@@ -49,8 +49,8 @@ struct InboundTests {
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "once", messageID: "ROBOT1.0_dup!")
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "once", messageID: "ROBOT1.0_dup!")
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "next")
+            // "next" was pushed last: once it is shown, the duplicate before it was handled.
             #expect(await h.recorder.waitForMessages(2))
-            try await Task.sleep(for: .milliseconds(100))
             #expect(await h.recorder.messages.map(\.text) == ["once", "next"])
             #expect(await h.recorder.notices.contains { $0.kind == .duplicate && $0.subject == "ROBOT1.0_dup!" })
         }
@@ -64,8 +64,8 @@ struct InboundTests {
             _ = await h.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M2", content: "stranger in group")
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "friend")
             _ = await h.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M1", content: "friend in group")
+            // The last one pushed is allowed: once both are shown, the strangers' frames were handled.
             #expect(await h.recorder.waitForMessages(2))
-            try await Task.sleep(for: .milliseconds(100))
             #expect(await h.recorder.messages.map(\.text) == ["friend", "friend in group"])
             #expect(await h.recorder.notices.filter { $0.kind == .notAllowed }.count == 2)
         }
@@ -144,9 +144,10 @@ struct InboundTests {
     /// are wide so that a loaded machine does not matter.
     @Test("the msg_seq ledger opens an entry per message and forgets it when the reply window closes")
     func ledgerExpiry() async throws {
-        try await SimHarness.run(configure: {
-            $0.replyWindow.c2c = .milliseconds(6000)
-            $0.replyWindow.group = .milliseconds(3000)
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: {
+            $0.replyWindow.c2c = .seconds(60)
+            $0.replyWindow.group = .seconds(30)
         }) { h in
             #expect(await h.recorder.waitForReady())
             let c2c = await h.platform.userSendsC2C(userOpenID: "U1", content: "hi")
@@ -159,10 +160,10 @@ struct InboundTests {
             let message = try #require(await h.recorder.messages.first)
             #expect(message.replyWindowEnds == entry.windowEnds)
             #expect(h.session.ledgerCount == 2)
-            try await Task.sleep(for: .milliseconds(3100))
+            time.advance(by: .seconds(31))
             #expect(h.session.ledgerEntry(for: group.id) == nil)
             #expect(h.session.ledgerEntry(for: c2c.id) != nil)
-            try await Task.sleep(for: .milliseconds(3000))
+            time.advance(by: .seconds(30))
             #expect(h.session.ledgerEntry(for: c2c.id) == nil)
             #expect(h.session.ledgerCount == 0)
         }

@@ -196,8 +196,9 @@ struct SendTests {
                     // The next send starts once this one is queued (its first event is out).
                     _ = await recorder.wait { $0.contains { if case .outbound(let m) = $0 { return m.text == "msg \(i)" }; return false } }
                 }
-                // The first send got a 502 and waits for its retry while the others queue behind it.
-                #expect(await time.waitForSleepers())
+                // The first send got a 502 and waits for its retry (1 s and up to a quarter more of
+                // jitter) while the others queue behind it.
+                #expect(await time.waitForSleepers { $0 >= .seconds(1) && $0 <= .milliseconds(1250) })
                 time.advance(by: .seconds(2))
             }
             let texts = await h.accepted("/v2/groups/G1/messages").compactMap(\.content)

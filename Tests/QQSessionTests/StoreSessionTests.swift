@@ -41,8 +41,8 @@ struct StoreSessionTests {
         // The platform pushes the same message again (it does): no second turn.
         _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "第一条", messageID: msgID)
         _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "第二条")
+        // "第二条" was pushed last: once it is shown, the repeat before it was handled.
         #expect(await recorder.waitForMessages(1))
-        try await Task.sleep(for: .milliseconds(100))
         #expect(await recorder.messages.map(\.text) == ["第二条"])
         #expect(await recorder.notices.contains { $0.kind == .duplicate && $0.subject == msgID })
         // The old message's msg_seq continues at 2 (1 was used before the restart).
@@ -116,22 +116,26 @@ struct StoreSessionTests {
     @Test("an operator message waiting for its lane is already stored (a crash while it queues keeps the text)")
     func queuedIsStored() async throws {
         let store = try TempStore().open()
-        try await SimHarness.run(store: store) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, store: store) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             let posts = Mutex(0)
             await h.platform.observeRequests { path, _ in if path.hasSuffix("/messages") { posts.withLock { $0 += 1 } } }
+            // The platform holds its first answer until the test moves time 1.5 s on.
             await h.platform.apply(.delayAnswers(count: 1, delayMs: 1500))
             let first = Task { await h.session.send("第一条（慢）", to: .c2c("U1")) }
             #expect(await h.waitStats { _ in posts.withLock { $0 } == 1 })
             let second = Task { await h.session.send("第二条（排队中）", to: .c2c("U1")) }
             var queued: (uid: String, status: String, text: String)?
-            for _ in 0..<200 where queued == nil {
+            #expect(await eventually {
                 queued = Self.outRows(store, .c2c("U1")).first { $0.text == "第二条（排队中）" }
-                if queued == nil { try await Task.sleep(for: .milliseconds(5)) }
-            }
+                return queued != nil
+            })
             #expect(queued?.status == "sending")
             #expect(posts.withLock { $0 } == 1, "the second message was stored while the first still held the lane")
+            #expect(await time.waitForSleepers { $0 == .milliseconds(1500) })
+            time.advance(by: .milliseconds(1500))
             #expect(await first.value.status == .sent)
             #expect(await second.value.status == .sent)
             #expect(Self.outRows(store, .c2c("U1")).map(\.status) == ["sent", "sent"])
@@ -162,8 +166,9 @@ struct StoreSessionTests {
 
     @Test("the store failing mid-session: messages are still shown, one notice says so, and all is saved once it recovers")
     func storeFailsInSession() async throws {
-        let store = try TempStore().open()
-        try await SimHarness.run(store: store) { h in
+        let time = ManualClock()
+        let store = try TempStore().open(clock: .manual(time))
+        try await SimHarness.run(clock: time, store: store) { h in
             #expect(await h.recorder.waitForReady())
             try await store.pool.write { db in
                 let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
@@ -180,8 +185,12 @@ struct StoreSessionTests {
             #expect(errors.first?.message.contains("disk is full") == true)
             #expect(try await store.counts().messages == 0)
             try await store.pool.write { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
-            // The store retries on its own (every few seconds, backing off).
-            #expect(await h.recorder.wait(timeout: .seconds(15)) { events in
+            // The store retries on its own, 2 s after the first failure (then backing off): nothing is
+            // retried before that time comes.
+            #expect(await time.waitForSleepers { $0 == .seconds(2) })
+            #expect(try await store.counts().messages == 0)
+            time.advance(by: .seconds(2))
+            #expect(await h.recorder.wait { events in
                 events.contains { if case .notice(let n) = $0 { return n.message.contains("writable again; nothing was lost") }; return false }
             })
             #expect(try await store.counts().messages == 5)
@@ -191,10 +200,11 @@ struct StoreSessionTests {
     @Test("a message pushed again after the in-memory window is still recognised (the store remembers it)")
     func duplicateBeyondMemory() async throws {
         let store = try TempStore().open()
-        try await SimHarness.run(configure: { $0.dedupWindow = .milliseconds(100) }, store: store) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: { $0.dedupWindow = .seconds(60) }, store: store) { h in
             #expect(await h.recorder.waitForReady())
             let first = await h.c2cMessage(from: "U1", "只说一次")
-            try await Task.sleep(for: .milliseconds(300))
+            time.advance(by: .seconds(61))
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "只说一次", messageID: first.id)
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "新的一条")
             #expect(await h.recorder.waitForMessages(2))
@@ -206,12 +216,16 @@ struct StoreSessionTests {
     @Test("a streaming reply's partial text is in the store while it streams, and its final status after")
     func partialReply() async throws {
         let store = try TempStore().open()
-        try await SimHarness.run(configure: { $0.stream.interval = .milliseconds(100) }, store: store) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: { $0.stream.interval = .milliseconds(100) }, store: store) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             let writer = await h.session.openReply(to: .c2c("U1"))
             await writer.append("一半的回答")
-            try await Task.sleep(for: .milliseconds(500))
+            // The partial text is kept at most every 250 ms, on its own.
+            #expect(await time.waitForSleepers { $0 == .milliseconds(250) })
+            time.advance(by: .milliseconds(250))
+            #expect(await eventually { (try? await store.message(uid: writer.id))?.text == "一半的回答" })
             let partial = try #require(await store.message(uid: writer.id))
             #expect(partial.text == "一半的回答")
             #expect(partial.status == "sending")

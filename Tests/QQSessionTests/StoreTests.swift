@@ -39,7 +39,7 @@ struct StoreTests {
     @Test("outbound: stored as sending, then updated to sent with the QQ id, or failed with code and trace id")
     func outbound() async throws {
         let store = try TempStore().open()
-        var m = OutboundMessage.new(.text, to: .c2c("U1"), text: "回复", replyTo: "M1", origin: "operator")
+        var m = OutboundMessage.new(.text, to: .c2c("U1"), text: "回复", replyTo: "M1", origin: "operator", createdAt: Date())
         try await store.write([.outbound(m)])
         #expect(try await store.message(uid: m.id)?.status == "sending")
         m.status = .sent
@@ -47,7 +47,7 @@ struct StoreTests {
         try await store.write([.outbound(m)])
         let sent = try #require(await store.message(uid: m.id))
         #expect(sent.status == "sent" && sent.qqMessageID == "QQ-1")
-        var f = OutboundMessage.new(.text, to: .c2c("U1"), text: "失败", replyTo: nil, origin: "operator")
+        var f = OutboundMessage.new(.text, to: .c2c("U1"), text: "失败", replyTo: nil, origin: "operator", createdAt: Date())
         f.error = QQError(kind: .platform, message: "内部错误", httpStatus: 500, code: 50000, errCode: 50001, traceID: "tr-9")
         f.status = .failed(reason: "内部错误")
         try await store.write([.outbound(f)])
@@ -61,7 +61,7 @@ struct StoreTests {
         let t = TempStore()
         do {
             let store = try t.open()
-            var m = OutboundMessage.new(.reply, to: .c2c("U1"), text: "写到一半", replyTo: nil, origin: "agent")
+            var m = OutboundMessage.new(.reply, to: .c2c("U1"), text: "写到一半", replyTo: nil, origin: "agent", createdAt: Date())
             try await store.write([.outbound(m)])
             m.text += "……"
             try await store.write([.outbound(m)])

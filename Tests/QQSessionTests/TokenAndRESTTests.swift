@@ -34,17 +34,23 @@ struct TokenAndRESTTests {
 
     @Test("a caller that gives up waiting for the token does not cancel it for the others")
     func cancelledWaiter() async throws {
-        let sim = try await QQSimulator.start()
+        let time = ManualClock()
+        var simConfig = SimulatorConfiguration()
+        simConfig.clock = .manual(time)
+        let sim = try await QQSimulator.start(simConfig)
+        // The platform holds its answer until the test moves time 2 s on.
         await sim.platform.apply(.oddResponses([OddResponse(scope: .token, body: #"{"access_token":"TOKEN-slow-123456","expires_in":"7200"}"#, delayMs: 2000)]))
-        let tokens = TokenProvider(configuration: SimHarness.fastConfiguration(for: sim), transport: HTTPTransport(), logger: .init(label: "t"))
+        let clock = SessionClock.manual(time)
+        let tokens = TokenProvider(configuration: SimHarness.fastConfiguration(for: sim), transport: HTTPTransport(clock: clock),
+                                   logger: .init(label: "t"), clock: clock)
         let impatient = Task { try await tokens.token() }
         let patient = Task { try await tokens.token() }
-        try await Task.sleep(for: .milliseconds(100))
+        // Both wait on the one request, which the platform holds (its delay sleeps on the test's clock).
+        #expect(await time.waitForSleepers { $0 == .seconds(2) })
         impatient.cancel()
-        let clock = ContinuousClock()
-        let start = clock.now
         await #expect(throws: CancellationError.self) { try await impatient.value }
-        #expect(clock.now - start < .milliseconds(1200), "the cancelled caller returned without waiting for the 2 s fetch")
+        #expect(time.elapsed == .zero, "the cancelled caller returned while the fetch was still held")
+        time.advance(by: .seconds(2))
         #expect(try await patient.value.value.exposedValue == "TOKEN-slow-123456")
         #expect(await sim.platform.currentStats().tokenRequests == 1)
         await sim.stop()
@@ -52,23 +58,27 @@ struct TokenAndRESTTests {
 
     @Test("the token is refreshed before it expires (and the platform rotates it)")
     func refreshBeforeExpiry() async throws {
+        let time = ManualClock()
         var simConfig = SimulatorConfiguration()
-        // 8 s: refreshed after half of it (4 s), with room for a loaded machine on both sides.
-        simConfig.tokenLifetime = 8
+        simConfig.tokenLifetime = 7200
         simConfig.tokenRotationWindow = 60
+        simConfig.clock = .manual(time)
         let sim = try await QQSimulator.start(simConfig)
-        let tokens = TokenProvider(configuration: SimHarness.fastConfiguration(for: sim), transport: HTTPTransport(),
-                                   logger: .init(label: "t"))
+        var config = SimHarness.fastConfiguration(for: sim)
+        config.tokenRefreshMargin = .seconds(50)
+        let clock = SessionClock.manual(time)
+        let tokens = TokenProvider(configuration: config, transport: HTTPTransport(clock: clock), logger: .init(label: "t"), clock: clock)
         let first = try await tokens.token()
-        let fetched = ContinuousClock.now
-        let again = try await tokens.token()
-        // A starved machine can take seconds between two lines; only then is a refresh legitimate.
-        let stillFresh = ContinuousClock.now - fetched < .seconds(3)
-        if stillFresh { #expect(again == first, "cached while fresh") }
-        try await Task.sleep(until: fetched + .milliseconds(4200))
+        #expect(try await tokens.token() == first, "cached while fresh")
+        time.advance(by: .seconds(7200 - 51))
+        #expect(try await tokens.token() == first, "still cached 51 s before expiry")
+        #expect(await tokens.timeToLive() == .seconds(51))
+        time.advance(by: .seconds(2))
+        // 49 s before expiry: inside the 50 s margin, and inside the platform's last 60 s, so it rotates.
         let second = try await tokens.token()
         #expect(second.value != first.value)
-        if stillFresh { #expect(await sim.platform.currentStats().tokenRequests == 2) }
+        #expect(await sim.platform.currentStats().tokenRequests == 2)
+        #expect(await tokens.timeToLive() == .seconds(7200))
         await sim.stop()
     }
 
@@ -85,11 +95,13 @@ struct TokenAndRESTTests {
     func expiresIn(body: String, seconds: Int) async throws {
         let sim = try await QQSimulator.start()
         await sim.platform.apply(.oddResponses([OddResponse(scope: .token, body: body)]))
+        // On a manual clock no time passes during the fetch: the lifetime believed is exact.
+        let clock = SessionClock.manual(ManualClock())
         let tokens = TokenProvider(configuration: SimHarness.fastConfiguration(for: sim), transport: HTTPTransport(),
-                                   logger: .init(label: "t"))
+                                   logger: .init(label: "t"), clock: clock)
         _ = try await tokens.token()
         let ttl = try #require(await tokens.timeToLive())
-        #expect(abs(ttl.seconds - Double(seconds)) < 5)
+        #expect(ttl == .seconds(seconds))
         await sim.stop()
     }
 

@@ -188,12 +188,18 @@ final class AgentProcess: Sendable {
         }
     }
 
-    /// Waits up to `timeout`; nil if still running.
-    func waitForExit(timeout: Duration) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let s = exitStatus { return s }
-            try? await Task.sleep(for: .milliseconds(10))
+    /// Waits up to `timeout` on `clock`; nil if still running.
+    func waitForExit(timeout: Duration, clock: SessionClock = .continuous) async -> Int32? {
+        if let s = exitStatus { return s }
+        let deadline = clock.now + timeout
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await clock.sleep(until: deadline) }
+            group.addTask { [self] in
+                // The exit is noticed by polling: the reaper's waiters cannot be cancelled.
+                while exitStatus == nil, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+            }
+            await group.next()
+            group.cancelAll()
         }
         return exitStatus
     }
@@ -206,11 +212,11 @@ final class AgentProcess: Sendable {
         }
     }
 
-    /// SIGTERM to the group, SIGKILL after `grace`; returns once it exited.
-    func terminate(grace: Duration) async {
+    /// SIGTERM to the group, SIGKILL after `grace` (on `clock`); returns once it exited.
+    func terminate(grace: Duration, clock: SessionClock = .continuous) async {
         closeStdin()
         signalGroup(SIGTERM)
-        if await waitForExit(timeout: grace) == nil {
+        if await waitForExit(timeout: grace, clock: clock) == nil {
             signalGroup(SIGKILL)
         }
         _ = await waitForExit()

@@ -28,10 +28,15 @@ public struct CommandAgentConfiguration: Sendable, Hashable {
 /// process group, SIGKILL after a grace.
 public struct CommandAgent: AgentBackend {
     public let configuration: CommandAgentConfiguration
+    /// What the kill grace is measured on.
+    public let clock: SessionClock
     public var name: String { "command " + ((configuration.command.first as NSString?)?.lastPathComponent ?? "?") }
 
-    /// A command backend.
-    public init(_ configuration: CommandAgentConfiguration) { self.configuration = configuration }
+    /// A command backend; `clock` times the grace between SIGTERM and SIGKILL.
+    public init(_ configuration: CommandAgentConfiguration, clock: SessionClock = .continuous) {
+        self.configuration = configuration
+        self.clock = clock
+    }
 
     public func startTurn(_ request: TurnRequest) async throws -> any AgentTurn {
         var env = ProcessInfo.processInfo.environment.merging(configuration.environment) { $1 }
@@ -40,7 +45,7 @@ public struct CommandAgent: AgentBackend {
         env["QQTUI_TURN"] = request.turnID.uuidString
         env["QQTUI_IMAGES"] = request.images.joined(separator: "\n")
         let process = try AgentProcess(argv: configuration.command, environment: env, directory: configuration.directory)
-        return CommandTurn(process: process, prompt: request.promptText, killGrace: configuration.killGrace,
+        return CommandTurn(process: process, prompt: request.promptText, killGrace: configuration.killGrace, clock: clock,
                            program: configuration.command.first ?? "")
     }
 }
@@ -50,12 +55,14 @@ final class CommandTurn: AgentTurn, Sendable {
     let events: AsyncThrowingStream<AgentEvent, any Error>
     private let process: AgentProcess
     private let killGrace: Duration
+    private let clock: SessionClock
     private let cancelled = AtomicFlag()
     private let pump: Task<Void, Never>
 
-    init(process: AgentProcess, prompt: String, killGrace: Duration, program: String) {
+    init(process: AgentProcess, prompt: String, killGrace: Duration, clock: SessionClock, program: String) {
         self.process = process
         self.killGrace = killGrace
+        self.clock = clock
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: AgentEvent.self)
         events = stream
         let cancelled = self.cancelled
@@ -101,9 +108,9 @@ final class CommandTurn: AgentTurn, Sendable {
                 continuation.finish(throwing: QQError.agent("\(name) \(how)" + (tail.isEmpty ? "" : ": " + Self.lastLines(tail))))
             }
         }
-        continuation.onTermination = { [process, killGrace] _ in
+        continuation.onTermination = { [process, killGrace, clock] _ in
             guard process.exitStatus == nil else { return }
-            Task { await process.terminate(grace: killGrace) }
+            Task { await process.terminate(grace: killGrace, clock: clock) }
         }
     }
 
@@ -115,7 +122,7 @@ final class CommandTurn: AgentTurn, Sendable {
 
     func cancel() async {
         guard !cancelled.testAndSet() else { await pump.value; return }
-        await process.terminate(grace: killGrace)
+        await process.terminate(grace: killGrace, clock: clock)
         await pump.value
     }
 

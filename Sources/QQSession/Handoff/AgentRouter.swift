@@ -169,6 +169,9 @@ actor AgentRouter {
     /// True while a turn runs in the conversation.
     func isBusy(_ conversation: ConversationID) -> Bool { conversations[conversation]?.turn != nil }
 
+    /// The newest user message the router has taken in for the conversation (what a reply answers).
+    func lastUserMessageID(in conversation: ConversationID) -> String? { conversations[conversation]?.lastUserMessage?.id }
+
     // MARK: - Stopping
 
     /// Stops taking turns; running turns are cancelled, their C2C streams closed with a final frame.

@@ -60,11 +60,13 @@ public struct OutboundMessage: Sendable, Hashable, Codable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    /// A new message about to be sent (status `.sending`, a fresh `out-…` id unless given).
+    /// A new message about to be sent (status `.sending`, a fresh `out-…` id unless given), created at
+    /// `createdAt` on the session's clock: every later `updatedAt` comes from the same clock, and the
+    /// store keeps only the newest state of a message by it.
     static func new(_ kind: Kind, to conversation: ConversationID, text: String, replyTo: String?, origin: String,
-                    id: String = OutboundSender.newID(), createdAt: Date = Date()) -> OutboundMessage {
+                    id: String = OutboundSender.newID(), createdAt: Date) -> OutboundMessage {
         OutboundMessage(id: id, conversation: conversation, kind: kind, origin: origin, text: text, replyTo: replyTo,
-                        status: .sending, parts: [], error: nil, createdAt: createdAt, updatedAt: Date())
+                        status: .sending, parts: [], error: nil, createdAt: createdAt, updatedAt: createdAt)
     }
 
     /// True once nothing more will happen to it.

@@ -47,7 +47,8 @@ public actor ReplyWriter {
         self.clock = sender.clock
         self.lanes = lanes
         self.conversation = conversation
-        let message = OutboundMessage.new(.reply, to: conversation, text: "", replyTo: replyTo, origin: origin)
+        let message = OutboundMessage.new(.reply, to: conversation, text: "", replyTo: replyTo, origin: origin,
+                                          createdAt: sender.clock.date)
         self.id = message.id
         self.message = message
         self.machine = C2CStreamMachine(interval: sender.configuration.stream.interval,

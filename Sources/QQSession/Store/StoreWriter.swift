@@ -148,8 +148,10 @@ actor StoreWriter {
         guard retryTask == nil else { return }
         let delay = retryDelay
         retryDelay = min(retryDelay * 2, .seconds(30))
+        // The deadline is fixed now, when the commit failed, not whenever the task first runs.
+        let due = clock.now + delay
         retryTask = Task { [clock] in
-            guard (try? await clock.sleep(for: delay)) != nil else { return }
+            guard (try? await clock.sleep(until: due)) != nil else { return }
             self.retryNow()
         }
     }

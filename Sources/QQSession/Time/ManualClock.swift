@@ -78,17 +78,16 @@ public final class ManualClock: Sendable {
         return true
     }
 
-    /// Waits (in real time, at most `timeout`) until at least `count` tasks are asleep on this clock,
-    /// or, with `deadline`, until one sleeps until at most that time. A test calls it to know that a
-    /// component reached its wait before it moves time. False on timeout.
-    public func waitForSleepers(_ count: Int = 1, until deadline: Duration? = nil,
+    /// Waits (in real time, at most `timeout`) until at least `count` tasks are asleep on this clock
+    /// with a deadline that `matching` accepts (any, by default). A test calls it to know that a
+    /// component reached its wait before it moves time. False on timeout. In a running session the
+    /// gateway's heartbeat timer sleeps on the clock too: match the deadline the test expects.
+    public func waitForSleepers(_ count: Int = 1, matching: @Sendable (Duration) -> Bool = { _ in true },
                                 timeout: Duration = .seconds(20)) async -> Bool {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         while true {
-            let sleeping = sleepers
-            let met = deadline.map { d in sleeping.contains { $0 <= d } } ?? (sleeping.count >= count)
-            if met { return true }
+            if sleepers.filter(matching).count >= count { return true }
             if clock.now >= end || Task.isCancelled { return false }
             try? await Task.sleep(for: .milliseconds(1))
         }

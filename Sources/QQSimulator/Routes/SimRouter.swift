@@ -24,7 +24,7 @@ enum SimRouter {
         router.post("/app/getAppAccessToken") { request, _ -> Response in
             if let odd = await platform.takeOddResponse(.token) {
                 await platform.noteTokenRequest()
-                return await oddAnswer(odd)
+                return await oddAnswer(odd, clock: platform.clock)
             }
             let (json, _) = await body(request, limit: 64 * 1024)
             let appID = json?["appId"]?.string ?? json?["appId"]?.int.map(String.init) ?? ""
@@ -37,7 +37,7 @@ enum SimRouter {
         }
 
         router.get("/users/@me") { request, _ -> Response in
-            if let odd = await platform.takeOddResponse(.api) { return await oddAnswer(odd) }
+            if let odd = await platform.takeOddResponse(.api) { return await oddAnswer(odd, clock: platform.clock) }
             if let refusal = await platform.checkAuthorization(request.headers[.authorization]) {
                 return SimJSON.error(code: refusal.code, message: refusal.message, status: .unauthorized)
             }
@@ -47,7 +47,7 @@ enum SimRouter {
         }
 
         router.get("/gateway") { request, _ -> Response in
-            if let odd = await platform.takeOddResponse(.api) { return await oddAnswer(odd) }
+            if let odd = await platform.takeOddResponse(.api) { return await oddAnswer(odd, clock: platform.clock) }
             if let refusal = await platform.checkAuthorization(request.headers[.authorization]) {
                 return SimJSON.error(code: refusal.code, message: refusal.message, status: .unauthorized)
             }
@@ -55,7 +55,7 @@ enum SimRouter {
         }
 
         router.get("/gateway/bot") { request, _ -> Response in
-            if let odd = await platform.takeOddResponse(.api) { return await oddAnswer(odd) }
+            if let odd = await platform.takeOddResponse(.api) { return await oddAnswer(odd, clock: platform.clock) }
             if let refusal = await platform.checkAuthorization(request.headers[.authorization]) {
                 return SimJSON.error(code: refusal.code, message: refusal.message, status: .unauthorized)
             }
@@ -93,7 +93,7 @@ enum SimRouter {
         if let odd = await platform.takeOddResponse(.api) {
             await platform.record(method: "POST", path: path, body: nil, status: odd.status, code: nil,
                                   message: "odd response injected", id: nil)
-            return await oddAnswer(odd)
+            return await oddAnswer(odd, clock: platform.clock)
         }
         if let refusal = await platform.checkAuthorization(request.headers[.authorization]) {
             return SimJSON.error(code: refusal.code, message: refusal.message, status: .unauthorized)
@@ -101,10 +101,10 @@ enum SimRouter {
         let (json, _) = await body(request, limit: limit)
         await platform.noteRequest(path: path, body: json)
         let outcome = await apply(target, path, json)
-        if let delay = await platform.takeDelay() { try? await Task.sleep(for: .milliseconds(delay)) }
+        if let delay = await platform.takeDelay() { try? await platform.clock.sleep(.milliseconds(delay)) }
         if outcome.status == 200, let garbled = await platform.takeGarble() {
             // Processed, but answered oddly (no id, empty, not JSON, a 5xx): clients must cope.
-            return await oddAnswer(garbled)
+            return await oddAnswer(garbled, clock: platform.clock)
         }
         guard outcome.status == 200 else {
             return SimJSON.error(code: outcome.code ?? 0, message: outcome.message ?? "refused",
@@ -120,9 +120,10 @@ enum SimRouter {
 }
 
 extension SimRouter {
-    /// Sends an injected answer exactly as given (after its delay).
-    static func oddAnswer(_ odd: OddResponse) async -> Response {
-        if odd.delayMs > 0 { try? await Task.sleep(for: .milliseconds(odd.delayMs)) }
+    /// Sends an injected answer exactly as given (after its delay, on the platform's clock: a test on a
+    /// manual clock holds the answer until it advances time).
+    static func oddAnswer(_ odd: OddResponse, clock: SimClock) async -> Response {
+        if odd.delayMs > 0 { try? await clock.sleep(.milliseconds(odd.delayMs)) }
         var headers: HTTPFields = [.contentLength: String(odd.body.utf8.count)]
         if let type = odd.contentType { headers[.contentType] = type }
         return Response(status: .init(code: odd.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: odd.body)))

@@ -26,7 +26,9 @@ struct SimHarness {
     /// Runs `body` with a started simulator and session; always stops both. With `clock`, the session
     /// and the simulator both run on that manual clock: time moves only when the test advances it.
     /// The platform's heartbeat watchdog is then off unless `platformWatchdog` is set (one jump of
-    /// several minutes would read as a client that stopped beating).
+    /// several minutes would read as a client that stopped beating), and the session's step timeouts
+    /// (connect, Hello, READY, each request) are an hour unless `configure` sets them: a test that moves
+    /// time while a request is in flight means the request took that long.
     static func run(
         simulator simConfig: SimulatorConfiguration = SimulatorConfiguration(),
         clock manual: ManualClock? = nil,
@@ -44,6 +46,12 @@ struct SimHarness {
         }
         let simulator = try await QQSimulator.start(simConfig)
         var config = fastConfiguration(for: simulator)
+        if manual != nil {
+            config.timeouts.connect = .seconds(3600)
+            config.timeouts.hello = .seconds(3600)
+            config.timeouts.ready = .seconds(3600)
+            config.timeouts.request = .seconds(3600)
+        }
         configure(&config)
         var logger = Logger(label: "test", factory: { label in StreamLogHandler.standardError(label: label) })
         logger.logLevel = ProcessInfo.processInfo.environment["QQTUI_TEST_LOG"] == "1" ? .debug : .critical

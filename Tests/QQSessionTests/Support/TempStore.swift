@@ -10,8 +10,8 @@ struct TempStore {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-store-\(UUID().uuidString)").path
     }
 
-    func open(_ mode: MessageStore.Mode = .session) throws -> MessageStore {
-        try MessageStore.open(path: path, mode: mode)
+    func open(_ mode: MessageStore.Mode = .session, clock: SessionClock = .continuous) throws -> MessageStore {
+        try MessageStore.open(path: path, mode: mode, clock: clock)
     }
 
     static func inbound(_ id: String, _ text: String, in c: ConversationID = .c2c("U1"), author: String = "U1",
