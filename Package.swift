@@ -77,22 +77,30 @@ let package = Package(
             name: "FuzzSupport",
             path: "Tests/FuzzSupport"
         ),
+        // What every test target shares: waiting for a condition, the simulator on a manual clock.
+        .target(
+            name: "TestSupport",
+            dependencies: ["QQSession", "QQSimulator"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "QQSessionTests",
-            dependencies: ["QQSession", "QQSimulator", "FuzzSupport", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["QQSession", "QQSimulator", "FuzzSupport", "TestSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "QQSimulatorTests",
             dependencies: [
                 "QQSimulator",
+                "QQSession",
+                "TestSupport",
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "QQTUITests",
-            dependencies: ["QQTUI", "QQSession", "QQSimulator", "FuzzSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["QQTUI", "QQSession", "QQSimulator", "FuzzSupport", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

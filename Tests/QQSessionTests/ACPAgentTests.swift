@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 @testable import QQSession
 import Testing
+import TestSupport
 
 /// The `acp` backend against a real ACP agent (the official Python SDK) as a child process.
 /// Serialized: each test starts Python agents (about a CPU-second each), and a burst of a dozen starves

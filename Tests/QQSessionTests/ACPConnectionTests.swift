@@ -2,6 +2,7 @@ import Foundation
 @testable import QQSession
 import Synchronization
 import Testing
+import TestSupport
 
 /// ACP's JSON-RPC transport against small shell scripts (no Python needed).
 @Suite("ACP JSON-RPC connection", .timeLimit(.minutes(1)))

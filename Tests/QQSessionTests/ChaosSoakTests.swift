@@ -2,6 +2,7 @@ import Foundation
 @testable import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// Messages in a soak run: a short run by default, `QQTUI_SOAK_MESSAGES` for the long one.
 private let soakMessages = ProcessInfo.processInfo.environment["QQTUI_SOAK_MESSAGES"].flatMap(Int.init) ?? 1500

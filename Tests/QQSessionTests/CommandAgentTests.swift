@@ -1,6 +1,7 @@
 import Foundation
 @testable import QQSession
 import Testing
+import TestSupport
 
 @Suite("command agent backend (real child processes)", .timeLimit(.minutes(1)))
 struct CommandAgentTests {

@@ -2,6 +2,7 @@ import Foundation
 @testable import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// The real backends behind the router, through the simulator.
 @Suite("Hand-off with the openai backend (SSE fixture server)", .timeLimit(.minutes(1)))

@@ -2,6 +2,7 @@ import Foundation
 @testable import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 @Suite("Hand-off: timeouts, crashes, catch-up, audit", .timeLimit(.minutes(1)))
 struct HandoffFailureTests {

@@ -5,6 +5,7 @@ import FoundationNetworking
 import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// Operator sends: routes, msg_seq, splitting, markdown fallback, retries, media, order.
 @Suite("Sending", .timeLimit(.minutes(1)))

@@ -2,6 +2,7 @@ import Foundation
 import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 @Suite("Shutdown", .timeLimit(.minutes(1)))
 struct ShutdownTests {

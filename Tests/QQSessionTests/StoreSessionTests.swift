@@ -4,6 +4,7 @@ import GRDB
 import Synchronization
 import QQSimulator
 import Testing
+import TestSupport
 
 /// The session with a store: nothing is seen before it is stored, and a restart continues.
 @Suite("Session with a store", .timeLimit(.minutes(1)))

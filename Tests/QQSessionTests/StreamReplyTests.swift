@@ -5,6 +5,7 @@ import FoundationNetworking
 import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// Agent replies over the C2C stream protocol (and accumulated in groups), checked by the simulator.
 @Suite("Streamed replies", .timeLimit(.minutes(1)))

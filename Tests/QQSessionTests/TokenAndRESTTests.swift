@@ -2,6 +2,7 @@ import Foundation
 @testable import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 @Suite("Access token and REST client", .timeLimit(.minutes(1)))
 struct TokenAndRESTTests {

@@ -1,6 +1,8 @@
 import Foundation
+import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// The seeded chaos schedule, without a network.
 @Suite("Chaos schedule")
@@ -50,7 +52,11 @@ struct SimChaosTests {
 extension SimulatorGatewayTests {
     @Test("POST /sim/chaos injects faults from a seed until DELETE stops it; GET reports the counts")
     func chaosRoute() async throws {
-        try await withSim { sim, token in
+        // The schedule runs on the platform's clock: the test moves it, a gap at a time.
+        let time = ManualClock()
+        var config = SimulatorConfiguration()
+        config.clock = .manual(time)
+        try await withSim(config) { sim, token in
             let http = SimHTTP(base: sim.baseURL)
             #expect(try await http.call("POST", "/sim/chaos", json: ["mean_gap_ms": 10]).status == 400, "no seed")
             #expect(try await http.call("POST", "/sim/chaos", json: ["seed": 1, "kinds": ["drop", "meteor"]]).status == 400)
@@ -58,15 +64,22 @@ extension SimulatorGatewayTests {
             let started = try await http.call("POST", "/sim/chaos", json: ["seed": 3, "mean_gap_ms": 20, "kinds": ["drop", "close_4009"]])
             #expect(started.status == 200)
             #expect(started.json?["running"] as? Bool == true)
+            // Gaps are 5–35 ms: step through them until a fault closed the socket (or 10 s of fault time).
+            for _ in 0..<1000 where !ws.isClosed {
+                #expect(await time.waitForSleepers { $0 <= time.elapsed + .milliseconds(35) })
+                time.advanceToNextDeadline()
+            }
             #expect([1001, 1011, 4008, 4009].contains(await ws.waitClosed() ?? 0), "closed with a code that keeps the session")
             let stopped = try await http.call("DELETE", "/sim/chaos")
             #expect(stopped.json?["running"] as? Bool == false)
             #expect(stopped.json?["seed"] as? Int == 3)
             let injected = try #require(stopped.json?["injected"] as? [String: Int])
             #expect(Set(injected.keys).isSubset(of: ["drop", "close_4009"]) && injected.values.reduce(0, +) >= 1)
-            try await Task.sleep(for: .milliseconds(100))
+            // Ten seconds of the schedule's time later, nothing more was injected.
+            time.advance(by: .seconds(10))
             let later = try await http.call("GET", "/sim/chaos")
             #expect(later.json?["injected"] as? [String: Int] == injected, "nothing injected after DELETE")
+            #expect(!time.sleepers.contains { $0 <= time.elapsed }, "the schedule's timer is gone")
         }
     }
 
@@ -98,12 +111,8 @@ extension SimulatorGatewayTests {
             #expect(await second.next()?["op"] as? Int == 9)
             #expect(await second.waitClosed() == 4006)
             // The Resume is read just before the close handshake ends; the platform may take a moment more.
-            var dropped: Set<String> = []
-            for _ in 0..<200 where dropped.isEmpty {
-                dropped = await sim.platform.messagesDroppedWithSessions()
-                if dropped.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
-            }
-            #expect(dropped == [missed.id])
+            #expect(await eventually { await !sim.platform.messagesDroppedWithSessions().isEmpty })
+            #expect(await sim.platform.messagesDroppedWithSessions() == [missed.id])
             #expect(await sim.platform.currentStats().sessions.isEmpty, "the platform dropped the session it refused")
         }
     }

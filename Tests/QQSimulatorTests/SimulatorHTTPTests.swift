@@ -2,8 +2,10 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// The simulated platform's HTTP side, checked against what real clients rely on (qq-protocol.md §10).
 @Suite("Simulator HTTP API", .timeLimit(.minutes(1)))
@@ -33,17 +35,23 @@ struct SimulatorHTTPTests {
 
     @Test("in its last minute a token is rotated, and the old one keeps working until it expires")
     func rotation() async throws {
+        let time = ManualClock()
         var config = SimulatorConfiguration()
-        config.tokenLifetime = 62
+        config.tokenLifetime = 7200
+        config.clock = .manual(time)
         try await withSim(config) { _, http in
             let old = try await http.token()
-            #expect(try await http.token() == old)
-            try await Task.sleep(for: .milliseconds(2100))
+            time.advance(by: .seconds(7200 - 61))
+            #expect(try await http.token() == old, "the same token until its last minute")
+            time.advance(by: .seconds(2))
             let new = try await http.token()
             #expect(new != old)
             let remaining = try await http.call("POST", "/app/getAppAccessToken", json: ["appId": "102000001", "clientSecret": "qqtui-sim-secret"])
-            #expect(remaining.json?["expires_in"] as? String == "62" || remaining.json?["expires_in"] as? String == "61")
+            #expect(remaining.json?["expires_in"] as? String == "7200")
             #expect(try await http.call("GET", "/users/@me", token: old).status == 200)
+            #expect(try await http.call("GET", "/users/@me", token: new).status == 200)
+            time.advance(by: .seconds(59))
+            #expect(try await http.call("GET", "/users/@me", token: old).status == 401, "the old one expired")
             #expect(try await http.call("GET", "/users/@me", token: new).status == 200)
         }
     }
@@ -110,15 +118,17 @@ struct SimulatorHTTPTests {
 
     @Test("passive replies after the window are refused with 40034005; event_id replies work")
     func windowAndEventID() async throws {
+        let time = ManualClock()
         var config = SimulatorConfiguration()
-        config.groupReplyWindow = .milliseconds(1500)
+        config.groupReplyWindow = .seconds(300)
+        config.clock = .manual(time)
         try await withSim(config) { sim, http in
             let token = try await http.token()
             let msg = await sim.platform.userSendsGroup(groupOpenID: "G1", memberOpenID: "M1", content: "hi")
             let byEvent = try await http.call("POST", "/v2/groups/G1/messages", json: [
                 "msg_type": 0, "content": "by event", "event_id": msg.eventID], token: token)
             #expect(byEvent.status == 200)
-            try await Task.sleep(for: .milliseconds(1600))
+            time.advance(by: .seconds(301))
             let late = try await http.call("POST", "/v2/groups/G1/messages", json: [
                 "msg_type": 0, "content": "late", "msg_id": msg.id, "msg_seq": 1], token: token)
             #expect(late.json?["code"] as? Int == 40034005)

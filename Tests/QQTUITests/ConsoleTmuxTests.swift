@@ -2,6 +2,7 @@ import Foundation
 @testable import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// The real `qqtui` in a real terminal (tmux) against the simulator: what an operator sees and does.
 @Suite("Console in tmux", .serialized, .timeLimit(.minutes(3)),

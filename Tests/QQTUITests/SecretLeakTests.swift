@@ -3,6 +3,7 @@ import Foundation
 import QQSimulator
 import Synchronization
 import Testing
+import TestSupport
 
 /// The app secret and the access tokens never reach a log, a screen, an output, the store or an export,
 /// even when the platform misbehaves: everything a real run leaves behind is searched for them.

@@ -2,6 +2,7 @@ import Foundation
 @testable import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// `qqtui serve` as a bot service: agents answer, SIGTERM closes open streams.
 @Suite("qqtui serve with an agent", .timeLimit(.minutes(1)))

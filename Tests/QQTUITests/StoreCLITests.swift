@@ -3,6 +3,7 @@ import GRDB
 @testable import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// The store shared between processes, and the store's bad cases as the command line reports them.
 @Suite("qqtui and the store", .timeLimit(.minutes(2)))

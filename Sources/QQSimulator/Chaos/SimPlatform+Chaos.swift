@@ -4,11 +4,11 @@ extension SimPlatform {
         chaosTask?.cancel()
         self.chaos = SimChaosReport(seed: chaos.seed, meanGapMs: Int((chaos.meanGap / .milliseconds(1)).rounded()),
                                     running: true, injected: [:])
-        chaosTask = Task { [weak self] in
+        chaosTask = Task { [weak self, clock] in
             var schedule = chaos
             while !Task.isCancelled {
                 let step = schedule.next()
-                do { try await Task.sleep(for: step.gap) } catch { return }
+                do { try await clock.sleep(step.gap) } catch { return }
                 guard let self, await self.injectChaos(step) else { return }
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import QQSession
 
 /// Gates a shell agent waits at, opened by the test: the agent's steps happen when the test says, not

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 @testable import QQSession
 import Testing
+import TestSupport
 
 /// `Tests/Peers/sse_fixture.py` running on 127.0.0.1 (stdlib Python, so it needs no venv): an
 /// OpenAI-compatible server whose behaviour is picked by the request's model name.

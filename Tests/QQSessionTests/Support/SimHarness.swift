@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import QQSession
 import Logging
 import QQSimulator
