@@ -201,3 +201,6 @@ struct ReplyLifecycle<Waiter: Sendable>: Sendable {
         return Completion(ending: ending, waiters: work.waiters)
     }
 }
+
+extension ReplyLifecycle.Completion: Equatable where Waiter: Equatable {}
+extension ReplyLifecycle.CancelAction: Equatable where Waiter: Equatable {}
