@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import QQSession
 import QQSimulator
 import Testing
@@ -312,104 +309,6 @@ struct StreamReplyTests {
             #expect(sent.filter { $0.code == 40034050 }.count == 1)
             let s = try #require(await h.streams().first)
             #expect(s.closed)
-        }
-    }
-
-    @Test("a stream that is never closed is rolled back by the platform (the simulator shows it)")
-    func rollBack() async throws {
-        var sim = SimulatorConfiguration()
-        sim.streamCloseTimeout = .milliseconds(200)
-        let time = ManualClock()
-        try await SimHarness.run(simulator: sim, clock: time) { h in
-            #expect(await h.recorder.waitForReady())
-            let msg = await h.c2cMessage()
-            let http = SimHTTPClient(base: h.simulator.baseURL)
-            let token = try await http.token()
-            _ = try await http.post("/v2/users/U1/messages", ["msg_type": 0, "content": "first", "msg_id": msg.id, "msg_seq": 1,
-                                                             "stream": ["state": 1, "index": 0]], token: token)
-            time.advance(by: .milliseconds(300))
-            let s = try #require(await h.streams().first)
-            #expect(s.rolledBack)
-            #expect(s.visibleText == "first")
-        }
-    }
-
-    @Test("stream_messages (the newer endpoint): same guarantees, one msg_seq per stream, increasing index")
-    func streamMessagesAPI() async throws {
-        let time = ManualClock()
-        try await SimHarness.run(clock: time, configure: { Self.fast(&$0); $0.stream.api = .streamMessages }) { h in
-            #expect(await h.recorder.waitForReady())
-            await h.c2cMessage()
-            let writer = await h.session.openReply(to: .c2c("U1"))
-            var text = "片0"
-            await writer.append("片0")
-            #expect(await h.waitStreams { $0.first?.frames.count == 1 })
-            for i in 1..<60 {
-                text += "片\(i)"
-                await writer.append("片\(i)")
-                if i % 10 == 0 {
-                    // One interval after every ten deltas: they go as one frame.
-                    #expect(await time.fireNextTimer(within: Self.interval))
-                    #expect(await h.waitStreams { $0.first?.frames.count == 1 + i / 10 })
-                }
-            }
-            await writer.segmentBreak()
-            await writer.append("第二段")
-            _ = await writer.finish()
-            let streams = await h.streams()
-            try #require(streams.count == 2)   // (indexing below would crash the whole test run)
-            #expect(streams.allSatisfy { $0.api == "stream_messages" && $0.closed })
-            #expect(streams[0].text == text + "\n")
-            #expect(streams[0].frames.count == 7, "the first frame, five paced ones, the closing one")
-            #expect(streams[1].text == "第二段\n")
-            #expect(Set(streams[0].frames.compactMap(\.msgSeq)).count == 1, "by default one msg_seq per stream")
-            #expect(await h.platform.sent().allSatisfy { $0.path == "/v2/users/U1/stream_messages" && $0.status == 200 })
-        }
-    }
-
-    @Test("the simulator enforces the rules: stream in a group, id on the first frame, wrong index, no newline")
-    func simulatorRules() async throws {
-        try await SimHarness.run { h in
-            #expect(await h.recorder.waitForReady())
-            let msg = await h.c2cMessage()
-            let group = await h.groupMessage()
-            let http = SimHTTPClient(base: h.simulator.baseURL)
-            let token = try await http.token()
-            func code(_ path: String, _ body: [String: Any]) async throws -> Int? {
-                let (data, _) = try await http.post(path, body, token: token)
-                return (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["code"] as? Int
-            }
-            #expect(try await code("/v2/groups/G1/messages", ["content": "x", "msg_id": group.id, "msg_seq": 1,
-                                                              "stream": ["state": 1, "index": 0]]) == 40034031)
-            #expect(try await code("/v2/users/U1/messages", ["content": "x", "msg_id": msg.id, "msg_seq": 1,
-                                                             "stream": ["state": 1, "index": 0, "id": NSNull()]]) == 40034042)
-            let (first, _) = try await http.post("/v2/users/U1/messages", ["content": "x", "msg_id": msg.id, "msg_seq": 2,
-                                                                           "stream": ["state": 1, "index": 0]], token: token)
-            let id = try #require((try JSONSerialization.jsonObject(with: first) as? [String: Any])?["id"] as? String)
-            #expect(try await code("/v2/users/U1/messages", ["content": "y", "msg_id": msg.id, "msg_seq": 3,
-                                                             "stream": ["state": 1, "index": 5, "id": id]]) == 40034044)
-            #expect(try await code("/v2/users/U1/messages", ["content": "end", "msg_id": msg.id, "msg_seq": 4,
-                                                             "stream": ["state": 10, "index": 1, "id": id]]) == 40034050)
-            #expect(try await code("/v2/users/U1/messages", ["content": "end\n", "msg_id": msg.id, "msg_seq": 5,
-                                                             "stream": ["state": 10, "index": 1, "id": id]]) == nil)
-            #expect(try await code("/v2/users/U1/messages", ["content": "more", "msg_id": msg.id, "msg_seq": 6,
-                                                             "stream": ["state": 1, "index": 2, "id": id]]) == 40034043)
-        }
-    }
-
-    @Test("stream_messages with msg_seq per frame (configurable: the sources disagree)")
-    func streamMessagesSeqPerFrame() async throws {
-        try await SimHarness.run(configure: { Self.fast(&$0); $0.stream.api = .streamMessages; $0.stream.seqPerFrame = true }) { h in
-            #expect(await h.recorder.waitForReady())
-            await h.c2cMessage()
-            let writer = await h.session.openReply(to: .c2c("U1"))
-            await writer.append("一")
-            #expect(await h.waitStreams { $0.first?.frames.count == 1 })
-            await writer.append("二")
-            _ = await writer.finish()
-            let s = try #require(await h.streams().first)
-            #expect(s.text == "一二\n")
-            #expect(Set(s.frames.compactMap(\.msgSeq)).count == s.frames.count)
         }
     }
 }
