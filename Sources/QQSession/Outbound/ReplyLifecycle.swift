@@ -65,10 +65,13 @@ struct ReplyLifecycle<Waiter: Sendable>: Sendable {
 
     /// The reply is over: set its final status from `ending` and resume `waiters` with it.
     struct Completion: Sendable {
+        /// How the reply ended.
         var ending: Ending
+        /// Everyone who waited for the outcome, in the order they came.
         var waiters: [Waiter]
     }
 
+    /// Where the reply stands now.
     private(set) var state: State = .open(Work())
 
     /// A new reply, open for text.
@@ -202,5 +205,7 @@ struct ReplyLifecycle<Waiter: Sendable>: Sendable {
     }
 }
 
+/// Comparable in tests, where waiters are plain values.
 extension ReplyLifecycle.Completion: Equatable where Waiter: Equatable {}
+/// Comparable in tests, where waiters are plain values.
 extension ReplyLifecycle.CancelAction: Equatable where Waiter: Equatable {}

@@ -4,6 +4,7 @@ import Logging
 /// The C2C stream: the pump that asks the machine for the next frame, and the POST of each frame
 /// with the corrections ``StreamFrameRetryPolicy`` decides.
 extension ReplyWriter {
+    /// One POST of the stream, as the machine hands it out.
     typealias Frame = C2CStreamMachine<SessionClock.Instant>.Frame
 
     // MARK: - The pump
@@ -90,6 +91,7 @@ extension ReplyWriter {
                 if !text.hasSuffix("\n") { text += "\n" }
                 record(frame, text: text, streamID: nil, seq: seq, latency: latency, error: error?.description)
             case .retryAsPlainText:
+                // The bot is not approved for markdown: every later send (not only this reply) goes as text.
                 sender.markdownRefused.turnOn()
                 sender.emit(.notice(Notice(level: .warning, kind: .sendFallback,
                     message: "markdown is not allowed for this bot (40034012): sending plain text from now on")))

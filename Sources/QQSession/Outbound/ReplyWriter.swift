@@ -21,8 +21,11 @@ public actor ReplyWriter {
 
     /// The stream pump: one loop at a time, or a timer until the throttle lets the next frame go.
     enum Pump {
+        /// Nothing to do until input (or a frame's answer) arrives.
         case stopped
+        /// A loop is asking the machine for frames; new input is seen by it.
         case running
+        /// Throttled: the timer starts the loop again when the next frame may go.
         case sleeping(Task<Void, Never>)
     }
 
@@ -41,19 +44,28 @@ public actor ReplyWriter {
     public nonisolated let id: String
     /// Where the reply goes.
     public nonisolated let conversation: ConversationID
+    /// Posts, routes, records and reports for the session.
     let sender: OutboundSender
+    /// Keeps the reply's normal messages in order with the conversation's other sends.
     let lanes: OutboundLanes
+    /// Frame pacing, the persistence timer and the record's dates (the sender's clock).
     let clock: SessionClock
+    /// Stream or accumulate, fixed when the reply opens.
     let mode: Mode
+    /// What to do with a refused frame.
     let retryPolicy: StreamFrameRetryPolicy
     /// The reply's record: text, parts, status.
     var message: OutboundMessage
+    /// Where the reply stands, and who waits for its outcome.
     var lifecycle = ReplyLifecycle<CheckedContinuation<OutboundMessage, Never>>()
+    /// Which frame goes next (stream mode).
     var machine: C2CStreamMachine<SessionClock.Instant>
+    /// Whether the stream pump runs, sleeps or stopped.
     var pump = Pump.stopped
     /// Callers waiting until no stream is open and no frame is in flight (an image waits for the
     /// text before it).
     var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    /// The writer's record of each stream, by the machine's segment number.
     var streamSegments: [Int: StreamSegment] = [:]
     /// The highest msg_seq this reply used (the next one once the ledger entry expired).
     var lastSeq = 0
@@ -62,6 +74,7 @@ public actor ReplyWriter {
     private var utf8 = UTF8Accumulator()
     private var persistTimer: Task<Void, Never>?
 
+    /// A writer for a reply to `conversation` (answering `replyTo` when known); it reports itself at once.
     init(sender: OutboundSender, lanes: OutboundLanes, conversation: ConversationID, replyTo: String?, origin: String) {
         self.sender = sender
         self.clock = sender.clock
@@ -201,6 +214,7 @@ public actor ReplyWriter {
 
     // MARK: - Completion
 
+    /// A helper send ended: the reply completes if it was the last thing it waited for.
     func helperFinished() {
         if let done = lifecycle.helperFinished() { complete(done) }
     }

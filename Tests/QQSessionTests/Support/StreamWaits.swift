@@ -1,6 +1,7 @@
 import Foundation
 import QQSession
 
+/// Waits for stream tests: timers on the manual clock and frames the writer reported.
 extension ManualClock {
     /// Waits (in real time, at most `timeout`) until a task sleeps on this clock until at most
     /// `window` from now, then moves time to the earliest deadline: the frame pacing timer or retry
@@ -18,6 +19,7 @@ extension ManualClock {
     }
 }
 
+/// Waiting for the writer's stream frames.
 extension EventRecorder {
     /// Waits until the writer reported `count` stream frames that QQ has (accepted or known delivered).
     func waitForDeliveredFrames(_ count: Int, timeout: Duration = .seconds(10)) async -> Bool {
@@ -25,6 +27,7 @@ extension EventRecorder {
     }
 }
 
+/// Stream frame views of recorded events.
 extension Array where Element == SessionEvent {
     /// The stream frames reported as delivered, in order.
     var deliveredFrames: [StreamFrameEvent] {
