@@ -1,5 +1,5 @@
 import Foundation
-import QQSession
+@testable import QQSession
 import QQSimulator
 import Testing
 
@@ -8,7 +8,8 @@ import Testing
 struct StreamFailureTests {
     @Test("a frame taken by QQ whose answer was lost (502) is not sent twice")
     func lostAnswerMidStream() async throws {
-        try await SimHarness.run(configure: StreamReplyTests.fast) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: StreamReplyTests.fast) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             let writer = await h.session.openReply(to: .c2c("U1"))
@@ -16,7 +17,10 @@ struct StreamFailureTests {
             #expect(await h.waitStreams { $0.first?.frames.count == 1 })
             await h.platform.apply(.garbleAnswers(count: 1, body: "bad gateway", contentType: "text/plain", status: 502))
             await writer.append("二、")
-            #expect(await h.waitStreams { $0.first?.frames.count == 2 })
+            #expect(await time.fireNextTimer(within: StreamReplyTests.interval), "the frame's turn")
+            #expect(await h.waitStreams { $0.first?.frames.count == 2 }, "QQ took it; its answer is lost")
+            #expect(await time.fireNextTimer(within: .milliseconds(100)), "the retry pause after the 502")
+            #expect(await h.recorder.waitForDeliveredFrames(2), "the resend's refusal tells the writer QQ has it")
             await writer.append("三。")
             let out = await writer.finish()
             #expect(out.status == .sent)
@@ -30,13 +34,15 @@ struct StreamFailureTests {
 
     @Test("a first frame whose answer was lost: no id, so the rest goes as a normal message and a notice says so")
     func lostFirstAnswer() async throws {
-        try await SimHarness.run(configure: StreamReplyTests.fast) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: StreamReplyTests.fast) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             await h.platform.apply(.garbleAnswers(count: 1, body: "", contentType: nil, status: 504))
             let writer = await h.session.openReply(to: .c2c("U1"))
             await writer.append("开头，")
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(await time.fireNextTimer(within: .milliseconds(100)), "the retry pause after the 504")
+            #expect(await h.recorder.waitForDeliveredFrames(1), "the resend's refusal tells the writer QQ has it")
             await writer.append("后面。")
             let out = await writer.finish()
             #expect(out.status == .sent)
@@ -50,13 +56,15 @@ struct StreamFailureTests {
     @Test("a closing frame that fails: QQ rolls the stream back, so what came after the first chunk is sent again",
           arguments: [false, true])
     func closeFails(rateLimitedAfterServerError: Bool) async throws {
-        try await SimHarness.run(configure: StreamReplyTests.fast) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: StreamReplyTests.fast) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             let writer = await h.session.openReply(to: .c2c("U1"))
             await writer.append("第一块。")
             #expect(await h.waitStreams { $0.first?.frames.count == 1 })
             await writer.append("第二块。")
+            #expect(await time.fireNextTimer(within: StreamReplyTests.interval), "the frame's turn")
             #expect(await h.waitStreams { $0.first?.frames.count == 2 })
             // After a 503 the frame may have got through, but a 429 says nothing about that: a 503 and
             // then 429s until the retries run out is a failed frame, not a delivered one (the chaos soak
@@ -64,7 +72,11 @@ struct StreamFailureTests {
             let down = OddResponse(status: 503, contentType: "text/plain", body: "down")
             let limited = OddResponse(status: 429, body: #"{"code":22009,"message":"msg limit exceed"}"#)
             await h.platform.apply(.oddResponses(rateLimitedAfterServerError ? [down, limited, limited, limited] : Array(repeating: down, count: 4)))
-            let out = await writer.finish()
+            let finishing = Task { await writer.finish() }
+            for retry in 1...3 {
+                #expect(await time.fireNextTimer(within: .milliseconds(200)), "the closing frame's retry pause \(retry)")
+            }
+            let out = await finishing.value
             #expect(out.status == .sent, "\(out.status)")
             #expect(out.parts.first?.status != .sent, "the stream's part is not marked sent: \(out.parts)")
             let s = try #require(await h.streams().first)
@@ -119,14 +131,15 @@ struct StreamFailureTests {
 
     @Test("a reply opened when no window is open is accumulated and sent proactively at the end")
     func noWindow() async throws {
-        try await SimHarness.run(configure: {
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: {
             StreamReplyTests.fast(&$0)
             $0.replyWindow.c2c = .milliseconds(1200)
             $0.sending.windowMargin = .zero
         }) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
-            try await Task.sleep(for: .milliseconds(1300))
+            time.advance(by: .milliseconds(1300))
             let writer = await h.session.openReply(to: .c2c("U1"))
             #expect(!writer.streams)
             await writer.append("迟到的")
@@ -155,12 +168,18 @@ struct StreamFailureTests {
 
     @Test("22009 (msg limit exceed) is a rate limit: retried, then failed, without spending the window")
     func rateLimit() async throws {
-        try await SimHarness.run(configure: { $0.sending.retryBase = .milliseconds(10) }) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: { $0.sending.retryBase = .milliseconds(10) }) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             let limited = OddResponse(status: 400, body: #"{"code":22009,"message":"msg limit exceed","trace_id":"rl"}"#)
             await h.platform.apply(.oddResponses(Array(repeating: limited, count: 4)))
-            let out = await h.session.send("too fast", to: .c2c("U1"))
+            let sending = Task { await h.session.send("too fast", to: .c2c("U1")) }
+            // 10, 20 and 40 ms (and a little jitter) of backoff, then it gives up.
+            for retry in 1...3 {
+                #expect(await time.fireNextTimer(within: .milliseconds(100)), "retry pause \(retry)")
+            }
+            let out = await sending.value
             guard case .failed = out.status else { Issue.record("not failed: \(out.status)"); return }
             #expect(out.error?.qqCode == 22009)
             #expect(h.session.route(for: .c2c("U1")).isPassive, "the window is still there for the next reply")
@@ -170,13 +189,16 @@ struct StreamFailureTests {
 
     @Test("take-back while the first frame is in flight: the stream is closed after it, nothing else is sent")
     func cancelDuringFirstFrame() async throws {
-        try await SimHarness.run(configure: StreamReplyTests.fast) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: StreamReplyTests.fast) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             await h.platform.apply(.delayAnswers(count: 1, delayMs: 400))
             let writer = await h.session.openReply(to: .c2c("U1"))
             await writer.append("先说一句")
-            try await Task.sleep(for: .milliseconds(100))
+            // The first frame is at the platform, its answer held back. (Should the answer come
+            // first, the next text still waits for a throttle the test's time never reaches.)
+            #expect(await eventually { await h.platform.sent().count == 1 })
             await writer.append("不该发的")
             let out = await writer.cancel()
             #expect(out.status == .cancelled)
@@ -188,29 +210,34 @@ struct StreamFailureTests {
 
     @Test("finish while an image uploads waits for it; take-back while an image waits is not sent")
     func imageRaces() async throws {
-        try await SimHarness.run(configure: StreamReplyTests.fast) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: StreamReplyTests.fast) { h in
             #expect(await h.recorder.waitForReady())
             await h.groupMessage()
             await h.platform.apply(.delayAnswers(count: 1, delayMs: 300))
             let writer = await h.session.openReply(to: .group("G1"))
             let png = Data([0x89, 0x50, 0x4E, 0x47, 9, 9])
             let upload = Task { await writer.attachImage(png, filename: "slow.png") }
-            try await Task.sleep(for: .milliseconds(50))
+            #expect(await eventually { await h.platform.sent().contains { $0.path.hasSuffix("/files") } }, "the upload is at the platform")
             let out = await writer.finish()
             await upload.value
             #expect(out.status == .sent)
             #expect(out.parts.contains { $0.text == "slow.png" && $0.status == .sent }, "the image is part of the outcome")
 
+            // A send retrying after a 503 holds the conversation's lane until the test moves time.
             await h.platform.clearSent()
-            await h.platform.apply(.delayAnswers(count: 1, delayMs: 400))
+            await h.platform.apply(.oddResponses([OddResponse(status: 503, contentType: "text/plain", body: "down")]))
             let blocker = Task { await h.session.send("占住通道", to: .group("G1")) }
-            try await Task.sleep(for: .milliseconds(50))
+            #expect(await time.waitForSleepers(until: time.elapsed + .seconds(1)), "the blocker waits for its retry")
             let second = await h.session.openReply(to: .group("G1"))
             let queued = Task { await second.attachImage(png, filename: "late.png") }
-            try await Task.sleep(for: .milliseconds(50))
-            #expect(await second.cancel().status == .cancelled)
+            #expect(await eventually { await second.helpersUnderWay == 1 }, "the image waits for the lane")
+            let takeBack = Task { await second.cancel() }
+            #expect(await eventually { await second.isCancelled })
+            #expect(await time.fireNextTimer(within: .seconds(1)), "the blocker's retry: the lane frees")
+            #expect(await takeBack.value.status == .cancelled)
             await queued.value
-            _ = await blocker.value
+            #expect(await blocker.value.status == .sent)
             #expect(await !h.platform.sent().contains { $0.path.hasSuffix("/files") }, "no upload after the take-back")
         }
     }

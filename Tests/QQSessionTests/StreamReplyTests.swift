@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import QQSession
 import QQSimulator
 import Testing
@@ -10,8 +7,11 @@ import TestSupport
 /// Agent replies over the C2C stream protocol (and accumulated in groups), checked by the simulator.
 @Suite("Streamed replies", .timeLimit(.minutes(1)))
 struct StreamReplyTests {
+    /// The frame pacing interval of ``fast(_:)``.
+    static let interval = Duration.milliseconds(150)
+
     static func fast(_ c: inout SessionConfiguration) {
-        c.stream.interval = .milliseconds(150)
+        c.stream.interval = interval
         c.sending.retryBase = .milliseconds(20)
     }
 
@@ -45,23 +45,30 @@ struct StreamReplyTests {
 
     @Test("500 deltas: throttled frames, each only the new text, nothing lost or repeated, one reply of the budget")
     func manyDeltas() async throws {
-        try await SimHarness.run(configure: Self.fast) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: Self.fast) { h in
             #expect(await h.recorder.waitForReady())
             let msg = await h.c2cMessage()
             let writer = await h.session.openReply(to: .c2c("U1"))
-            var text = ""
-            for i in 0..<500 {
-                let delta = "第\(i)段 "
-                text += delta
-                await writer.append(delta)
-                if i % 50 == 0 { try await Task.sleep(for: .milliseconds(40)) }
+            var text = "第0段 "
+            await writer.append(text)
+            #expect(await h.waitStreams { $0.first?.frames.count == 1 }, "the first frame goes at once")
+            // Ten bursts of 50 deltas; after each, one interval passes: the burst goes as one frame.
+            for burst in 0..<10 {
+                for i in max(1, burst * 50)..<(burst + 1) * 50 {
+                    let delta = "第\(i)段 "
+                    text += delta
+                    await writer.append(delta)
+                }
+                #expect(await time.fireNextTimer(within: Self.interval), "the burst waits for the throttle")
+                #expect(await h.waitStreams { $0.first?.frames.count == burst + 2 })
             }
             let out = await writer.finish()
             #expect(out.status == .sent)
             let s = try #require(await h.streams().first)
             #expect(s.closed)
             #expect(s.text == text + "\n")
-            #expect(s.frames.count < 40, "\(s.frames.count) frames: coalesced")
+            #expect(s.frames.count == 12, "\(s.frames.count) frames: coalesced, one per interval and the closing one")
             #expect(s.frames.map(\.index) == Array(0..<s.frames.count))
             #expect(h.session.ledgerEntry(for: msg.id)?.repliesLeft == 4)
             let count = s.frames.count
@@ -69,24 +76,38 @@ struct StreamReplyTests {
             let frames = await h.recorder.events.compactMap { if case .streamFrame(let f) = $0 { return f }; return nil }
             #expect(frames.count == count)
             #expect(frames.allSatisfy { $0.error == nil })
+            // At most one frame per interval: the frames before the closing one are an interval apart.
+            let times = frames.dropLast().map(\.at)
+            let gaps = zip(times, times.dropFirst()).map { $1.timeIntervalSince($0) }
+            #expect(gaps.allSatisfy { abs($0 - Self.interval.seconds) < 0.001 }, "\(gaps)")
         }
     }
 
     @Test("bytes cut inside a multi-byte character never reach QQ broken")
     func splitCharacter() async throws {
-        try await SimHarness.run(configure: Self.fast) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: Self.fast) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             let writer = await h.session.openReply(to: .c2c("U1"))
-            let bytes = Array("你好，世界😀！".utf8)
-            for b in bytes {
-                await writer.append(bytes: Data([b]))
-                try await Task.sleep(for: .milliseconds(12))
+            let characters = Array("你好，世界😀！")
+            for (n, character) in characters.enumerated() {
+                let bytes = Array(String(character).utf8)
+                await writer.append(bytes: Data(bytes.prefix(1)))
+                if n >= 2 {
+                    // The character before this one waits for the throttle: it goes now, while this
+                    // one is cut after its first byte.
+                    #expect(await time.fireNextTimer(within: Self.interval))
+                    #expect(await h.waitStreams { $0.first?.frames.count == n })
+                }
+                for b in bytes.dropFirst() { await writer.append(bytes: Data([b])) }
+                if n == 0 { #expect(await h.waitStreams { $0.first?.frames.count == 1 }) }
             }
             _ = await writer.finish()
             let s = try #require(await h.streams().first)
             #expect(s.text == "你好，世界😀！\n")
             #expect(!s.frames.contains { $0.text.contains("\u{FFFD}") })
+            #expect(s.frames.map(\.text) == ["你", "好", "，", "世", "界", "😀", "！\n"], "whole characters only")
         }
     }
 
@@ -98,7 +119,7 @@ struct StreamReplyTests {
             let writer = await h.session.openReply(to: .c2c("U1"))
             await writer.append("all of it")
             #expect(await h.waitStreams { $0.first?.frames.count == 1 })
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(await h.recorder.waitForDeliveredFrames(1), "the writer has sent everything it had")
             _ = await writer.finish()
             let s = try #require(await h.streams().first)
             #expect(s.frames.map(\.text) == ["all of it", "\n"])
@@ -132,7 +153,7 @@ struct StreamReplyTests {
             await h.platform.apply(.garbleAnswers(count: 1, body: #"{"timestamp":"2026-11-22T10:00:00+08:00"}"#, contentType: "application/json"))
             let writer = await h.session.openReply(to: .c2c("U1"))
             await writer.append("第一块。")
-            try await Task.sleep(for: .milliseconds(200))
+            #expect(await h.recorder.waitForDeliveredFrames(1), "the id-less answer is in")
             await writer.append("第二块。")
             let out = await writer.finish()
             #expect(out.status == .sent)
@@ -146,7 +167,8 @@ struct StreamReplyTests {
 
     @Test("a 500 mid-stream is retried with the same frame (no duplicate text); a non-JSON answer keeps the last id")
     func errorsMidStream() async throws {
-        try await SimHarness.run(configure: Self.fast) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: Self.fast) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             let writer = await h.session.openReply(to: .c2c("U1"))
@@ -154,9 +176,13 @@ struct StreamReplyTests {
             #expect(await h.waitStreams { $0.first?.frames.count == 1 })
             await h.platform.apply(.oddResponses([OddResponse(status: 500, contentType: "text/plain", body: "boom")]))
             await writer.append("二、")
+            #expect(await time.fireNextTimer(within: Self.interval), "the frame's turn")
+            #expect(await eventually { await h.platform.sent().contains { $0.status == 500 } })
+            #expect(await time.fireNextTimer(within: .milliseconds(100)), "the retry pause after the 500")
             #expect(await h.waitStreams { $0.first?.frames.count == 2 })
             await h.platform.apply(.garbleAnswers(count: 1, body: "<html>not json</html>", contentType: "text/html"))
             await writer.append("三、")
+            #expect(await time.fireNextTimer(within: Self.interval))
             #expect(await h.waitStreams { $0.first?.frames.count == 3 })
             await writer.append("四。")
             let out = await writer.finish()
@@ -169,7 +195,8 @@ struct StreamReplyTests {
 
     @Test("a frame that keeps failing: the stream is closed validly and the rest goes as a normal message")
     func frameFailsForGood() async throws {
-        try await SimHarness.run(configure: Self.fast) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: Self.fast) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             let writer = await h.session.openReply(to: .c2c("U1"))
@@ -177,8 +204,11 @@ struct StreamReplyTests {
             #expect(await h.waitStreams { $0.first?.frames.count == 1 })
             await h.platform.apply(.oddResponses(Array(repeating: OddResponse(status: 503, contentType: "text/plain", body: "down"), count: 4)))
             await writer.append("中间。")
-            // Until all four 503s are used up by the frame and its retries (a fixed pause was too
-            // short on a starved machine, and the close then met the last 503).
+            #expect(await time.fireNextTimer(within: Self.interval), "the frame's turn")
+            for retry in 1...3 {
+                #expect(await time.fireNextTimer(within: .milliseconds(200)), "retry pause \(retry)")
+            }
+            // All four 503s are used up by the frame and its retries before the close is sent.
             #expect(await eventually { await h.platform.sent().count { $0.status == 503 } >= 4 })
             await writer.append("结尾。")
             let out = await writer.finish()
@@ -193,20 +223,22 @@ struct StreamReplyTests {
 
     @Test("take-back mid-stream: nothing pending is sent, late deltas are dropped, the stream is closed validly")
     func cancel() async throws {
-        try await SimHarness.run(configure: Self.fast) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: Self.fast) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             let writer = await h.session.openReply(to: .c2c("U1"))
             await writer.append("我正在写")
             #expect(await h.waitStreams { $0.first?.frames.count == 1 })
-            await writer.append("一段不该发出的话")
+            await writer.append("一段不该发出的话")   // waits for the throttle, which time never reaches
             let out = await writer.cancel()
             await writer.append("迟到的内容")
             #expect(out.status == .cancelled)
             let s = try #require(await h.streams().first)
             #expect(s.frames.map(\.text) == ["我正在写", "\n"])
             #expect(s.closed)
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(time.noTimer(within: .seconds(1)), "no pacing timer is left to send anything later")
+            time.advance(by: .seconds(1))
             #expect(await h.platform.sent().count == 2)
         }
     }
@@ -278,95 +310,6 @@ struct StreamReplyTests {
             #expect(sent.filter { $0.code == 40034050 }.count == 1)
             let s = try #require(await h.streams().first)
             #expect(s.closed)
-        }
-    }
-
-    @Test("a stream that is never closed is rolled back by the platform (the simulator shows it)")
-    func rollBack() async throws {
-        var sim = SimulatorConfiguration()
-        sim.streamCloseTimeout = .milliseconds(200)
-        try await SimHarness.run(simulator: sim) { h in
-            #expect(await h.recorder.waitForReady())
-            let msg = await h.c2cMessage()
-            let http = SimHTTPClient(base: h.simulator.baseURL)
-            let token = try await http.token()
-            _ = try await http.post("/v2/users/U1/messages", ["msg_type": 0, "content": "first", "msg_id": msg.id, "msg_seq": 1,
-                                                             "stream": ["state": 1, "index": 0]], token: token)
-            try await Task.sleep(for: .milliseconds(300))
-            let s = try #require(await h.streams().first)
-            #expect(s.rolledBack)
-            #expect(s.visibleText == "first")
-        }
-    }
-
-    @Test("stream_messages (the newer endpoint): same guarantees, one msg_seq per stream, increasing index")
-    func streamMessagesAPI() async throws {
-        try await SimHarness.run(configure: { Self.fast(&$0); $0.stream.api = .streamMessages }) { h in
-            #expect(await h.recorder.waitForReady())
-            await h.c2cMessage()
-            let writer = await h.session.openReply(to: .c2c("U1"))
-            var text = ""
-            for i in 0..<60 {
-                text += "片\(i)"
-                await writer.append("片\(i)")
-                if i % 10 == 0 { try await Task.sleep(for: .milliseconds(80)) }
-            }
-            await writer.segmentBreak()
-            await writer.append("第二段")
-            _ = await writer.finish()
-            let streams = await h.streams()
-            try #require(streams.count == 2)   // (indexing below would crash the whole test run)
-            #expect(streams.allSatisfy { $0.api == "stream_messages" && $0.closed })
-            #expect(streams[0].text == text + "\n")
-            #expect(streams[1].text == "第二段\n")
-            #expect(Set(streams[0].frames.compactMap(\.msgSeq)).count == 1, "by default one msg_seq per stream")
-            #expect(await h.platform.sent().allSatisfy { $0.path == "/v2/users/U1/stream_messages" && $0.status == 200 })
-        }
-    }
-
-    @Test("the simulator enforces the rules: stream in a group, id on the first frame, wrong index, no newline")
-    func simulatorRules() async throws {
-        try await SimHarness.run { h in
-            #expect(await h.recorder.waitForReady())
-            let msg = await h.c2cMessage()
-            let group = await h.groupMessage()
-            let http = SimHTTPClient(base: h.simulator.baseURL)
-            let token = try await http.token()
-            func code(_ path: String, _ body: [String: Any]) async throws -> Int? {
-                let (data, _) = try await http.post(path, body, token: token)
-                return (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["code"] as? Int
-            }
-            #expect(try await code("/v2/groups/G1/messages", ["content": "x", "msg_id": group.id, "msg_seq": 1,
-                                                              "stream": ["state": 1, "index": 0]]) == 40034031)
-            #expect(try await code("/v2/users/U1/messages", ["content": "x", "msg_id": msg.id, "msg_seq": 1,
-                                                             "stream": ["state": 1, "index": 0, "id": NSNull()]]) == 40034042)
-            let (first, _) = try await http.post("/v2/users/U1/messages", ["content": "x", "msg_id": msg.id, "msg_seq": 2,
-                                                                           "stream": ["state": 1, "index": 0]], token: token)
-            let id = try #require((try JSONSerialization.jsonObject(with: first) as? [String: Any])?["id"] as? String)
-            #expect(try await code("/v2/users/U1/messages", ["content": "y", "msg_id": msg.id, "msg_seq": 3,
-                                                             "stream": ["state": 1, "index": 5, "id": id]]) == 40034044)
-            #expect(try await code("/v2/users/U1/messages", ["content": "end", "msg_id": msg.id, "msg_seq": 4,
-                                                             "stream": ["state": 10, "index": 1, "id": id]]) == 40034050)
-            #expect(try await code("/v2/users/U1/messages", ["content": "end\n", "msg_id": msg.id, "msg_seq": 5,
-                                                             "stream": ["state": 10, "index": 1, "id": id]]) == nil)
-            #expect(try await code("/v2/users/U1/messages", ["content": "more", "msg_id": msg.id, "msg_seq": 6,
-                                                             "stream": ["state": 1, "index": 2, "id": id]]) == 40034043)
-        }
-    }
-
-    @Test("stream_messages with msg_seq per frame (configurable: the sources disagree)")
-    func streamMessagesSeqPerFrame() async throws {
-        try await SimHarness.run(configure: { Self.fast(&$0); $0.stream.api = .streamMessages; $0.stream.seqPerFrame = true }) { h in
-            #expect(await h.recorder.waitForReady())
-            await h.c2cMessage()
-            let writer = await h.session.openReply(to: .c2c("U1"))
-            await writer.append("一")
-            #expect(await h.waitStreams { $0.first?.frames.count == 1 })
-            await writer.append("二")
-            _ = await writer.finish()
-            let s = try #require(await h.streams().first)
-            #expect(s.text == "一二\n")
-            #expect(Set(s.frames.compactMap(\.msgSeq)).count == s.frames.count)
         }
     }
 }
