@@ -2,6 +2,7 @@ import Foundation
 import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// A reply's partial text reaches the store while it is written, on the session's clock.
 @Suite("Reply persistence", .timeLimit(.minutes(1)))
@@ -16,7 +17,8 @@ struct ReplyPersistenceTests {
             // A group reply is accumulated: only the persistence timer stores it before the end.
             let writer = await h.session.openReply(to: .group("G1"))
             await writer.append("一半")
-            #expect(await time.waitForSleepers(until: time.elapsed + .milliseconds(250)), "the timer is set")
+            let limit = time.elapsed + .milliseconds(250)
+            #expect(await time.waitForSleepers { $0 <= limit }, "the timer is set")
             try await store.flush()
             #expect(try await store.message(uid: writer.id) == nil, "nothing stored before 250 ms")
 

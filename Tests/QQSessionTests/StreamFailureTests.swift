@@ -2,6 +2,7 @@ import Foundation
 @testable import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// The hard cases of streaming: lost answers, refusals, budgets, races with take-back and images.
 @Suite("Stream failures and races", .timeLimit(.minutes(1)))
@@ -196,11 +197,14 @@ struct StreamFailureTests {
             await h.platform.apply(.delayAnswers(count: 1, delayMs: 400))
             let writer = await h.session.openReply(to: .c2c("U1"))
             await writer.append("先说一句")
-            // The first frame is at the platform, its answer held back. (Should the answer come
-            // first, the next text still waits for a throttle the test's time never reaches.)
+            // The first frame is at the platform, its answer held until the test moves time 400 ms.
             #expect(await eventually { await h.platform.sent().count == 1 })
             await writer.append("不该发的")
-            let out = await writer.cancel()
+            let cancelling = Task { await writer.cancel() }
+            #expect(await eventually { await writer.isCancelled })
+            #expect(await time.waitForSleepers { $0 == .milliseconds(400) })
+            time.advance(by: .milliseconds(400))
+            let out = await cancelling.value
             #expect(out.status == .cancelled)
             let s = try #require(await h.streams().first)
             #expect(s.frames.map(\.text) == ["先说一句", "\n"])
@@ -219,7 +223,12 @@ struct StreamFailureTests {
             let png = Data([0x89, 0x50, 0x4E, 0x47, 9, 9])
             let upload = Task { await writer.attachImage(png, filename: "slow.png") }
             #expect(await eventually { await h.platform.sent().contains { $0.path.hasSuffix("/files") } }, "the upload is at the platform")
-            let out = await writer.finish()
+            // Its answer is held until the test moves time 300 ms: the reply cannot end before that.
+            let finishing = Task { await writer.finish() }
+            #expect(await time.waitForSleepers { $0 == .milliseconds(300) })
+            #expect(await !h.recorder.events.contains { if case .outbound(let m) = $0 { return m.id == writer.id && m.isFinal }; return false })
+            time.advance(by: .milliseconds(300))
+            let out = await finishing.value
             await upload.value
             #expect(out.status == .sent)
             #expect(out.parts.contains { $0.text == "slow.png" && $0.status == .sent }, "the image is part of the outcome")
@@ -228,7 +237,8 @@ struct StreamFailureTests {
             await h.platform.clearSent()
             await h.platform.apply(.oddResponses([OddResponse(status: 503, contentType: "text/plain", body: "down")]))
             let blocker = Task { await h.session.send("占住通道", to: .group("G1")) }
-            #expect(await time.waitForSleepers(until: time.elapsed + .seconds(1)), "the blocker waits for its retry")
+            let retryBy = time.elapsed + .seconds(1)
+            #expect(await time.waitForSleepers { $0 <= retryBy }, "the blocker waits for its retry")
             let second = await h.session.openReply(to: .group("G1"))
             let queued = Task { await second.attachImage(png, filename: "late.png") }
             #expect(await eventually { await second.helpersUnderWay == 1 }, "the image waits for the lane")

@@ -8,7 +8,8 @@ extension ManualClock {
     /// pause the test expects fires, and nothing later (heartbeats, request deadlines). False when
     /// no such sleeper came.
     func fireNextTimer(within window: Duration, timeout: Duration = .seconds(20)) async -> Bool {
-        guard await waitForSleepers(until: elapsed + window, timeout: timeout) else { return false }
+        let limit = elapsed + window
+        guard await waitForSleepers(matching: { $0 <= limit }, timeout: timeout) else { return false }
         return advanceToNextDeadline()
     }
 
