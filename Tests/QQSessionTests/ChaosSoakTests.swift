@@ -68,7 +68,7 @@ struct ChaosSoakTests {
             let operatorDone = await eventually(timeout: scale) { ledger.snapshot.operatorResults.count == ledger.snapshot.operatorStarted }
             if operatorDone { await operatorTask.value }
             lap("operator")
-            let idle = await Self.waitIdle(ledger, store, timeout: scale)
+            let idle = await Self.waitIdle(h, ledger, store, timeout: scale)
             lap("idle")   // every reply has ended: a C2C stream still open now stays open
             let settleTime = clock.now - started - trafficTime
 
@@ -122,16 +122,16 @@ struct ChaosSoakTests {
         }
     }
 
-    /// Waits until every agent turn has finished and nothing is 'sending' in the store, three checks
-    /// in a row (a message still on its way to the router starts another turn).
-    static func waitIdle(_ ledger: SoakLedger, _ store: MessageStore, timeout: Duration) async -> Bool {
-        var calm = 0
-        return await eventually(timeout: timeout) {
+    /// Waits until the agent router has taken in every message shown (a turn starts in that same
+    /// step), no turn runs or is still being reported, and nothing is 'sending' in the store.
+    static func waitIdle(_ h: SimHarness, _ ledger: SoakLedger, _ store: MessageStore, timeout: Duration) async -> Bool {
+        await eventually(timeout: timeout) {
+            var newest: [ConversationID: String] = [:]
+            for m in await h.recorder.messages { newest[m.conversation] = m.id }
+            for (conversation, id) in newest where await h.session.router.lastUserMessageID(in: conversation) != id { return false }
+            for conversation in agentOwned where await h.busy(conversation) { return false }
             let s = ledger.snapshot
-            let sending = (try? SoakAudit.sendingCount(store)) ?? 1
-            calm = s.turnsStarted == s.turnsFinished && sending == 0 ? calm + 1 : 0
-            if calm < 3 { try? await Task.sleep(for: .milliseconds(200)) }
-            return calm >= 3
+            return s.turnsStarted == s.turnsFinished && ((try? SoakAudit.sendingCount(store)) ?? 1) == 0
         }
     }
 }

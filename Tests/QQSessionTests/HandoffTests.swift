@@ -93,10 +93,15 @@ struct HandoffTests {
 
     @Test("AGENT in a group: no stream, one message at the end")
     func agentGroup() async throws {
-        try await SimHarness.run(agent: shellAgent("printf '第一段'; sleep 0.1; printf '第二段'")) { h in
+        // Two pieces, the second when the test says: the group gets them as one message at the end.
+        let gates = AgentGates()
+        try await SimHarness.run(agent: gates.agent("printf '第一段'; gate 2; printf '第二段'")) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .group("G1"))
             await h.groupMessage("G1", from: "M1", "问个问题")
+            #expect(await h.recorder.waitForDelta(containing: "第一段"))
+            #expect(await h.accepted("/v2/groups/G1/messages").isEmpty, "nothing goes to a group before the end")
+            gates.open("2")
             #expect(await h.recorder.waitForTurns(1))
             #expect(await eventually { await !h.accepted("/v2/groups/G1/messages").isEmpty })
             let sent = await h.accepted("/v2/groups/G1/messages")
@@ -142,10 +147,13 @@ struct HandoffTests {
 
     @Test("DRAFT: the answer streams to the operator only; nothing reaches QQ until the operator sends it (edited)")
     func draftMode() async throws {
-        try await SimHarness.run(agent: shellAgent("printf '建议回复：'; sleep 0.1; printf '请重启试试'")) { h in
+        let gates = AgentGates()
+        try await SimHarness.run(agent: gates.agent("printf '建议回复：'; gate 2; printf '请重启试试'")) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.draft, for: .c2c("U1"))
             await h.c2cMessage(from: "U1", "连不上了")
+            #expect(await h.recorder.waitForDelta(containing: "建议回复："))
+            gates.open("2")
             #expect(await h.recorder.waitForTurns(1))
             #expect(await h.session.draft(for: .c2c("U1")) == "建议回复：请重启试试")
             // A DRAFT turn has no writer to QQ at all: nothing can go out later either.

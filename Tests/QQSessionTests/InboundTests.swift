@@ -76,42 +76,47 @@ struct InboundTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-att-\(UUID().uuidString)").path
         let blackHole = try BlackHoleServer()
         defer { blackHole.close() }
-        try await SimHarness.run(configure: {
+        // Downloads run one after another; the black hole's is first, and times out when the test moves
+        // time 30 s on. The others then run (in real time; time does not move again).
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: {
             $0.attachments.directory = dir
             $0.attachments.maxBytes = 4096
-            $0.attachments.timeout = .seconds(3)   // the black hole's; a real download must fit even on a starved machine
+            $0.attachments.timeout = .seconds(30)
         }) { h in
             #expect(await h.recorder.waitForReady())
             let good = Self.png(width: 40, height: 30)
             let missing = h.simulator.baseURL + "/sim/files/nothere/x.png"
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "four files", attachments: [
+                SimAttachment(contentType: "image/png", filename: "slow.png", url: "http://127.0.0.1:\(blackHole.port)/slow.png"),
                 SimAttachment(contentType: "image/png", filename: "ok.png", data: good),
                 SimAttachment(contentType: "image/jpeg", filename: "big.jpg", data: Data(repeating: 0xAB, count: 10_000)),
                 SimAttachment(contentType: "image/png", filename: "gone.png", url: missing),
-                SimAttachment(contentType: "image/png", filename: "slow.png", url: "http://127.0.0.1:\(blackHole.port)/slow.png"),
                 SimAttachment(contentType: "file", filename: "report.pdf", url: h.simulator.baseURL + "/sim/files/x/report.pdf"),
             ])
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "after the files")
-            try #require(await h.recorder.waitForMessages(2, timeout: .seconds(15)))
+            #expect(await time.waitForSleepers { $0 == .seconds(30) }, "the black hole's download is under way")
+            time.advance(by: .seconds(30))
+            try #require(await h.recorder.waitForMessages(2))
             let messages = await h.recorder.messages
             #expect(messages.map(\.text) == ["four files", "after the files"], "order kept behind the downloads")
             let a = messages[0].attachments
             try #require(a.count == 5)
-            #expect(a[0].state == .downloaded)
-            #expect(a[0].data == good)
-            #expect(a[0].width == 40 && a[0].height == 30)
-            #expect(a[0].size == good.count)
-            let path = try #require(a[0].localPath)
+            #expect(a[1].state == .downloaded)
+            #expect(a[1].data == good)
+            #expect(a[1].width == 40 && a[1].height == 30)
+            #expect(a[1].size == good.count)
+            let path = try #require(a[1].localPath)
             #expect(FileManager.default.contents(atPath: path) == good)
             let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
             #expect(mode == 0o600)
-            #expect(a[1].state == .failed(reason: "larger than 4 KiB, not downloaded"))
-            #expect(a[1].data == nil)
-            #expect(a[2].state == .failed(reason: "download failed (HTTP 404)"))
-            guard case .failed(let slow) = a[3].state else { Issue.record("slow download did not fail"); return }
+            #expect(a[2].state == .failed(reason: "larger than 4 KiB, not downloaded"))
+            #expect(a[2].data == nil)
+            #expect(a[3].state == .failed(reason: "download failed (HTTP 404)"))
+            guard case .failed(let slow) = a[0].state else { Issue.record("slow download did not fail"); return }
             #expect(slow.contains("timed out"))
             #expect(a[4].state == .remote, "non-images are not downloaded")
-            #expect(a[2].placeholder == "[image gone.png: download failed (HTTP 404)]")
+            #expect(a[3].placeholder == "[image gone.png: download failed (HTTP 404)]")
             #expect(await h.recorder.notices.filter { $0.kind == .downloadFailed }.count == 3)
         }
     }

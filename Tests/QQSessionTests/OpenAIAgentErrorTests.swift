@@ -69,8 +69,16 @@ struct OpenAIAgentErrorTests {
 
     @Test("a server that does not answer within the request timeout")
     func slowHead() async throws {
-        let error = try #require(try await SSEFixture.turn("slow_head", requestTimeout: .milliseconds(500)).agentError)
-        #expect(error.message.contains("did not answer within 500ms"))
+        // The fixture holds the head back 3 s; the 30 s limit runs on the test's clock and is reached by hand.
+        let time = ManualClock()
+        let error = try #require(try await SSEFixture.with { fixture in
+            let turn = try await fixture.agent("slow_head", requestTimeout: .seconds(30), clock: .manual(time))
+                .startTurn(TurnRequest(conversation: .c2c("U1"), newMessages: [.user("hi")]))
+            #expect(await time.waitForSleepers { $0 == .seconds(30) }, "the request is under way")
+            time.advance(by: .seconds(30))
+            return await TurnOutcome.collect(turn)
+        }.agentError)
+        #expect(error.message.contains("did not answer within 30s"))
         #expect(error.message.contains("http://127.0.0.1:"))
     }
 

@@ -18,7 +18,7 @@ struct ConsoleTmuxTests {
             interval_ms = 100
             [agent]
             backend = "command"
-            command = ["/bin/sh", "-c", "i=0; while [ $i -lt 600 ]; do printf '长%d ' $i; i=$((i+1)); sleep 0.05; done"]
+            command = ["/bin/sh", "-c", "i=0; while [ $i -lt 100000 ]; do printf '长%d ' $i; i=$((i+1)); sleep 0.05; done"]
 
             """)
     }
@@ -65,21 +65,21 @@ struct ConsoleTmuxTests {
         #expect(await eventually { (await sim.platform.streamRecords().first?.frames.count ?? 0) >= 2 })
         #expect(await tmux.waitFor { $0.contains("长1 ") })
         let early = tmux.screen.components(separatedBy: "长").count
-        try await Task.sleep(for: .milliseconds(600))
+        #expect(await tmux.waitFor { $0.components(separatedBy: "长").count > early }, "the reply did not grow on screen:\n\(tmux.screen)")
         let later = tmux.screen
-        #expect(later.components(separatedBy: "长").count > early, "the reply did not grow on screen:\n\(later)")
         #expect(later.contains("▌"))
         #expect(later.contains("▶"))
 
         // Ctrl-T mid-stream: the stream gets its closing frame, nothing after it, the screen says so.
         tmux.press("C-t")
         #expect(await eventually { await sim.platform.streamRecords().first?.closed == true })
-        let frames = await sim.platform.streamRecords().first?.frames.count ?? 0
         #expect(await tmux.waitFor { $0.contains("private · HUMAN") && $0.contains("stopped by take-back") }, "\(tmux.screen)")
-        try await Task.sleep(for: .milliseconds(400))
+        // The reply shows ⊘ once its writer is done: nothing can be sent for it after that.
+        #expect(await tmux.waitFor { $0.contains("⊘") }, "\(tmux.screen)")
         let stream = try #require(await sim.platform.streamRecords().first)
-        #expect(stream.frames.count == frames, "a frame went out after the closing frame")
         #expect(stream.frames.last?.state == 10 && !stream.rolledBack)
+        let afterClose = await sim.platform.sent().drop { $0.body?["stream"]?["state"]?.int != 10 }.dropFirst()
+        #expect(afterClose.isEmpty, "sent after the closing frame: \(Array(afterClose))")
 
         // Resize: smaller, tiny (a notice), and back; the layout stays whole.
         tmux.resize(cols: 60, rows: 20)

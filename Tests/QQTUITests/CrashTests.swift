@@ -2,6 +2,7 @@ import Foundation
 @testable import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// kill -9 of a real qqtui process loses nothing it had committed.
 @Suite("Crash safety (kill -9)", .timeLimit(.minutes(2)))
@@ -64,18 +65,16 @@ struct CrashTests {
         defer { send.send(SIGKILL) }
         for chunk in ["从前有座山，", "山里有座庙，", "庙里有个老和尚"] {
             input.fileHandleForWriting.write(Data(chunk.utf8))
-            try await Task.sleep(for: .milliseconds(200))
         }
+        // The stream is still open (stdin is): its partial text reaches the store and QQ.
         let reader = try MessageStore.open(path: dir + "/store.sqlite", mode: .readOnly)
         var partial: StoredMessage?
-        for _ in 0..<100 {
-            partial = try await reader.messages(in: .c2c("U1")).first { $0.direction == "out" }
-            if partial?.text.contains("庙里") == true { break }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        #expect(await eventually(timeout: .seconds(20)) {
+            partial = try? await reader.messages(in: .c2c("U1")).first { $0.direction == "out" }
+            return partial?.text.contains("庙里") == true
+        })
         #expect(partial?.status == "sending")
-        let streamed = await sim.platform.streamRecords()
-        #expect(streamed.first?.frames.isEmpty == false, "frames went out before the kill")
+        #expect(await eventually { await sim.platform.streamRecords().first?.frames.isEmpty == false }, "frames went out before the kill")
         send.send(SIGKILL)
         _ = await send.waitForExit()
         let store = try MessageStore.open(path: dir + "/store.sqlite")

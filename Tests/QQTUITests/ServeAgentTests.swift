@@ -39,7 +39,7 @@ struct ServeAgentTests {
         let dir = Self.tempDir()
         let agent = """
             backend = "command"
-            command = ["/bin/sh", "-c", "i=0; while [ $i -lt 200 ]; do printf '长%d ' $i; i=$((i+1)); sleep 0.05; done"]
+            command = ["/bin/sh", "-c", "i=0; while [ $i -lt 100000 ]; do printf '长%d ' $i; i=$((i+1)); sleep 0.05; done"]
             """
         let serve = try ChildProcess(try binary(), ["serve", "--json", "--config", try config(sim: sim, dir: dir, agent: agent)])
         defer { serve.send(SIGKILL) }

@@ -11,12 +11,16 @@ public actor ACPAgent: AgentBackend {
     public nonisolated let name: String
     /// How the agent runs.
     public nonisolated let configuration: ACPAgentConfiguration
+    /// What the start timeout, request timeouts and the cancel grace are measured on.
+    public nonisolated let clock: SessionClock
     private var sessions: [ConversationID: ACPSession] = [:]
     private var isShutDown = false
 
-    /// A backend; no process starts before the first turn.
-    public init(configuration: ACPAgentConfiguration) {
+    /// A backend; no process starts before the first turn. `clock` times its start, requests and the
+    /// grace after a cancel.
+    public init(configuration: ACPAgentConfiguration, clock: SessionClock = .continuous) {
         self.configuration = configuration
+        self.clock = clock
         self.name = "acp " + configuration.programName
     }
 
@@ -24,7 +28,8 @@ public actor ACPAgent: AgentBackend {
     public func startTurn(_ request: TurnRequest) async throws -> any AgentTurn {
         let (session, restart) = try await session(for: request.conversation)
         let (blocks, notes) = ACPPrompt.blocks(for: request, acceptsImages: session.acceptsImages)
-        let turn = ACPTurn(session: session, policy: configuration.permissionPolicy, cancelGrace: configuration.cancelGrace)
+        let turn = ACPTurn(session: session, policy: configuration.permissionPolicy, cancelGrace: configuration.cancelGrace,
+                           clock: clock)
         session.begin(turn)
         for note in [restart].compactMap({ $0 }) + notes { turn.note(note, once: nil) }
         Task { await turn.run(blocks) }
@@ -66,7 +71,7 @@ public actor ACPAgent: AgentBackend {
         }
         let session: ACPSession
         do {
-            session = try await ACPSession.launch(configuration, label: name)
+            session = try await ACPSession.launch(configuration, label: name, clock: clock)
         } catch let error as QQError {
             throw QQError.agent("cannot start \(name): \(error.message)")
         }

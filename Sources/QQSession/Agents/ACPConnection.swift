@@ -23,6 +23,8 @@ final class ACPConnection: Sendable {
     /// How errors name the agent, e.g. `acp gemini`.
     let label: String
     private let maxLineBytes: Int
+    /// What request timeouts are measured on.
+    private let clock: SessionClock
     private let state = Mutex(State())
 
     private struct State {
@@ -32,7 +34,8 @@ final class ACPConnection: Sendable {
     }
 
     /// A connection over `process`; call ``start(_:)`` to begin reading.
-    init(process: AgentProcess, label: String, maxLineBytes: Int = 8 * 1024 * 1024) {
+    init(process: AgentProcess, label: String, maxLineBytes: Int = 8 * 1024 * 1024, clock: SessionClock = .continuous) {
+        self.clock = clock
         self.process = process
         self.label = label
         self.maxLineBytes = maxLineBytes
@@ -70,8 +73,9 @@ final class ACPConnection: Sendable {
         }
         let line = Self.encode(["jsonrpc": .string("2.0"), "id": .number(Double(id)), "method": .string(method), "params": params])
         let timer = timeout.map { limit in
-            Task { [weak self, label] in
-                try await Task.sleep(for: limit)
+            let due = clock.now + limit
+            return Task { [weak self, label, clock] in
+                try await clock.sleep(until: due)
                 self?.fail(id, QQError.agent("\(label) did not answer \(method) within \(limit.shortDescription)"))
             }
         }

@@ -49,16 +49,16 @@ final class ACPSession: Sendable {
     }
 
     /// Starts the agent, runs `initialize` and `session/new` within the start timeout.
-    static func launch(_ configuration: ACPAgentConfiguration, label: String) async throws -> ACPSession {
+    static func launch(_ configuration: ACPAgentConfiguration, label: String, clock: SessionClock) async throws -> ACPSession {
         try configuration.checkProgram()
         let process = try AgentProcess(argv: configuration.command, environment: configuration.mergedEnvironment,
                                        directory: configuration.directory)
-        let connection = ACPConnection(process: process, label: label)
+        let connection = ACPConnection(process: process, label: label, clock: clock)
         let slot = Slot()
         connection.start { [connection] inbound in slot.handle(inbound, connection) }
         do {
-            let deadline = ContinuousClock.now + configuration.startTimeout
-            let remaining = { max(.zero, deadline - ContinuousClock.now) }
+            let deadline = clock.now + configuration.startTimeout
+            let remaining = { max(.zero, deadline - clock.now) }
             let initialize = JSONValue.object([
                 "protocolVersion": .number(1),
                 "clientCapabilities": .object([
@@ -82,7 +82,7 @@ final class ACPSession: Sendable {
             }
             return ACPSession(process: process, connection: connection, sessionID: sessionID, acceptsImages: images, slot: slot)
         } catch {
-            await process.terminate(grace: .seconds(1))
+            await process.terminate(grace: .seconds(1), clock: clock)
             throw error
         }
     }

@@ -13,6 +13,7 @@ final class ACPTurn: AgentTurn {
     private let continuation: AsyncThrowingStream<AgentEvent, any Error>.Continuation
     private let policy: ACPAgentConfiguration.PermissionPolicy
     private let cancelGrace: Duration
+    private let clock: SessionClock
     /// Shared with the `events` filter, which must see `cancelled` before the turn object exists.
     let shared: Shared
 
@@ -47,7 +48,7 @@ final class ACPTurn: AgentTurn {
     }
 
     /// A turn on `session`; ``run(_:)`` sends the prompt.
-    init(session: ACPSession, policy: ACPAgentConfiguration.PermissionPolicy, cancelGrace: Duration) {
+    init(session: ACPSession, policy: ACPAgentConfiguration.PermissionPolicy, cancelGrace: Duration, clock: SessionClock) {
         let (raw, continuation) = AsyncThrowingStream.makeStream(of: AgentEvent.self)
         let shared = Shared()
         let box = IteratorBox(raw.makeAsyncIterator())
@@ -63,6 +64,7 @@ final class ACPTurn: AgentTurn {
         self.session = session
         self.policy = policy
         self.cancelGrace = cancelGrace
+        self.clock = clock
         // A consumer that stops listening (its task cancelled) stops the agent too.
         continuation.onTermination = { [weak self] termination in
             guard case .cancelled = termination, let self else { return }
@@ -100,8 +102,9 @@ final class ACPTurn: AgentTurn {
         session.connection.notify("session/cancel", .object(["sessionId": .string(session.sessionID)]))
         for p in pending { session.connection.reply(to: p.rpcID, result: Self.cancelledOutcome) }
         let grace = cancelGrace
-        Task { [self] in
-            try? await Task.sleep(for: grace)
+        let due = clock.now + grace
+        Task { [self, clock] in
+            try? await clock.sleep(until: due)
             guard !shared.state.withLock({ $0.finished }) else { return }
             note("the agent did not stop within \(grace.shortDescription) of the cancel: its process was stopped", once: nil)
             await session.terminate()

@@ -14,9 +14,10 @@ import Darwin
 extension OpenAIAgent {
     /// The request got no response head: refused, unreachable, or too slow.
     static func connectError(_ error: any Error, configuration: OpenAIAgentConfiguration) -> QQError {
-        if let qq = error as? QQError { return qq }
         let base = Redactor.shared.redact(configuration.displayBase)
-        if let http = error as? HTTPClientError, http == .deadlineExceeded || http == .readTimeout {
+        let timedOut = (error as? QQError)?.kind == .timeout
+        if let qq = error as? QQError, !timedOut { return qq }
+        if timedOut || (error as? HTTPClientError).map({ $0 == .deadlineExceeded || $0 == .readTimeout }) == true {
             return QQError.agent("the server at \(base) did not answer within \(configuration.requestTimeout.shortDescription)",
                                  context: "openai")
         }

@@ -11,6 +11,8 @@ import NIOFoundationCompat
 public final class OpenAIAgent: AgentBackend {
     /// The endpoint, model and limits.
     public let configuration: OpenAIAgentConfiguration
+    /// What the wait for the response head is measured on.
+    public let clock: SessionClock
 
     /// For the status bar: `openai <model>`.
     public var name: String { "openai \(configuration.model)" }
@@ -29,9 +31,10 @@ public final class OpenAIAgent: AgentBackend {
     /// How much of an error response is read for its message.
     static let maxErrorBodyBytes = 64 * 1024
 
-    /// A backend for `configuration`.
-    public init(configuration: OpenAIAgentConfiguration) {
+    /// A backend for `configuration`; `clock` times the wait for each response's head.
+    public init(configuration: OpenAIAgentConfiguration, clock: SessionClock = .continuous) {
         self.configuration = configuration
+        self.clock = clock
         // The key lives as long as the agent: it must stay redacted however many tokens come and go.
         if let key = configuration.apiKey { Redactor.shared.register(key.exposedValue, pinned: true) }
     }
@@ -41,20 +44,24 @@ public final class OpenAIAgent: AgentBackend {
     public func startTurn(_ request: TurnRequest) async throws -> any AgentTurn {
         try configuration.validate()
         let turn = OpenAITurn()
-        let configuration = self.configuration
-        turn.start { turn in await Self.run(request, configuration: configuration, turn: turn) }
+        let configuration = self.configuration, clock = self.clock
+        turn.start { turn in await Self.run(request, configuration: configuration, clock: clock, turn: turn) }
         return turn
     }
 
     /// Performs the request and feeds the turn until `[DONE]`, the end of the stream or an error.
-    private static func run(_ request: TurnRequest, configuration: OpenAIAgentConfiguration, turn: OpenAITurn) async {
+    private static func run(_ request: TurnRequest, configuration: OpenAIAgentConfiguration, clock: SessionClock,
+                            turn: OpenAITurn) async {
         do {
             let (messages, notes) = wireMessages(for: request, configuration: configuration)
             for note in notes { turn.emit(.note(note)) }
             let httpRequest = try makeHTTPRequest(messages: messages, configuration: configuration)
             let response: HTTPClientResponse
             do {
-                response = try await client.execute(httpRequest, timeout: .nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9)))
+                let limit = configuration.requestTimeout
+                response = try await withTimeout(limit, what: "response", context: "openai", clock: clock) {
+                    try await client.execute(httpRequest, timeout: .nanoseconds(Int64(limit.seconds * 1e9)))
+                }
             } catch {
                 throw connectError(error, configuration: configuration)
             }

@@ -25,7 +25,7 @@ struct ACPFixture {
 
     /// A backend that runs the fixture in a fresh directory.
     init(policy: ACPAgentConfiguration.PermissionPolicy = .deny, cancelGrace: Duration = .seconds(3),
-         environment: [String: String] = [:]) throws {
+         environment: [String: String] = [:], clock: SessionClock = .continuous) throws {
         let python = try #require(Self.python, "the ACP fixture needs .build/peers/venv (run bash .ci/peers)")
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-acp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -33,13 +33,14 @@ struct ACPFixture {
         env["ACP_FIXTURE_LOG"] = directory.appendingPathComponent("acp-fixture.jsonl").path
         backend = ACPAgent(configuration: ACPAgentConfiguration(
             command: [python, Self.script], environment: env, directory: directory.path,
-            permissionPolicy: policy, cancelGrace: cancelGrace))
+            permissionPolicy: policy, cancelGrace: cancelGrace), clock: clock)
     }
 
     /// Runs `body` with a fixture and always shuts the backend down, checking no agent process survives.
     static func run(policy: ACPAgentConfiguration.PermissionPolicy = .deny, cancelGrace: Duration = .seconds(3),
-                    environment: [String: String] = [:], _ body: (ACPFixture) async throws -> Void) async throws {
-        let fixture = try ACPFixture(policy: policy, cancelGrace: cancelGrace, environment: environment)
+                    environment: [String: String] = [:], clock: SessionClock = .continuous,
+                    _ body: (ACPFixture) async throws -> Void) async throws {
+        let fixture = try ACPFixture(policy: policy, cancelGrace: cancelGrace, environment: environment, clock: clock)
         do { try await body(fixture) } catch {
             await fixture.close()
             throw error

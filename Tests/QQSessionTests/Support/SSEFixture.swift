@@ -37,10 +37,11 @@ struct SSEFixture {
 
     /// An agent for this fixture; `mode` is sent as the model name.
     func agent(_ mode: String, apiKey: Secret? = nil, systemPrompt: String? = nil, maxHistoryMessages: Int = 40,
-               maxHistoryChars: Int = 16_000, requestTimeout: Duration = .seconds(10)) -> OpenAIAgent {
+               maxHistoryChars: Int = 16_000, requestTimeout: Duration = .seconds(10),
+               clock: SessionClock = .continuous) -> OpenAIAgent {
         OpenAIAgent(configuration: OpenAIAgentConfiguration(
             baseURL: baseURL, model: mode, apiKey: apiKey, systemPrompt: systemPrompt, maxHistoryMessages: maxHistoryMessages,
-            maxHistoryChars: maxHistoryChars, requestTimeout: requestTimeout))
+            maxHistoryChars: maxHistoryChars, requestTimeout: requestTimeout), clock: clock)
     }
 
     /// `GET /_state`: disconnects, completed streams, and the last request as received.

@@ -29,11 +29,13 @@ final class ChildProcess: @unchecked Sendable {
         let output = self.output
         out.fileHandleForReading.readabilityHandler = { h in
             let d = h.availableData
-            if !d.isEmpty { output.text.withLock { $0.out += String(decoding: d, as: UTF8.self) } }
+            if d.isEmpty { h.readabilityHandler = nil; output.closed.withLock { $0.out = true } }
+            else { output.text.withLock { $0.out += String(decoding: d, as: UTF8.self) } }
         }
         err.fileHandleForReading.readabilityHandler = { h in
             let d = h.availableData
-            if !d.isEmpty { output.text.withLock { $0.err += String(decoding: d, as: UTF8.self) } }
+            if d.isEmpty { h.readabilityHandler = nil; output.closed.withLock { $0.err = true } }
+            else { output.text.withLock { $0.err += String(decoding: d, as: UTF8.self) } }
         }
         try p.run()
         process = p
@@ -64,7 +66,11 @@ final class ChildProcess: @unchecked Sendable {
         while clock.now < deadline {
             if !process.isRunning {
                 process.waitUntilExit()
-                try? await Task.sleep(for: .milliseconds(30))   // let the last output arrive
+                // Its last output is in once both pipes reached their end (a grandchild that kept
+                // them open is not waited for past the deadline).
+                while clock.now < deadline, !output.closed.withLock({ $0.out && $0.err }) {
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
                 return process.terminationStatus
             }
             try? await Task.sleep(for: .milliseconds(20))
@@ -88,6 +94,8 @@ final class ChildProcess: @unchecked Sendable {
 /// Captured output, filled by the pipes' handlers.
 final class OutputBuffer: Sendable {
     let text = Mutex<(out: String, err: String)>(("", ""))
+    /// Each pipe reached its end.
+    let closed = Mutex<(out: Bool, err: Bool)>((false, false))
 }
 
 /// Where the test build put things.
