@@ -21,17 +21,15 @@ final class GatewayDriver: Sendable {
     struct State {
         var machine: GatewayStateMachine<SessionClock.Instant>
         var status = GatewayStatus()
-        var current: GatewayConnection?
+        /// The loop's current step, which a reconnect command or shutdown cuts short.
+        var stage: Stage = .idle
+        /// A reconnect command not yet taken up by the loop (it resets the attempt count).
         var forcePending = false
         var shuttingDown = false
-        var wake: AsyncStream<Void>.Continuation?
         var loopTask: Task<Void, Never>?
         var tokenExpiry: SessionClock.Instant?
-        var readyAt: SessionClock.Instant?
         var attemptsStarted = 0
         var loopsStarted = 0
-        /// The token + discovery step of the current attempt (cancelled by shutdown).
-        var preparing: Task<Void, Never>?
     }
 
     /// The session's callbacks.
@@ -109,26 +107,22 @@ final class GatewayDriver: Sendable {
     /// A fresh attempt now: wakes a waiting loop (resetting the attempt count), replaces the live
     /// connection, or starts a new loop when the session is OFFLINE.
     func forceReconnect() {
-        let (connection, wake, preparing) = state.withLock { s in
+        let stage = state.withLock { s in
             s.forcePending = true
-            return (s.current, s.wake, s.preparing)
+            return s.stage
         }
         if start() { return }
-        wake?.yield()
-        preparing?.cancel()
-        connection?.end(.forced)
+        stage.interrupt(.forced)
     }
 
     /// Stops everything and waits for the loop to finish.
     func shutdown() async {
-        let (connection, wake, task) = state.withLock { s in
+        let (stage, task) = state.withLock { s in
             s.shuttingDown = true
-            return (s.current, s.wake, s.loopTask)
+            return (s.stage, s.loopTask)
         }
-        wake?.yield()
-        connection?.end(.shutdown)
-        // A token or discovery request in flight must not hold shutdown for its whole timeout.
-        state.withLock { $0.preparing }?.cancel()
+        // A token or discovery request in flight must not hold shutdown for its whole timeout either.
+        stage.interrupt(.shutdown)
         await task?.value
     }
 
@@ -246,20 +240,14 @@ final class GatewayDriver: Sendable {
 
     /// Sleeps for `duration` unless ``forceReconnect()`` or ``shutdown()`` wakes it.
     private func interruptibleSleep(_ duration: Duration) async {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+        let wake = StopSignal()
         let wakeNow = state.withLock { s -> Bool in
-            s.wake = continuation
+            s.stage = .waiting(wake)
             return s.forcePending || s.shuttingDown
         }
         if !wakeNow {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { [clock] in try? await clock.sleep(for: duration) }
-                group.addTask { for await _ in stream { break } }
-                await group.next()
-                group.cancelAll()
-            }
+            await wake.run { [clock] in try? await clock.sleep(for: duration) }
         }
-        continuation.finish()
-        state.withLock { $0.wake = nil }
+        state.withLock { $0.stage = .idle }
     }
 }
