@@ -83,6 +83,9 @@ final class GatewayDriver: Sendable {
     /// Connection attempts and reconnect loops started so far (tests check the guard with these).
     var counters: (attempts: Int, loops: Int) { state.withLock { ($0.attemptsStarted, $0.loopsStarted) } }
 
+    /// Whether a reconnect loop runs now.
+    var loopRunning: Bool { loopActive.load(ordering: .acquiring) }
+
     /// Starts the reconnect loop unless one is running. Returns true when this call started it.
     @discardableResult
     func start() -> Bool {
