@@ -12,7 +12,7 @@ enum GatewayInbound: Sendable {
     case notice(Notice)
 }
 
-/// Owns the gateway connection: one reconnect loop at a time, backoff, the attempt cap, status.
+/// Owns the gateway connection: one reconnect loop at a time, paced by a ``ReconnectPacer``, and status.
 ///
 /// The loop is started through an atomic guard (``start()``), so two failures or two reconnect
 /// commands racing each other never run two loops. Each attempt is a ``GatewayConnection`` whose
@@ -46,7 +46,6 @@ final class GatewayDriver: Sendable {
     let rest: RESTClient
     let logger: Logger
     let delegate: Delegate
-    let backoff: Backoff
     let clock: SessionClock
     /// A connection ready this long counts as healthy: the next reconnect after it is immediate.
     let stableAfter: Duration = .seconds(10)
@@ -64,7 +63,6 @@ final class GatewayDriver: Sendable {
         self.rest = rest
         self.logger = logger
         self.delegate = delegate
-        self.backoff = Backoff(policy: configuration.reconnect)
         self.state = Mutex(State(machine: GatewayStateMachine(
             intents: configuration.intents.rawValue, shard: configuration.shard,
             helloTimeout: configuration.timeouts.hello, readyTimeout: configuration.timeouts.ready)))
@@ -155,28 +153,21 @@ final class GatewayDriver: Sendable {
     private var shuttingDown: Bool { state.withLock { $0.shuttingDown } }
 
     private func runLoop() async {
-        let maxAttempts = max(1, configuration.reconnect.maxAttempts)
-        // Consecutive connections that did not hold: they pace the backoff.
-        var failures = 0
-        // Consecutive failed attempts: they make the session give up. A Resume that worked is not one,
-        // even if the connection drops soon after: the session was kept, events flowed, no session start
-        // was spent (only being kicked right after a fresh Identify is flapping worth stopping).
-        var strikes = 0
-        var authRejections = 0
-        var delay: Duration = .zero
+        var pacer = ReconnectPacer(policy: configuration.reconnect, stableAfter: stableAfter)
         var reason = ""
         var plan: GatewayPlan = state.withLock { $0.machine.sessionID != nil ? .resume : .identify }
         while !shuttingDown {
-            if consumeForce() { failures = 0; strikes = 0; delay = .zero }
-            if delay > .zero {
-                let wait = delay
-                publish { $0.phase = .reconnecting(attempt: strikes + 1, maxAttempts: maxAttempts,
+            if consumeForce() { pacer.restart() }
+            if pacer.wait > .zero {
+                let (wait, attempt, maxAttempts) = (pacer.wait, pacer.attempt, pacer.maxAttempts)
+                publish { $0.phase = .reconnecting(attempt: attempt, maxAttempts: maxAttempts,
                                                    nextInMs: wait.milliseconds, reason: reason) }
                 await interruptibleSleep(wait)
                 if shuttingDown { break }
-                if consumeForce() { failures = 0; strikes = 0 }
+                if consumeForce() { pacer.restart() }
             }
-            publish { $0.phase = .connecting(attempt: strikes + 1) }
+            let attempt = pacer.attempt
+            publish { $0.phase = .connecting(attempt: attempt) }
             let attempted = plan
             let outcome = await runAttempt(plan: plan)
             if shuttingDown { break }
@@ -193,42 +184,16 @@ final class GatewayDriver: Sendable {
                 break
             }
             plan = next
-            if outcome.cause == .serverClosed(code: 4004) {
-                authRejections += 1
-                await tokens.invalidate(nil)
-                if authRejections >= 2 {
-                    goOffline("the gateway refused the token twice (close 4004 authentication failed): check app_id and app_secret")
-                    break
-                }
-            } else if outcome.readyFor != nil {
-                authRejections = 0
-            }
-            if let up = outcome.readyFor, up >= stableAfter {
-                // A healthy connection ended (the platform rotates them every 30-65 min): go again now.
-                failures = 0
-                strikes = 0
-                delay = .zero
-            } else if outcome.readyFor != nil, outcome.cause == .reconnectRequested || outcome.cause == .forced {
-                // Op 7 or the operator's command: asked for, not a failure; still paced.
-                failures = 0
-                strikes = 0
-                delay = backoff.delay(afterFailures: 1, random: .random(in: 0...1))
-            } else {
-                // Never READY, or dropped right after it: paced like a failure. Counting the short-lived
-                // ones too keeps a platform that kicks us after READY from costing a session start per second.
-                failures += 1
-                strikes = outcome.readyFor != nil && attempted == .resume ? 0 : strikes + 1
-                if strikes >= maxAttempts {
-                    let what = outcome.readyFor == nil ? "failed attempts" : "attempts (the last ones dropped right after READY)"
-                    goOffline("gave up after \(strikes) \(what); last: \(outcome.detail ?? reason)")
-                    break
-                }
-                delay = authRejections == 1 && outcome.cause == .serverClosed(code: 4004)
-                    ? .zero : backoff.delay(afterFailures: failures, random: .random(in: 0...1))
+            if outcome.cause == .serverClosed(code: 4004) { await tokens.invalidate(nil) }
+            let decision = pacer.attemptEnded(cause: outcome.cause, readyFor: outcome.readyFor, attempted: attempted,
+                                              detail: detail, random: .random(in: 0...1))
+            if case .giveUp(let why) = decision {
+                goOffline(why)
+                break
             }
             logger.info("gateway connection ended", metadata: [
-                "cause": "\(reason)", "next": "\(plan)", "failures": "\(failures)", "strikes": "\(strikes)",
-                "delay": "\(delay.shortDescription)"])
+                "cause": "\(reason)", "next": "\(plan)", "failures": "\(pacer.failures)", "strikes": "\(pacer.strikes)",
+                "delay": "\(pacer.wait.shortDescription)"])
         }
         loopActive.store(false, ordering: .releasing)
         // A reconnect command that raced with the loop's exit must not be lost.
