@@ -77,6 +77,7 @@ struct GatewayAttemptMachine<Instant: InstantProtocol & Sendable>: Sendable wher
     /// Where the attempt is.
     private(set) var state: State = .idle
 
+    /// An attempt not started yet.
     init(connectTimeout: Duration, closeGrace: Duration) {
         self.connectTimeout = connectTimeout
         self.closeGrace = closeGrace

@@ -7,6 +7,7 @@ extension GatewayDriver {
     /// Largest gateway message accepted (the platform's are far smaller; 1 MiB contents must pass).
     static let maxMessageSize = 16 * 1024 * 1024
 
+    /// The attempt machine on the session's clock.
     typealias AttemptMachine = GatewayAttemptMachine<SessionClock.Instant>
 
     /// What the attempt's child tasks report to it.

@@ -14,7 +14,9 @@ struct ReconnectPacer: Sendable {
         case giveUp(String)
     }
 
+    /// The waits after consecutive failures.
     let backoff: Backoff
+    /// Failed attempts in a row that make the session give up.
     let maxAttempts: Int
     /// A connection READY this long counts as healthy: the next attempt is immediate.
     let stableAfter: Duration
@@ -27,6 +29,7 @@ struct ReconnectPacer: Sendable {
     /// The wait before the next attempt.
     private(set) var wait: Duration = .zero
 
+    /// A pacer for `policy` that has seen no attempt yet.
     init(policy: ReconnectPolicy, stableAfter: Duration) {
         backoff = Backoff(policy: policy)
         maxAttempts = max(1, policy.maxAttempts)
