@@ -201,6 +201,9 @@ public actor Session {
     /// Connection attempts and reconnect loops started since creation.
     public nonisolated var connectionCounters: (attempts: Int, loops: Int) { driver.counters }
 
+    /// Whether the gateway's reconnect loop runs (after OFFLINE it has ended: nothing retries on its own).
+    package nonisolated var reconnectLoopRunning: Bool { driver.loopRunning }
+
     // MARK: - Sending
 
     /// The route a message to `conversation` would take now: passive (which message, time and

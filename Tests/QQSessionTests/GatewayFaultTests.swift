@@ -3,38 +3,49 @@ import QQSession
 import QQSimulator
 import Testing
 
-/// Everything the platform does to a client, over real loopback sockets.
+/// Everything the platform does to a client, over real loopback sockets. Tests of timing logic
+/// (heartbeats, ACK deadlines, Hello/READY deadlines, backoff, close grace) run session and simulator
+/// on one manual clock and move it; the sockets stay real.
 @Suite("Gateway faults", .timeLimit(.minutes(1)))
 struct GatewayFaultTests {
-    @Test("heartbeats are sent at Hello's interval and ACKed; the status shows RTT and last seq")
+    @Test("heartbeats are sent at Hello's interval and ACKed; the status shows RTT, last seq and the token's time left")
     func heartbeats() async throws {
         var sim = SimulatorConfiguration()
-        sim.heartbeatIntervalMs = 100
-        sim.heartbeatTimeoutIntervals = 0
-        try await SimHarness.run(simulator: sim) { h in
+        sim.heartbeatIntervalMs = 5_000
+        let time = ManualClock()
+        try await SimHarness.run(simulator: sim, clock: time, configure: { $0.useGatewayTimeouts() }) { h in
             #expect(await h.recorder.waitForReady())
-            #expect(await h.waitStats { $0.heartbeats >= 4 }, "heartbeats at a 100 ms interval")
-            let stats = await h.platform.currentStats()
-            #expect(stats.acks == stats.heartbeats)
-            #expect(await h.recorder.wait { $0.contains { if case .gateway(let s) = $0 { return s.heartbeatRTTMs != nil }; return false } })
-            // READY is s=1 (a RESUMED after a missed ACK under heavy load would add one).
-            #expect((h.session.status.lastSeq ?? 0) >= 1)
-            #expect(h.session.status.tokenTTLSeconds ?? 0 > 7000)
+            for n in 1...4 {
+                // The timer sleeps until exactly the next beat; none goes out before it.
+                #expect(await time.waitUntilAsleep { $0.contains(.seconds(5 * n)) }, "beat \(n) is due at \(5 * n) s")
+                #expect(await h.platform.currentStats().heartbeats == n - 1)
+                time.advance(to: .seconds(5 * n))
+                #expect(await h.waitStats { $0.heartbeats == n && $0.acks == n }, "beat \(n) sent and ACKed")
+                // The client has the ACK before time moves on (else the next beat finds it missing).
+                #expect(await h.recorder.wait { $0.acknowledgedBeats >= n })
+            }
+            // No time passes between a beat and its ACK on the manual clock.
+            #expect(await h.recorder.wait { $0.contains { if case .gateway(let s) = $0 { return s.heartbeatRTTMs == 0 }; return false } })
+            #expect(h.session.status.lastSeq == 1, "READY is s=1")
+            // The token (7200 s) was fetched at 0 s; 20 s later the status shows what is left.
+            #expect(h.session.status.tokenTTLSeconds == 7180)
         }
     }
 
     @Test("a close 4009 resumes: same session, seq continues, events sent while down are replayed in order")
     func closeResumesWithoutLoss() async throws {
-        try await SimHarness.run { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: { $0.useGatewayTimeouts() }) { h in
             #expect(await h.recorder.waitForReady())
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "before")
             #expect(await h.recorder.waitForMessages(1))
-            // Keep the client out for a moment so the next messages are sent while it is disconnected.
+            // Keep the client out for 0.3 s of platform time: the next messages are sent while it is
+            // disconnected (it cannot come back before the test moves time through its backoff).
             await h.platform.apply(.refuseConnections(count: nil, seconds: 0.3))
             await h.platform.apply(.close(code: 4009))
             for i in 1...5 { _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "while down \(i)") }
+            #expect(await h.passBackoffs(on: time, untilReady: 2) != nil)
             #expect(await h.recorder.waitForMessages(6))
-            #expect(await h.recorder.waitForReady(times: 2))
             let texts = await h.recorder.messages.map(\.text)
             #expect(texts == ["before"] + (1...5).map { "while down \($0)" })
             let stats = await h.platform.currentStats()
@@ -81,16 +92,20 @@ struct GatewayFaultTests {
     @Test("stalled ACKs: the dead link is detected at the next beat and the session resumes")
     func stalledAcks() async throws {
         var sim = SimulatorConfiguration()
-        sim.heartbeatIntervalMs = 150
-        sim.heartbeatTimeoutIntervals = 0
-        try await SimHarness.run(simulator: sim) { h in
+        sim.heartbeatIntervalMs = 5_000
+        let time = ManualClock()
+        try await SimHarness.run(simulator: sim, clock: time, configure: { $0.useGatewayTimeouts() }) { h in
             #expect(await h.recorder.waitForReady())
             await h.platform.apply(.stallAcks)
-            #expect(await h.recorder.waitForReady(times: 2))
+            #expect(await time.advance(toSleeperAt: .seconds(5)))
+            #expect(await h.waitStats { $0.heartbeats == 1 }, "beat 1 goes out; its ACK never comes")
+            // The next beat finds the last one unanswered: the link is dead.
+            #expect(await time.advance(toSleeperAt: .seconds(10)))
+            #expect(await h.passBackoffs(on: time, untilReady: 2) != nil)
             let stats = await h.platform.currentStats()
-            // (On a heavily loaded machine a healthy link can also miss a 150 ms ACK now and then.)
-            #expect(stats.resumes >= 1)
-            #expect(stats.connectionsOpened >= 2)
+            #expect(stats.resumes == 1)
+            #expect(stats.connectionsOpened == 2)
+            #expect(stats.heartbeats == 1, "the dead link is not beaten again")
             #expect(await h.recorder.statuses.contains { $0.lastError == "no heartbeat ACK" })
         }
     }
@@ -98,13 +113,25 @@ struct GatewayFaultTests {
     @Test("a dead link (no ACK, no close echo, nothing) is dropped after the close grace and resumed")
     func frozenLink() async throws {
         var sim = SimulatorConfiguration()
-        sim.heartbeatIntervalMs = 80
-        sim.heartbeatTimeoutIntervals = 0
-        try await SimHarness.run(simulator: sim) { h in
+        sim.heartbeatIntervalMs = 5_000
+        let time = ManualClock()
+        try await SimHarness.run(simulator: sim, clock: time, configure: { $0.useGatewayTimeouts() }) { h in
             #expect(await h.recorder.waitForReady())
+            // Each step is seen to happen before time moves on: beat 1 ACKed, beat 2 received unanswered.
+            #expect(await time.advance(toSleeperAt: .seconds(5)))
+            #expect(await h.recorder.wait { $0.acknowledgedBeats >= 1 })
+            await h.platform.apply(.stallAcks)
+            #expect(await time.advance(toSleeperAt: .seconds(10)))
+            #expect(await h.waitStats { $0.heartbeats == 2 })
+            // Now the link dies: nothing is read or answered any more.
             await h.platform.apply(.freeze)
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "sent while frozen")
-            #expect(await h.recorder.waitForReady(times: 2, timeout: .seconds(15)))
+            #expect(await time.advance(toSleeperAt: .seconds(15)), "no ACK: the link is dead, a close frame goes out")
+            // Nobody answers the close frame: the socket is dropped when the 1 s grace is over, not before.
+            #expect(await time.waitUntilAsleep { $0.contains(.seconds(16)) })
+            #expect(await h.platform.currentStats().connectionsOpened == 1)
+            time.advance(to: .seconds(16))
+            #expect(await h.passBackoffs(on: time, untilReady: 2) != nil)
             #expect(await h.recorder.waitForMessages(1))
             #expect(await h.recorder.messages.first?.text == "sent while frozen", "replayed on resume")
             let stats = await h.platform.currentStats()
@@ -114,11 +141,17 @@ struct GatewayFaultTests {
 
     @Test("refused connections are retried with backoff until the platform lets the client in")
     func refusedConnections() async throws {
-        try await SimHarness.run { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: {
+            $0.useGatewayTimeouts()
+            $0.reconnect.jitter = 0
+        }) { h in
             #expect(await h.recorder.waitForReady())
             await h.platform.apply(.refuseConnections(count: 3, seconds: nil))
             await h.platform.apply(.close(code: 4009))
-            #expect(await h.recorder.waitForReady(times: 2))
+            let waits = await h.passBackoffs(on: time, untilReady: 2)
+            // 20 ms doubling per failure (the drop right after READY counts as the first).
+            #expect(waits == [.milliseconds(20), .milliseconds(40), .milliseconds(80), .milliseconds(160)])
             let stats = await h.platform.currentStats()
             #expect(stats.upgradesRefused == 3)
             #expect(stats.resumes == 1)
@@ -137,8 +170,10 @@ struct GatewayFaultTests {
             await h.platform.apply(.close(code: code))
             let reason = await h.recorder.waitForOffline()
             #expect(reason?.contains("\(code)") == true)
-            try await Task.sleep(for: .milliseconds(150))
+            // The loop has ended: nothing retries on its own.
+            #expect(await h.waitForLoopEnd())
             #expect(await h.platform.currentStats().connectionsOpened == 1)
+            #expect(h.session.connectionCounters.attempts == 1)
         }
     }
 
@@ -186,11 +221,16 @@ struct GatewayFaultTests {
 
     @Test("a Resume the platform never answers falls back to a fresh Identify")
     func ignoredResume() async throws {
-        try await SimHarness.run(configure: { $0.timeouts.ready = .milliseconds(400) }) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: { $0.useGatewayTimeouts() }) { h in
             #expect(await h.recorder.waitForReady())
             await h.platform.apply(.ignoreResume(count: 1))
             await h.platform.apply(.close(code: 4009))
-            #expect(await h.recorder.waitForReady(times: 2))
+            #expect(await h.passBackoff(on: time) != nil)
+            // Resume sent at Hello; no RESUMED: the READY deadline is 15 s later.
+            #expect(await h.recorder.wait { $0.contains { if case .gateway(let s) = $0 { return s.phase == .resuming }; return false } })
+            #expect(await time.advance(toSleeperAt: time.elapsed + .seconds(15)))
+            #expect(await h.passBackoffs(on: time, untilReady: 2) != nil)
             let stats = await h.platform.currentStats()
             #expect(stats.identifies >= 2)
             #expect(stats.resumes == 0)
@@ -200,35 +240,38 @@ struct GatewayFaultTests {
 
     @Test("a gateway that never says Hello is dropped and retried")
     func noHello() async throws {
-        try await SimHarness.run(configure: { $0.timeouts.hello = .milliseconds(300) }) { h in
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: { $0.useGatewayTimeouts() }) { h in
             #expect(await h.recorder.waitForReady())
             await h.platform.apply(.withholdHello(count: 2))
             await h.platform.apply(.close(code: 4009))
-            #expect(await h.recorder.waitForReady(times: 2))
-            #expect(await h.platform.currentStats().connectionsOpened >= 4, "two without Hello, then the good one")
+            for n in 1...2 {
+                #expect(await h.passBackoff(on: time) != nil)
+                // Upgraded, no Hello: the Hello deadline is 15 s after the socket opened.
+                #expect(await time.advance(toSleeperAt: time.elapsed + .seconds(15)), "silent connection \(n)")
+            }
+            #expect(await h.passBackoffs(on: time, untilReady: 2) != nil)
+            #expect(await h.platform.currentStats().connectionsOpened == 4, "two without Hello, then the good one")
             #expect(await h.recorder.statuses.contains { $0.lastError == "no Hello" })
         }
     }
 
     @Test("the platform kicking the bot right after READY backs off and ends OFFLINE instead of looping")
     func flapping() async throws {
-        try await SimHarness.run(configure: {
-            $0.reconnect.baseDelay = .milliseconds(1)
-            $0.reconnect.maxDelay = .milliseconds(4)
-            $0.reconnect.maxAttempts = 6
+        let time = ManualClock()
+        try await SimHarness.run(clock: time, configure: {
+            $0.useGatewayTimeouts()
+            $0.reconnect = .paced(base: .milliseconds(1), max: .milliseconds(4), attempts: 6)
         }) { h in
             #expect(await h.recorder.waitForReady())
             // Every new session is closed at once with a code that forces a fresh Identify.
-            let kicker = Task {
-                while !Task.isCancelled {
-                    await h.platform.apply(.close(code: 4006))
-                    try? await Task.sleep(for: .milliseconds(2))
-                }
+            for ready in 1...10 where await h.recorder.events.offlineReason == nil {
+                await h.platform.apply(.close(code: 4006))
+                #expect(await h.passBackoffs(on: time) { $0.readyTransitions > ready || $0.offlineReason != nil } != nil)
             }
-            let reason = await h.recorder.waitForOffline(timeout: .seconds(20))
-            kicker.cancel()
+            let reason = await h.recorder.waitForOffline()
             #expect(reason?.contains("gave up after 6") == true, "\(String(describing: reason))")
-            #expect(await h.platform.currentStats().identifies <= 8)
+            #expect(await h.platform.currentStats().identifies == 6, "one session start per attempt, no more")
         }
     }
 }

@@ -5,8 +5,8 @@ import Testing
 /// The gateway protocol without I/O: frames and ticks in, actions out, time injected.
 @Suite("Gateway state machine")
 struct GatewayStateMachineTests {
-    typealias Machine = GatewayStateMachine<ContinuousClock.Instant>
-    let t0 = ContinuousClock.now
+    typealias Machine = GatewayStateMachine<SessionClock.Instant>
+    let t0 = SessionClock.Instant(offset: .seconds(100))
 
     func machine() -> Machine {
         Machine(intents: 1 << 25, shard: Shard(index: 0, count: 1), helloTimeout: .seconds(15), readyTimeout: .seconds(15))

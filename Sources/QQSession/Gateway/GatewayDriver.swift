@@ -12,7 +12,7 @@ enum GatewayInbound: Sendable {
     case notice(Notice)
 }
 
-/// Owns the gateway connection: one reconnect loop at a time, backoff, the attempt cap, status.
+/// Owns the gateway connection: one reconnect loop at a time, paced by a ``ReconnectPacer``, and status.
 ///
 /// The loop is started through an atomic guard (``start()``), so two failures or two reconnect
 /// commands racing each other never run two loops. Each attempt is a ``GatewayConnection`` whose
@@ -21,17 +21,15 @@ final class GatewayDriver: Sendable {
     struct State {
         var machine: GatewayStateMachine<SessionClock.Instant>
         var status = GatewayStatus()
-        var current: GatewayConnection?
+        /// The loop's current step, which a reconnect command or shutdown cuts short.
+        var stage: Stage = .idle
+        /// A reconnect command not yet taken up by the loop (it resets the attempt count).
         var forcePending = false
         var shuttingDown = false
-        var wake: AsyncStream<Void>.Continuation?
         var loopTask: Task<Void, Never>?
         var tokenExpiry: SessionClock.Instant?
-        var readyAt: SessionClock.Instant?
         var attemptsStarted = 0
         var loopsStarted = 0
-        /// The token + discovery step of the current attempt (cancelled by shutdown).
-        var preparing: Task<Void, Never>?
     }
 
     /// The session's callbacks.
@@ -48,7 +46,6 @@ final class GatewayDriver: Sendable {
     let rest: RESTClient
     let logger: Logger
     let delegate: Delegate
-    let backoff: Backoff
     let clock: SessionClock
     /// A connection ready this long counts as healthy: the next reconnect after it is immediate.
     let stableAfter: Duration = .seconds(10)
@@ -66,7 +63,6 @@ final class GatewayDriver: Sendable {
         self.rest = rest
         self.logger = logger
         self.delegate = delegate
-        self.backoff = Backoff(policy: configuration.reconnect)
         self.state = Mutex(State(machine: GatewayStateMachine(
             intents: configuration.intents.rawValue, shard: configuration.shard,
             helloTimeout: configuration.timeouts.hello, readyTimeout: configuration.timeouts.ready)))
@@ -84,6 +80,9 @@ final class GatewayDriver: Sendable {
 
     /// Connection attempts and reconnect loops started so far (tests check the guard with these).
     var counters: (attempts: Int, loops: Int) { state.withLock { ($0.attemptsStarted, $0.loopsStarted) } }
+
+    /// Whether a reconnect loop runs now.
+    var loopRunning: Bool { loopActive.load(ordering: .acquiring) }
 
     /// Starts the reconnect loop unless one is running. Returns true when this call started it.
     @discardableResult
@@ -109,26 +108,22 @@ final class GatewayDriver: Sendable {
     /// A fresh attempt now: wakes a waiting loop (resetting the attempt count), replaces the live
     /// connection, or starts a new loop when the session is OFFLINE.
     func forceReconnect() {
-        let (connection, wake, preparing) = state.withLock { s in
+        let stage = state.withLock { s in
             s.forcePending = true
-            return (s.current, s.wake, s.preparing)
+            return s.stage
         }
         if start() { return }
-        wake?.yield()
-        preparing?.cancel()
-        connection?.end(.forced)
+        stage.interrupt(.forced)
     }
 
     /// Stops everything and waits for the loop to finish.
     func shutdown() async {
-        let (connection, wake, task) = state.withLock { s in
+        let (stage, task) = state.withLock { s in
             s.shuttingDown = true
-            return (s.current, s.wake, s.loopTask)
+            return (s.stage, s.loopTask)
         }
-        wake?.yield()
-        connection?.end(.shutdown)
-        // A token or discovery request in flight must not hold shutdown for its whole timeout.
-        state.withLock { $0.preparing }?.cancel()
+        // A token or discovery request in flight must not hold shutdown for its whole timeout either.
+        stage.interrupt(.shutdown)
         await task?.value
     }
 
@@ -158,28 +153,21 @@ final class GatewayDriver: Sendable {
     private var shuttingDown: Bool { state.withLock { $0.shuttingDown } }
 
     private func runLoop() async {
-        let maxAttempts = max(1, configuration.reconnect.maxAttempts)
-        // Consecutive connections that did not hold: they pace the backoff.
-        var failures = 0
-        // Consecutive failed attempts: they make the session give up. A Resume that worked is not one,
-        // even if the connection drops soon after: the session was kept, events flowed, no session start
-        // was spent (only being kicked right after a fresh Identify is flapping worth stopping).
-        var strikes = 0
-        var authRejections = 0
-        var delay: Duration = .zero
+        var pacer = ReconnectPacer(policy: configuration.reconnect, stableAfter: stableAfter)
         var reason = ""
         var plan: GatewayPlan = state.withLock { $0.machine.sessionID != nil ? .resume : .identify }
         while !shuttingDown {
-            if consumeForce() { failures = 0; strikes = 0; delay = .zero }
-            if delay > .zero {
-                let wait = delay
-                publish { $0.phase = .reconnecting(attempt: strikes + 1, maxAttempts: maxAttempts,
+            if consumeForce() { pacer.restart() }
+            if pacer.wait > .zero {
+                let (wait, attempt, maxAttempts) = (pacer.wait, pacer.attempt, pacer.maxAttempts)
+                publish { $0.phase = .reconnecting(attempt: attempt, maxAttempts: maxAttempts,
                                                    nextInMs: wait.milliseconds, reason: reason) }
                 await interruptibleSleep(wait)
                 if shuttingDown { break }
-                if consumeForce() { failures = 0; strikes = 0 }
+                if consumeForce() { pacer.restart() }
             }
-            publish { $0.phase = .connecting(attempt: strikes + 1) }
+            let attempt = pacer.attempt
+            publish { $0.phase = .connecting(attempt: attempt) }
             let attempted = plan
             let outcome = await runAttempt(plan: plan)
             if shuttingDown { break }
@@ -196,42 +184,16 @@ final class GatewayDriver: Sendable {
                 break
             }
             plan = next
-            if outcome.cause == .serverClosed(code: 4004) {
-                authRejections += 1
-                await tokens.invalidate(nil)
-                if authRejections >= 2 {
-                    goOffline("the gateway refused the token twice (close 4004 authentication failed): check app_id and app_secret")
-                    break
-                }
-            } else if outcome.readyFor != nil {
-                authRejections = 0
-            }
-            if let up = outcome.readyFor, up >= stableAfter {
-                // A healthy connection ended (the platform rotates them every 30-65 min): go again now.
-                failures = 0
-                strikes = 0
-                delay = .zero
-            } else if outcome.readyFor != nil, outcome.cause == .reconnectRequested || outcome.cause == .forced {
-                // Op 7 or the operator's command: asked for, not a failure; still paced.
-                failures = 0
-                strikes = 0
-                delay = backoff.delay(afterFailures: 1, random: .random(in: 0...1))
-            } else {
-                // Never READY, or dropped right after it: paced like a failure. Counting the short-lived
-                // ones too keeps a platform that kicks us after READY from costing a session start per second.
-                failures += 1
-                strikes = outcome.readyFor != nil && attempted == .resume ? 0 : strikes + 1
-                if strikes >= maxAttempts {
-                    let what = outcome.readyFor == nil ? "failed attempts" : "attempts (the last ones dropped right after READY)"
-                    goOffline("gave up after \(strikes) \(what); last: \(outcome.detail ?? reason)")
-                    break
-                }
-                delay = authRejections == 1 && outcome.cause == .serverClosed(code: 4004)
-                    ? .zero : backoff.delay(afterFailures: failures, random: .random(in: 0...1))
+            if outcome.cause == .serverClosed(code: 4004) { await tokens.invalidate(nil) }
+            let decision = pacer.attemptEnded(cause: outcome.cause, readyFor: outcome.readyFor, attempted: attempted,
+                                              detail: detail, random: .random(in: 0...1))
+            if case .giveUp(let why) = decision {
+                goOffline(why)
+                break
             }
             logger.info("gateway connection ended", metadata: [
-                "cause": "\(reason)", "next": "\(plan)", "failures": "\(failures)", "strikes": "\(strikes)",
-                "delay": "\(delay.shortDescription)"])
+                "cause": "\(reason)", "next": "\(plan)", "failures": "\(pacer.failures)", "strikes": "\(pacer.strikes)",
+                "delay": "\(pacer.wait.shortDescription)"])
         }
         loopActive.store(false, ordering: .releasing)
         // A reconnect command that raced with the loop's exit must not be lost.
@@ -246,20 +208,14 @@ final class GatewayDriver: Sendable {
 
     /// Sleeps for `duration` unless ``forceReconnect()`` or ``shutdown()`` wakes it.
     private func interruptibleSleep(_ duration: Duration) async {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+        let wake = StopSignal()
         let wakeNow = state.withLock { s -> Bool in
-            s.wake = continuation
+            s.stage = .waiting(wake)
             return s.forcePending || s.shuttingDown
         }
         if !wakeNow {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { [clock] in try? await clock.sleep(for: duration) }
-                group.addTask { for await _ in stream { break } }
-                await group.next()
-                group.cancelAll()
-            }
+            await wake.run { [clock] in try? await clock.sleep(for: duration) }
         }
-        continuation.finish()
-        state.withLock { $0.wake = nil }
+        state.withLock { $0.stage = .idle }
     }
 }

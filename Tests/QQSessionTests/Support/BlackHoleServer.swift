@@ -30,3 +30,27 @@ final class BlackHoleServer: Sendable {
 
     func close() { Glibc.close(fd) }
 }
+
+extension BlackHoleServer {
+    /// Waits (in real time, at most `timeout`) until a client has connected and sent its first bytes
+    /// (a WebSocket upgrade request), then returns the accepted socket, still unanswered; the caller
+    /// closes it. The client is then waiting for an answer that never comes.
+    func acceptRequest(timeout: Duration = .seconds(10)) async -> Int32? {
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        var client: Int32 = -1
+        while clock.now < end {
+            if client < 0 {
+                var listening = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if poll(&listening, 1, 0) > 0 { client = accept(fd, nil, nil) }
+            }
+            if client >= 0 {
+                var request = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+                if poll(&request, 1, 0) > 0 { return client }
+            }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        if client >= 0 { Glibc.close(client) }
+        return nil
+    }
+}
