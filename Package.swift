@@ -86,7 +86,9 @@ let package = Package(
         .testTarget(
             name: "QQSessionTests",
             dependencies: ["QQSession", "QQSimulator", "FuzzSupport", "TestSupport", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "GRDB", package: "GRDB.swift")]
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "WSClient", package: "swift-websocket")]
         ),
         .testTarget(
             name: "QQSimulatorTests",

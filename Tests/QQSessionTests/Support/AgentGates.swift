@@ -25,7 +25,7 @@ struct AgentGates: Sendable {
 
     /// Lets the agent past `gate name`.
     func open(_ name: String) {
-        FileManager.default.createFile(atPath: directory + "/" + name, contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/" + name, contents: nil)
     }
 }
 
