@@ -177,6 +177,22 @@ struct GatewayStateMachineTests {
         #expect(r.connectionEnded(.serverClosed(code: 4009)) == .resume)
     }
 
+    @Test("Resumes cut off during the replay keep the session: the server accepted them, so no Identify abandons its queued events")
+    func resumesCutOffDuringReplay() throws {
+        var m = try readyMachine()
+        _ = m.connectionEnded(.serverClosed(code: 4009))
+        for seq in [2, 3, 4] {
+            m.connectionOpened(plan: .resume, now: t0)
+            let hello = m.receive(try frame(#"{"op":10,"d":{"heartbeat_interval":60000}}"#), now: t0)
+            #expect(sends(hello) == [.resume(sessionID: "S1", seq: seq - 1)])
+            _ = m.receive(try frame(#"{"op":0,"s":\#(seq),"t":"C2C_MESSAGE_CREATE","id":"E\#(seq)","d":{"id":"M\#(seq)","content":"x","author":{"user_openid":"U"}}}"#), now: t0)
+            // A long replay outlasts the READY deadline without ending the connection.
+            #expect(ends(m.tick(now: t0 + .seconds(30))) == [])
+            #expect(m.connectionEnded(.transportError("reset")) == .resume)
+            #expect(m.sessionID == "S1")
+        }
+    }
+
     @Test("a fresh Identify forgets the old session and seq")
     func identifyResets() throws {
         var m = try readyMachine()

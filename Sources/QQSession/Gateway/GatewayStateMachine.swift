@@ -85,8 +85,12 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
     private(set) var heartbeatInterval: Duration?
     private(set) var lastRTT: Duration?
     private var plan: GatewayPlan = .identify
-    /// Resumes sent in a row that never got RESUMED (one ignored Resume, or two dropped ones, → Identify).
+    /// Resumes sent in a row that the server never answered (one ignored Resume, or two cut off before
+    /// any answer, → Identify).
     private(set) var failedResumes = 0
+    /// The server answered this connection's Resume by replaying the session's events: the session
+    /// exists, so losing the socket before RESUMED is a transport failure, not a sign it is gone.
+    private var resumeAccepted = false
     private var awaitingAck = false
     /// A frame arrived since the last beat: the link is alive even if the ACK is still behind a
     /// backlog of dispatches (a client reading slower than the platform writes).
@@ -116,6 +120,7 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
     mutating func connectionOpened(plan: GatewayPlan, now: Instant) {
         self.plan = plan
         phase = .awaitingHello
+        resumeAccepted = false
         awaitingAck = false
         lastBeatAt = nil
         nextBeatAt = nil
@@ -183,6 +188,13 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
             failedResumes = 0
             return [.resumed]
         default:
+            if phase == .resuming {
+                // A replayed event: the server took the Resume. Its RESUMED comes after the replay,
+                // however long that takes, so the READY deadline no longer applies.
+                resumeAccepted = true
+                failedResumes = 0
+                deadline = nil
+            }
             return [.dispatch(frame)]
         }
     }
@@ -233,9 +245,11 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
             failedResumes = 0
             return decision
         case .resume:
-            // A Resume the server ignored (no RESUMED in time) or that keeps being cut off means the
-            // session is gone for the server too: start over rather than resume until OFFLINE.
-            if wasResuming, cause != .forced {
+            // A Resume the server ignored (no RESUMED in time) or that keeps being cut off before any
+            // answer means the session is gone for the server too: start over rather than resume
+            // until OFFLINE. One cut off during the replay was accepted: Identify would abandon the
+            // events the platform still holds for the session, so resume again.
+            if wasResuming, !resumeAccepted, cause != .forced {
                 failedResumes += 1
                 if cause == .readyTimeout || failedResumes >= 2 {
                     sessionID = nil
