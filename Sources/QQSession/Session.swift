@@ -286,20 +286,28 @@ public actor Session {
         await router.answerPermission(requestID, optionID: optionID, in: conversation)
     }
 
-    /// The agent's finished draft waiting for the operator (DRAFT mode).
+    /// The oldest of the agent's finished drafts waiting for the operator (DRAFT mode).
     public func draft(for conversation: ConversationID) async -> String? {
-        await router.draft(for: conversation)
+        await router.drafts(for: conversation).first?.text
     }
 
-    /// Sends the waiting draft, or the operator's edit of it (`text`); nil when there is no draft.
-    public func sendDraft(for conversation: ConversationID, text: String? = nil) async -> OutboundMessage? {
-        guard let draft = await router.takeDraft(for: conversation) else { return nil }
-        return await send(text ?? draft, to: conversation, origin: "operator")
+    /// The agent's drafts waiting for the operator, oldest first: one per turn, each answering its
+    /// own user message.
+    public func drafts(for conversation: ConversationID) async -> [AgentDraft] {
+        await router.drafts(for: conversation)
     }
 
-    /// Drops the waiting draft.
-    public func discardDraft(for conversation: ConversationID) async {
-        _ = await router.takeDraft(for: conversation)
+    /// Sends a waiting draft (`id`, else the oldest), or the operator's edit of it (`text`), as the
+    /// reply to the message it answers (passive with that msg_id while its window lasts). Nil when
+    /// there is no such draft: nothing is sent.
+    public func sendDraft(_ id: UUID? = nil, for conversation: ConversationID, text: String? = nil) async -> OutboundMessage? {
+        guard let draft = await router.takeDraft(id, in: conversation) else { return nil }
+        return await send(text ?? draft.text, to: conversation, replyingTo: draft.replyTo, origin: "operator")
+    }
+
+    /// Drops a waiting draft (`id`, else the oldest); the others stay.
+    public func discardDraft(_ id: UUID? = nil, for conversation: ConversationID) async {
+        _ = await router.takeDraft(id, in: conversation)
     }
 
     /// `GET /users/@me`: the bot's own user.

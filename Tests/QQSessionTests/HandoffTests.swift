@@ -166,6 +166,34 @@ struct HandoffTests {
         }
     }
 
+    @Test("DRAFT: each draft belongs to the message it answers; sending one replies to that msg_id, dropping one keeps the other")
+    func draftsPerMessage() async throws {
+        // Answers with what it was asked: each draft names its own question.
+        try await SimHarness.run(agent: CommandAgent(CommandAgentConfiguration(command: ["/bin/sh", "-c", "printf 'A:'; cat"]))) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.draft, for: .c2c("U1"))
+            let first = await h.c2cMessage(from: "U1", "发票怎么开")
+            #expect(await h.recorder.waitForTurns(1))
+            let second = await h.c2cMessage(from: "U1", "多久到账")
+            #expect(await h.recorder.waitForTurns(2))
+            let drafts = await h.session.drafts(for: .c2c("U1"))
+            #expect(drafts.map(\.replyTo) == [first.id, second.id], "one draft per question, oldest first")
+            #expect(drafts.first?.text.contains("发票怎么开") == true)
+            #expect(drafts.last?.text.contains("多久到账") == true)
+            // The operator answers the newer question first: it goes out with that message's msg_id.
+            let sent = try #require(await h.session.sendDraft(drafts[1].id, for: .c2c("U1"), text: "一般三天到账"))
+            #expect(sent.status == .sent)
+            let out = await h.accepted("/v2/users/U1/messages")
+            #expect(out.map { $0.body?["content"]?.string } == ["一般三天到账"])
+            #expect(out.map { $0.body?["msg_id"]?.string } == [second.id])
+            // Dropping the older one leaves nothing, and sends nothing.
+            await h.session.discardDraft(drafts[0].id, for: .c2c("U1"))
+            #expect(await h.session.drafts(for: .c2c("U1")).isEmpty)
+            #expect(await h.session.sendDraft(drafts[0].id, for: .c2c("U1")) == nil, "a dropped draft cannot be sent")
+            #expect(await h.accepted("/v2/users/U1/messages").count == 1)
+        }
+    }
+
     @Test("messages during a turn are queued and answered together in the next turn")
     func queueing() async throws {
         // Echoes its prompt once the test opens the gate: each reply shows what that turn was given.

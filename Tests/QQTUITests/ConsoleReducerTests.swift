@@ -97,6 +97,18 @@ struct ConsoleReducerTests {
         #expect(f.render().snapshot.contains("new 5"))
     }
 
+    @Test("scrolling: PgUp reaches the first message of a conversation (the 'more below' line does not hide it)")
+    func scrollReachesFirst() {
+        var f = ConsoleFixture(rows: 20, cols: 80)
+        for i in 1...40 { f.receive(Self.user, from: "U1", "第\(i)条", id: "m\(i)") }
+        f.state.conversations[Self.user]?.prepend(page: [], complete: true)   // nothing older in the store
+        for _ in 0..<12 { f.key(.pageUp) }
+        let top = f.render().snapshot
+        #expect(top.contains("第1条"), "the first message is not reachable:\n\(top)")
+        #expect(top.contains("第2条"))
+        #expect(top.contains("↓ more below"))
+    }
+
     @Test("composer: cursor by cell width in CJK, word delete, Home/End, Alt-Enter, history")
     func composer() {
         _ = TextWidth.ensureUTF8Locale()

@@ -101,7 +101,10 @@ final class ACPConnection: Sendable {
     /// Sends a notification (no reply expected); false when the agent cannot be written to.
     @discardableResult
     func notify(_ method: String, _ params: JSONValue) -> Bool {
-        process.write(Self.encode(["jsonrpc": .string("2.0"), "method": .string(method), "params": params]))
+        // A closed connection is not written to: its pipe may still be open in a process forked
+        // meanwhile (until that one execs), so a write could "succeed" into nowhere.
+        guard state.withLock({ $0.failure == nil }) else { return false }
+        return process.write(Self.encode(["jsonrpc": .string("2.0"), "method": .string(method), "params": params]))
     }
 
     /// Answers the agent's request `id` with `result`.

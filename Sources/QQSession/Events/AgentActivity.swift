@@ -33,9 +33,12 @@ public struct AgentActivity: Sendable, Hashable, Codable {
     public var turnID: UUID
     public var kind: Kind
     public var at: Date
+    /// The user message the turn answers (set on `.started`): a draft sent later replies to it.
+    public var replyTo: String?
 
     /// An activity record.
-    public init(conversation: ConversationID, turnID: UUID, kind: Kind, at: Date = Date()) {
+    public init(conversation: ConversationID, turnID: UUID, kind: Kind, at: Date = Date(), replyTo: String? = nil) {
+        self.replyTo = replyTo
         self.conversation = conversation
         self.turnID = turnID
         self.kind = kind

@@ -9,17 +9,17 @@ extension AgentRouter {
         let newMessages = Array(s.unseen)
         let request = TurnRequest(conversation: conversation, newMessages: newMessages,
                                   history: s.history(limit: policy.historyMessages), user: s.lastUserMessage?.author)
-        let writer = s.owner == .agent ? makeWriter(conversation, s.lastUserMessage?.id) : nil
+        let replyTo = s.lastUserMessage?.id
+        let writer = s.owner == .agent ? makeWriter(conversation, replyTo) : nil
         let turn = RunningTurn(id: request.turnID, mode: s.owner, writer: writer, seenBefore: s.seen, seenAtStart: s.transcript.count,
-                               startedAt: clock.now)
+                               replyTo: replyTo, startedAt: clock.now)
         s.seen = s.transcript.count
         s.answerDue = false
         s.turn = turn
-        if s.owner == .draft { s.draft = nil }
         conversations[conversation] = s
         emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id,
                                   kind: .started(mode: turn.mode, backend: backend.name, outboundID: writer?.id,
-                                                 messages: newMessages.count))))
+                                                 messages: newMessages.count), replyTo: replyTo)))
         turn.task = Task { await self.run(turn, request, backend) }
         turn.watchdog = Task { await self.watch(turn, conversation) }
     }
@@ -92,7 +92,7 @@ extension AgentRouter {
         case .refusal: outcome = .refused
         case .cancelled: outcome = .cancelled(reason: "the agent stopped the turn")
         }
-        keep(turn, in: &s)
+        keep(turn, in: &s, conversation)
         conversations[conversation] = s
         if case .refused = outcome {
             emit(.notice(Notice(level: .warning, kind: .agentError, message: "the agent refused to answer", subject: conversation.description)))
@@ -128,7 +128,7 @@ extension AgentRouter {
             s.seen = min(s.seen, turn.seenBefore)
             s.answerDue = true
         } else {
-            keep(turn, in: &s)
+            keep(turn, in: &s, conversation)
         }
         conversations[conversation] = s
         emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: .finished(outcome, text: turn.text))))
@@ -145,11 +145,13 @@ extension AgentRouter {
 
     /// What the agent wrote joins the transcript right after what it had seen (and, in DRAFT mode,
     /// becomes the draft waiting for the operator).
-    private func keep(_ turn: RunningTurn, in s: inout ConversationState) {
+    private func keep(_ turn: RunningTurn, in s: inout ConversationState, _ conversation: ConversationID) {
         guard !turn.text.isEmpty else { return }
         s.insertReply(ChatMessage(role: .assistant, author: "agent", text: turn.text), seenAtStart: turn.seenAtStart,
                       limit: Self.transcriptLimit)
-        if turn.mode == .draft { s.draft = turn.text }
+        if turn.mode == .draft {
+            s.drafts.append(AgentDraft(id: turn.id, conversation: conversation, replyTo: turn.replyTo, text: turn.text))
+        }
     }
 
     /// Cancels the turn when the agent says nothing for too long (first event, gap, whole turn).

@@ -149,15 +149,16 @@ actor AgentRouter {
 
     // MARK: - Drafts and permissions
 
-    /// The draft waiting for the operator.
-    func draft(for conversation: ConversationID) -> String? { conversations[conversation]?.draft }
+    /// The drafts waiting for the operator, oldest first.
+    func drafts(for conversation: ConversationID) -> [AgentDraft] { conversations[conversation]?.drafts ?? [] }
 
-    /// Takes the waiting draft (it is gone from the router).
-    func takeDraft(for conversation: ConversationID) -> String? {
-        guard var s = conversations[conversation], let d = s.draft else { return nil }
-        s.draft = nil
+    /// Takes a waiting draft (the oldest when `id` is nil); it is gone from the router.
+    func takeDraft(_ id: UUID?, in conversation: ConversationID) -> AgentDraft? {
+        guard var s = conversations[conversation],
+              let i = id.map({ id in s.drafts.firstIndex { $0.id == id } }) ?? (s.drafts.isEmpty ? nil : 0) else { return nil }
+        let draft = s.drafts.remove(at: i)
         conversations[conversation] = s
-        return d
+        return draft
     }
 
     /// Answers the running turn's permission request.

@@ -11,8 +11,8 @@ struct ConversationState {
     /// How many transcript entries the agent has seen (the rest is its catch-up).
     var seen = 0
     var turn: RunningTurn?
-    /// The finished draft waiting for the operator (DRAFT mode).
-    var draft: String?
+    /// Finished drafts waiting for the operator (DRAFT mode), oldest first, one per turn.
+    var drafts: [AgentDraft] = []
     /// A message addressed to the bot (C2C, or @bot in a group) has had no answer yet: the next turn
     /// is due. Group chatter not addressed to the bot joins the transcript without setting it.
     var answerDue = false
@@ -74,6 +74,8 @@ final class RunningTurn {
     let seenBefore: Int
     /// The transcript length when it started (where its answer goes).
     let seenAtStart: Int
+    /// The user message the turn answers.
+    let replyTo: String?
     let startedAt: SessionClock.Instant
     var lastEventAt: SessionClock.Instant?
     var agentTurn: (any AgentTurn)?
@@ -82,8 +84,10 @@ final class RunningTurn {
     var task: Task<Void, Never>?
     var watchdog: Task<Void, Never>?
 
-    init(id: UUID, mode: Owner, writer: ReplyWriter?, seenBefore: Int, seenAtStart: Int, startedAt: SessionClock.Instant) {
+    init(id: UUID, mode: Owner, writer: ReplyWriter?, seenBefore: Int, seenAtStart: Int, replyTo: String?,
+         startedAt: SessionClock.Instant) {
         self.id = id
+        self.replyTo = replyTo
         self.startedAt = startedAt
         self.mode = mode
         self.writer = writer

@@ -126,9 +126,15 @@ extension ConsoleState {
         }
         var effects: [Effect] = []
         if up {
-            let (top, _) = scroller.up(bottom, by: rect.height - 1)
+            // The rows that show messages, now and once scrolled (the "more below" line takes one):
+            // measured with the full pane, the first line of a conversation was never reached.
+            let shown = MessageView.messageRows(c, height: rect.height)
+            var scrolled = c
+            scrolled.anchor = .init(uid: c.entries[bottom.entry].uid, line: bottom.line)
+            let shownScrolled = MessageView.messageRows(scrolled, height: rect.height)
+            let (top, _) = scroller.up(bottom, by: shown - 1)
             let (newTop, hitTop) = scroller.up(top, by: page)
-            let target = scroller.down(newTop, by: rect.height - 1) ?? newTop
+            let target = scroller.down(newTop, by: shownScrolled - 1) ?? newTop
             c.anchor = .init(uid: c.entries[target.entry].uid, line: target.line)
             if hitTop, c.hasOlder, !c.loadingOlder { effects = loadOlder(id); c.loadingOlder = true }
         } else if let target = scroller.down(bottom, by: page) {

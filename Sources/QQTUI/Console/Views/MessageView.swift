@@ -22,6 +22,16 @@ enum MessageView {
         line.draw(into: &buffer, row: rect.row, col: rect.col, width: rect.width)
     }
 
+    /// Lines under the messages: the permission request, and "more below" while scrolled.
+    static func footerCount(_ c: ConversationModel) -> Int {
+        (c.permission != nil ? 1 : 0) + (c.anchor != nil ? 1 : 0)
+    }
+
+    /// Rows of a pane `height` tall left for messages once the footer has its lines.
+    static func messageRows(_ c: ConversationModel, height: Int) -> Int {
+        height - min(footerCount(c), max(0, height - 1))
+    }
+
     static func draw(_ state: ConsoleState, in rect: Rect, into buffer: inout ScreenBuffer) {
         guard !rect.isEmpty else { return }
         guard let c = state.current else {
@@ -44,7 +54,7 @@ enum MessageView {
         if c.anchor != nil {
             footer.append(StyledLine(c.newBelow > 0 ? " ↓ \(c.newBelow) new below · PgDn" : " ↓ more below · PgDn", .reverse))
         }
-        height -= min(footer.count, max(0, height - 1))
+        height = messageRows(c, height: height)
         let scroller = MessageScroller(conversation: c, width: rect.width, state: state)
         var (lines, atTop) = scroller.visible(height: height)
         if atTop, lines.count < height || c.anchor != nil {
