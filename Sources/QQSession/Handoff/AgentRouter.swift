@@ -154,8 +154,9 @@ actor AgentRouter {
 
     /// Takes a waiting draft (the oldest when `id` is nil); it is gone from the router.
     func takeDraft(_ id: UUID?, in conversation: ConversationID) -> AgentDraft? {
-        guard var s = conversations[conversation],
-              let i = id.map({ id in s.drafts.firstIndex { $0.id == id } }) ?? (s.drafts.isEmpty ? nil : 0) else { return nil }
+        guard var s = conversations[conversation] else { return nil }
+        let index = id.map { id in s.drafts.firstIndex { $0.id == id } } ?? s.drafts.indices.first
+        guard let i = index else { return nil }
         let draft = s.drafts.remove(at: i)
         conversations[conversation] = s
         return draft

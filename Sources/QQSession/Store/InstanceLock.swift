@@ -36,7 +36,7 @@ final class InstanceLock: Sendable {
         guard fd >= 0 else {
             throw QQError(kind: .store, message: "cannot create \(lockPath): \(String(cString: strerror(errno)))", context: "store")
         }
-        var waitedFrom: ContinuousClock.Instant?
+        let started = ContinuousClock.now
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = pread(fd, &buffer, 31, 0)
@@ -44,8 +44,6 @@ final class InstanceLock: Sendable {
             // This process let go of the lock, but a child it forked meanwhile (an agent, the notify
             // command) still has the lock file open until it execs, and with it the lock: wait for that.
             let ours = pid == "\(getpid())" && !held.withLock { $0.contains(lockPath) }
-            let started = waitedFrom ?? ContinuousClock.now
-            waitedFrom = started
             if ours, ContinuousClock.now - started < forkRelease {
                 usleep(5_000)
                 continue

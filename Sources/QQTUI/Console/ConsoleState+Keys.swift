@@ -129,9 +129,7 @@ extension ConsoleState {
             // The rows that show messages, now and once scrolled (the "more below" line takes one):
             // measured with the full pane, the first line of a conversation was never reached.
             let shown = MessageView.messageRows(c, height: rect.height)
-            var scrolled = c
-            scrolled.anchor = .init(uid: c.entries[bottom.entry].uid, line: bottom.line)
-            let shownScrolled = MessageView.messageRows(scrolled, height: rect.height)
+            let shownScrolled = MessageView.messageRows(c, height: rect.height, scrolled: true)
             let (top, _) = scroller.up(bottom, by: shown - 1)
             let (newTop, hitTop) = scroller.up(top, by: page)
             let target = scroller.down(newTop, by: shownScrolled - 1) ?? newTop

@@ -22,14 +22,11 @@ enum MessageView {
         line.draw(into: &buffer, row: rect.row, col: rect.col, width: rect.width)
     }
 
-    /// Lines under the messages: the permission request, and "more below" while scrolled.
-    static func footerCount(_ c: ConversationModel) -> Int {
-        (c.permission != nil ? 1 : 0) + (c.anchor != nil ? 1 : 0)
-    }
-
-    /// Rows of a pane `height` tall left for messages once the footer has its lines.
-    static func messageRows(_ c: ConversationModel, height: Int) -> Int {
-        height - min(footerCount(c), max(0, height - 1))
+    /// Rows of a pane `height` tall left for messages once the footer has its lines: the permission
+    /// request, and "more below" while scrolled (`scrolled`, else whether the conversation is now).
+    static func messageRows(_ c: ConversationModel, height: Int, scrolled: Bool? = nil) -> Int {
+        let footer = (c.permission != nil ? 1 : 0) + ((scrolled ?? (c.anchor != nil)) ? 1 : 0)
+        return height - min(footer, max(0, height - 1))
     }
 
     static func draw(_ state: ConsoleState, in rect: Rect, into buffer: inout ScreenBuffer) {
