@@ -64,8 +64,10 @@ struct ConsoleCommand: AsyncParsableCommand {
         settings.bell = appConfig.notify.bell
         settings.notify = appConfig.notify.command != nil
         settings.verbose = verbose
+        settings.maxMessageLength = appConfig.session.sending.maxLength
         let code = await ConsoleRunner.run(session: session, agentName: agent?.name,
-                                           options: .init(settings: settings, notifyCommand: appConfig.notify.command))
+                                           options: .init(settings: settings, notifyCommand: appConfig.notify.command,
+                                                          keys: appConfig.keys, canned: appConfig.canned))
         let saved = await CLI.closeStore(store)
         if code != 0 { throw ExitCode(code) }
         if !saved { throw ExitCode(74) }

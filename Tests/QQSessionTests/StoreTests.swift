@@ -36,6 +36,27 @@ struct StoreTests {
         #expect(try await store.conversations().first { $0.id == .c2c("U1") }?.unread == 0)
     }
 
+    @Test("a conversation waits while its last message to the bot has no reply that went out; group talk and failed sends do not count")
+    func waitingSince() async throws {
+        let store = try TempStore().open()
+        let asked = Date(timeIntervalSince1970: 1_800_000_000)
+        var overheard = TempStore.inbound("G2", "闲聊", in: .group("G"), author: "B", at: asked + 5)
+        overheard.source = .group
+        var failed = OutboundMessage.new(.text, to: .c2c("U2"), text: "没发出去", replyTo: "N1", origin: "operator", createdAt: asked + 2)
+        failed.status = .failed(reason: "HTTP 500")
+        var answer = OutboundMessage.new(.text, to: .c2c("U3"), text: "好的", replyTo: "P1", origin: "agent", createdAt: asked + 2)
+        answer.status = .sent
+        try await store.write([
+            .inbound(TempStore.inbound("G1", "@bot 在吗", in: .group("G"), author: "A", at: asked)), .inbound(overheard),
+            .inbound(TempStore.inbound("N1", "有人吗", in: .c2c("U2"), author: "U2", at: asked + 1)), .outbound(failed),
+            .inbound(TempStore.inbound("P1", "谢谢", in: .c2c("U3"), author: "U3", at: asked + 1)), .outbound(answer),
+        ])
+        let waiting = Dictionary(uniqueKeysWithValues: try await store.conversations().map { ($0.id, $0.waitingSince) })
+        #expect(waiting[.group("G")] == .some(asked), "group talk after an @bot question does not answer it")
+        #expect(waiting[.c2c("U2")] == .some(asked + 1), "a failed reply does not end the wait")
+        #expect(waiting[.c2c("U3")] == .some(nil), "a reply that went out ends it")
+    }
+
     @Test("outbound: stored as sending, then updated to sent with the QQ id, or failed with code and trace id")
     func outbound() async throws {
         let store = try TempStore().open()

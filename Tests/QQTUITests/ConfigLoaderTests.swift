@@ -82,11 +82,33 @@ struct ConfigLoaderTests {
         ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[replies]\nproactive = \"no\"", "replies.proactive", "true or false"),
         ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[colour]\nx = 1", "colour", "unknown"),
         ("bot = 3", "bot", "expected a table"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[keys]\nhandof = \"F5\"", "keys.handof", "did you mean handoff"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[keys]\nhandoff = \"Super-K\"", "keys.handoff", "not a key name"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[keys]\nhandoff = \"C-a\"", "keys.handoff", "editing key"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[keys]\nhandoff = \"F9\"\nnext = \"F9\"", "keys.next", "already the key of handoff"),
+        ("[bot]\napp_id = \"1\"\napp_secret = \"x\"\n[canned]\nhello = \"\"", "canned.hello", "empty"),
     ])
     func errors(text: String, key: String, fragment: String) {
         let e = problem(text)
         #expect(e?.key == key, "\(String(describing: e))")
         #expect(e?.problem.contains(fragment) == true, "\(String(describing: e))")
+    }
+
+    @Test("[keys] rebinds action keys and [canned] holds named replies")
+    func keysAndCanned() throws {
+        let c = try ConfigLoader.parse("""
+            [bot]
+            app_id = "1"
+            app_secret = "x"
+            [keys]
+            handoff = "F7"
+            next = "C-g"
+            [canned]
+            hello = "您好"
+            """, file: "test.toml")
+        #expect(c.keys.action(for: .function(7)) == .handoff && c.keys.action(for: .ctrl("g")) == .next)
+        #expect(c.keys.action(for: .function(2)) == nil && c.keys.action(for: .function(3)) == .drafts)
+        #expect(c.canned == ["hello": "您好"])
     }
 
     @Test("a syntax error gives line and column; secret values never appear in messages")

@@ -9,7 +9,7 @@ struct ConsoleReducerTests {
     static let user = ConversationID.c2c("U1")
     static let other = ConversationID.c2c("U2")
 
-    @Test("Enter sends to the conversation on screen; Ctrl-A hands it over, Ctrl-T takes it back even mid-stream")
+    @Test("Enter sends to the conversation on screen; F2 hands it over, Ctrl-T takes it back even mid-stream; Ctrl-A is line start")
     func sendAndHandOff() {
         var f = ConsoleFixture()
         f.receive(Self.user, from: "U1", "你好", id: "m1")
@@ -18,7 +18,12 @@ struct ConsoleReducerTests {
         f.key(.paste("人工回复"))
         #expect(f.key(.enter) == [.send("你好，人工回复", to: Self.user)])
         #expect(f.state.composer.isEmpty)
-        #expect(f.key(.ctrl("a")) == [.setOwner(.agent, Self.user)])
+        f.key(.text("abc"))
+        #expect(f.key(.ctrl("a")) == [])
+        f.key(.text(">"))
+        #expect(f.state.composer.text == ">abc")
+        f.key(.ctrl("u")); f.key(.ctrl("k"))
+        #expect(f.key(.function(2)) == [.setOwner(.agent, Self.user)])
         let turn = UUID()
         f.agent(Self.user, turn: turn, .started(mode: .agent, backend: "demo", outboundID: "out-9", messages: 1))
         f.agent(Self.user, turn: turn, .event(.textDelta("第一段")))
@@ -30,7 +35,7 @@ struct ConsoleReducerTests {
     func noAgent() {
         var f = ConsoleFixture(agent: nil)
         f.receive(Self.user, from: "U1", "hi", id: "m1")
-        #expect(f.key(.ctrl("a")) == [])
+        #expect(f.key(.function(2)) == [])
         #expect(f.state.note?.text.contains("no agent is configured") == true)
     }
 
@@ -57,16 +62,17 @@ struct ConsoleReducerTests {
         var f = ConsoleFixture()
         f.receive(Self.user, from: "U1", "价格多少？", id: "m1")
         let turn = UUID()
-        f.agent(Self.user, turn: turn, .started(mode: .draft, backend: "demo", outboundID: nil, messages: 1))
+        f.agent(Self.user, turn: turn, .started(mode: .draft, backend: "demo", outboundID: nil, messages: 1), replyTo: "m1")
         f.agent(Self.user, turn: turn, .event(.textDelta("一百元")))
         f.agent(Self.user, turn: turn, .finished(.completed(cut: false), text: "一百元"))
         #expect(f.state.composerHoldsDraft && f.state.composer.text == "一百元")
+        f.key(.end)   // an editing key: the draft is the operator's to edit
         f.key(.text("，包邮"))
-        #expect(f.key(.enter) == [.sendDraft("一百元，包邮", to: Self.user)])
+        #expect(f.key(.enter) == [.sendDraft(turn, "一百元，包邮", replyTo: "m1", to: Self.user)])
         let second = UUID()
         f.agent(Self.user, turn: second, .started(mode: .draft, backend: "demo", outboundID: nil, messages: 1))
         f.agent(Self.user, turn: second, .finished(.completed(cut: false), text: "再见"))
-        #expect(f.key(.escape) == [.discardDraft(Self.user)])
+        #expect(f.key(.escape) == [.discardDraft(second, Self.user)])
         #expect(f.state.composer.isEmpty && !f.state.composerHoldsDraft)
     }
 

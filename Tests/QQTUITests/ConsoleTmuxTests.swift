@@ -32,7 +32,7 @@ struct ConsoleTmuxTests {
         return (tmux, dir)
     }
 
-    @Test("an operator's session: new conversations listed, a Chinese reply sent passively, Ctrl-A streams the agent live, Ctrl-T mid-stream closes the stream, resize keeps the screen, Ctrl-C exits 0")
+    @Test("an operator's session: new conversations listed, a Chinese reply sent passively, F2 streams the agent live, Ctrl-T mid-stream closes the stream, resize keeps the screen, Ctrl-C exits 0")
     func operatorSession() async throws {
         let sim = try await QQSimulator.start()
         let (tmux, _) = try start(sim: sim)
@@ -58,8 +58,8 @@ struct ConsoleTmuxTests {
         #expect(replied, "\(transcript)")
         #expect(await tmux.waitFor { $0.contains("✓ operator") })
 
-        // Ctrl-A: the agent answers the next message, growing live on screen and on QQ.
-        tmux.press("C-a")
+        // F2: the agent answers the next message, growing live on screen and on QQ.
+        tmux.press("F2")
         #expect(await tmux.waitFor { $0.contains("private · AGENT") }, "\(tmux.screen)")
         _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "讲个很长的故事")
         #expect(await eventually { (await sim.platform.streamRecords().first?.frames.count ?? 0) >= 2 })

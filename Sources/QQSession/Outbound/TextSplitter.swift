@@ -4,15 +4,15 @@ import Foundation
 /// way a server might count, so a part is never too long however it counts), cut at line boundaries,
 /// never inside a character or a fenced code block. A fenced block too long for one part is carried
 /// over several parts, each closing the fence and the next reopening it with the same info string.
-enum TextSplitter {
+public enum TextSplitter {
     /// The platform's limit per message, in characters (qq-protocol.md §6.10).
-    static let defaultLimit = 2000
+    public static let defaultLimit = 2000
 
     static func length(_ s: Substring) -> Int { s.utf16.count }
     static func length(_ s: String) -> Int { s.utf16.count }
 
     /// The parts, in order; blank-only parts are dropped. Empty input gives no parts.
-    static func split(_ text: String, limit: Int = defaultLimit) -> [String] {
+    public static func split(_ text: String, limit: Int = defaultLimit) -> [String] {
         let limit = max(limit, 16)
         if length(text) <= limit {
             return text.trimmingBlankEnds().isEmpty ? [] : [text]

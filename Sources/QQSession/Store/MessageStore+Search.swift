@@ -35,11 +35,20 @@ extension MessageStore {
     /// conversations whose alias or openid matches. Three characters or more use the trigram index (and
     /// a scan of the few rows not indexed yet); one or two characters scan the messages' text (the
     /// trigram index cannot answer them), which stays fast on recent history and slows on millions.
-    public func search(_ query: String, limit: Int = 50) async throws -> SearchResult {
+    /// With `conversation`, only its messages (an index walk of that conversation).
+    public func search(_ query: String, in conversation: ConversationID? = nil, limit: Int = 50) async throws -> SearchResult {
         let q = query.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !q.isEmpty else { return SearchResult(messages: [], conversations: []) }
         let like = "%" + q.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_") + "%"
+        if let conversation {
+            return try await reading { db in
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT * FROM message WHERE conversation = ? AND text LIKE ? ESCAPE '\\' ORDER BY rowid DESC LIMIT ?
+                    """, arguments: [conversation.description, like, limit])
+                return SearchResult(messages: rows.map(StoredMessage.init(row:)), conversations: [conversation])
+            }
+        }
         return try await reading { db in
             var rows: [Row]
             if q.count >= 3 {

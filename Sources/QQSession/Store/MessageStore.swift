@@ -192,13 +192,19 @@ public final class MessageStore: Sendable {
     public func conversations(limit: Int = 1000) async throws -> [ConversationSummary] {
         try await reading { db in
             try Row.fetchAll(db, sql: """
-                SELECT c.*, a.name AS alias FROM conversation c LEFT JOIN alias a ON a.openid = c.openid
+                SELECT c.*, a.name AS alias, (
+                    SELECT CASE WHEN m.direction = 'in' THEN m.created_at END FROM message m
+                    WHERE m.conversation = c.id AND ((m.direction = 'in' AND COALESCE(m.source, '') != 'group')
+                                                     OR (m.direction = 'out' AND m.status = 'sent'))
+                    ORDER BY m.rowid DESC LIMIT 1) AS waiting_since
+                FROM conversation c LEFT JOIN alias a ON a.openid = c.openid
                 ORDER BY c.last_activity DESC LIMIT ?
                 """, arguments: [limit]).map { row in
                 ConversationSummary(id: ConversationID(row["id"] as String) ?? .c2c("?"), alias: row["alias"],
                                     lastActivity: Date(timeIntervalSince1970: row["last_activity"]),
                                     lastPreview: row["last_preview"], unread: row["unread"],
-                                    messageCount: row["message_count"], owner: row["owner"])
+                                    messageCount: row["message_count"], owner: row["owner"],
+                                    waitingSince: (row["waiting_since"] as Double?).map(Date.init(timeIntervalSince1970:)))
             }
         }
     }

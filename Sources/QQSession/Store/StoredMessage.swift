@@ -28,6 +28,8 @@ public struct StoredMessage: Sendable, Hashable, Codable {
     public var qqMessageID: String?
     /// The inbound message it answers, or the one a user quoted.
     public var replyTo: String?
+    /// Inbound: `c2c`, `group_at` (the bot was @-mentioned) or `group` (group context).
+    public var source: String?
     public var attachments: [Attachment]
     /// Inbound: the platform's time; outbound: when it was created.
     public var createdAt: Date
@@ -56,6 +58,7 @@ public struct StoredMessage: Sendable, Hashable, Codable {
         traceID = row["trace_id"] as String?
         qqMessageID = row["qq_message_id"] as String?
         replyTo = row["reply_to"] as String?
+        source = row["source"] as String?
         let json = row["attachments"] as String?
         attachments = json.flatMap { try? Self.decoder.decode([Attachment].self, from: Data($0.utf8)) } ?? []
         createdAt = Date(timeIntervalSince1970: row["created_at"] as Double? ?? 0)
@@ -75,4 +78,7 @@ public struct ConversationSummary: Sendable, Hashable, Codable {
     public var messageCount: Int
     /// `human`, `agent` or `draft`.
     public var owner: String
+    /// When the user's unanswered message arrived: the last message addressed to the bot (private,
+    /// or @-mentioning it in a group) is theirs and no reply went out after it. Nil when nobody waits.
+    public var waitingSince: Date?
 }

@@ -11,6 +11,8 @@ enum ConsoleRunner {
         var banner: String?
         var settings = ConsoleState.Settings()
         var notifyCommand: [String]?
+        var keys = KeyBindings()
+        var canned: [String: String] = [:]
     }
 
     /// Runs until the operator quits or a signal; returns the exit code.
@@ -23,6 +25,8 @@ enum ConsoleRunner {
             state.agentName = agentName
             state.banner = options.banner
             state.settings = options.settings
+            state.keys = options.keys
+            state.canned = options.canned
             state.gateway = gateway
             return state
         }

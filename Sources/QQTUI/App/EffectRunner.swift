@@ -38,10 +38,11 @@ struct EffectRunner: Sendable {
                 _ = await session.send(text, to: id)
             case .sendImage(let path, let id):
                 _ = await session.sendImage(path: path, to: id)
-            case .sendDraft(let text, let id):
-                if await session.sendDraft(for: id, text: text) == nil { _ = await session.send(text, to: id) }
-            case .discardDraft(let id):
-                await session.discardDraft(for: id)
+            case .sendDraft(let draft, let text, let replyTo, let id):
+                // A draft the session no longer holds (taken back meanwhile) still answers its own message.
+                if await session.sendDraft(draft, for: id, text: text) == nil { _ = await session.send(text, to: id, replyingTo: replyTo) }
+            case .discardDraft(let draft, let id):
+                await session.discardDraft(draft, for: id)
             case .setOwner(let owner, let id):
                 await session.setOwner(owner, for: id, by: "operator", reason: owner == .human ? "taken back" : "handed over")
             case .answerPermission(let request, let option, let id):
@@ -57,6 +58,25 @@ struct EffectRunner: Sendable {
                 } catch {
                     inbox.post(.storeFailed(Self.describe(error)))
                 }
+            case .loadThrough(let id, let uid, let before):
+                guard let store else { inbox.post(.pageLoaded(id, [], complete: true)); return }
+                do {
+                    var cursor: Int64?
+                    if let before { cursor = try await store.message(uid: before)?.rowID }
+                    // Pages back to the message, at most the console's memory limit of them.
+                    var pages: [StoredMessage] = []
+                    var complete = false
+                    while pages.count < ConversationModel.memoryLimit {
+                        let page = try await store.messages(in: id, before: cursor, limit: Self.pageSize * 4)
+                        pages += page
+                        if page.count < Self.pageSize * 4 { complete = true; break }
+                        if page.contains(where: { $0.uid == uid }) { break }
+                        cursor = page.last?.rowID
+                    }
+                    inbox.post(.pageLoaded(id, pages, complete: complete))
+                } catch {
+                    inbox.post(.storeFailed(Self.describe(error)))
+                }
             case .markRead(let id):
                 try? await store?.markRead(id)
             case .setAlias(let openID, let name):
@@ -67,10 +87,10 @@ struct EffectRunner: Sendable {
                 } catch {
                     inbox.post(.storeFailed(Self.describe(error)))
                 }
-            case .search(let query):
+            case .search(let query, let conversation):
                 guard let store else { inbox.post(.searchResults(query: query, [])); return }
                 do {
-                    let result = try await store.search(query, limit: 200)
+                    let result = try await store.search(query, in: conversation, limit: 200)
                     inbox.post(.searchResults(query: query, result.messages))
                 } catch {
                     inbox.post(.storeFailed(Self.describe(error)))

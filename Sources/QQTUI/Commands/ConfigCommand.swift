@@ -37,6 +37,8 @@ struct ConfigCommand: AsyncParsableCommand {
                   handoff       new conversations \(s.handoff.defaultOwner.rawValue.uppercased()), busy: \(s.handoff.busy.rawValue), timeouts \(s.handoff.firstEventTimeout.shortDescription)/\(s.handoff.idleTimeout.shortDescription)/\(s.handoff.turnTimeout.shortDescription)
                   agent         \(c.agent.map { $0.make().name } ?? "none")
                   notify        bell \(c.notify.bell ? "on" : "off"), command \(c.notify.command.map { $0.joined(separator: " ") } ?? "none")
+                  keys          \(KeyBindings.Action.allCases.map { "\($0.rawValue) \(c.keys.name($0))" }.joined(separator: ", "))
+                  canned        \(c.canned.isEmpty ? "none" : c.canned.keys.sorted().joined(separator: ", "))
                   store         \(c.storePath)
                   log           \(c.logFile) (\(c.logLevel))
                 """)
@@ -134,6 +136,19 @@ enum ExampleConfig {
         [notify]                                  # a new message in a HUMAN conversation that is not on screen
         bell = true                               # ring the terminal bell
         # command = ["notify-send", "{title}", "{body}"]   # run a program ({title}, {body} replaced; no shell)
+                                                  # (one bell / notification per burst of messages)
+
+        [keys]                                    # the console's action keys: F1…F12, C-x (Ctrl), M-x (Alt)
+        # handoff = "F2"                          # hand the conversation to the agent (also /handoff)
+        # takeback = "C-t"                        # take it back, also mid-stream
+        # drafts = "F3"                           # show the next waiting draft
+        # next = "F4"                             # open the longest-waiting conversation (also /next)
+        # help = "F1"
+                                                  # editing keys (C-a line start, C-e, C-w, C-u, C-k…) are fixed
+
+        [canned]                                  # canned replies: /canned NAME puts the text in the composer
+        # hello = "您好，这里是人工客服，请问有什么可以帮您？"
+        # refund = "退款会在 3 个工作日内原路退回。"
 
         [log]
         # file = "~/.local/state/qqtui/qqtui.log"

@@ -16,6 +16,10 @@ struct AppConfig: Sendable {
     var agent: AgentChoice?
     /// What the console does when a message arrives in a HUMAN conversation that is not on screen.
     var notify = NotifyConfig()
+    /// `[keys]`: the console's action keys.
+    var keys = KeyBindings()
+    /// `[canned]`: canned replies by name (`/canned NAME`).
+    var canned: [String: String] = [:]
     /// The file this came from.
     var source: String
     /// Non-fatal remarks (e.g. a world-readable file that holds a secret).

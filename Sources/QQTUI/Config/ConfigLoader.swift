@@ -80,13 +80,49 @@ enum ConfigLoader {
             }
             try n.rejectUnknownKeys(known: ["bell", "command"])
         }
-        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "store", "log", "handoff", "agent", "notify"])
+        let keys = try root.section("keys").map(readKeys) ?? KeyBindings()
+        let canned = try root.section("canned").map(readCanned) ?? [:]
+        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "store", "log", "handoff", "agent",
+                                           "notify", "keys", "canned"])
         var config = AppConfig(session: session, logFile: logFile, logLevel: logLevel, source: file)
         config.notify = notify
+        config.keys = keys
+        config.canned = canned
         config.storePath = storePath
         config.agent = agent
         config.secretInFile = bot.has("app_secret")
         return config
+    }
+
+    /// `[keys]`: `handoff = "F2"` and so on; an unknown action or key name, a fixed editing key and
+    /// two actions on one key are errors.
+    private static func readKeys(_ table: TOMLSection) throws -> KeyBindings {
+        var keys = KeyBindings()
+        let actions = KeyBindings.Action.allCases
+        for action in actions {
+            guard let name = try table.string(action.rawValue) else { continue }
+            guard let key = KeyBindings.parse(name) else {
+                throw table.fail(action.rawValue, "\"\(name)\" is not a key name: use F1…F12, C-x (Ctrl) or M-x (Alt)")
+            }
+            do { try keys.bind(action, to: key) } catch let e as KeyBindings.BindingError {
+                throw table.fail(action.rawValue, e.message)
+            }
+        }
+        try table.rejectUnknownKeys(known: actions.map(\.rawValue))
+        return keys
+    }
+
+    /// `[canned]`: `name = "text"`.
+    private static func readCanned(_ table: TOMLSection) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for name in table.keys {
+            guard let text = try table.string(name), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw table.fail(name, "is empty: a canned reply needs its text")
+            }
+            guard !name.contains(where: \.isWhitespace) else { throw table.fail(name, "a name cannot contain spaces (/canned NAME)") }
+            out[name] = text
+        }
+        return out
     }
 
     static let botKeys = ["app_id", "app_secret", "app_secret_env", "sandbox", "intents", "allow_from", "markdown",

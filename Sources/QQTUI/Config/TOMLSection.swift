@@ -39,6 +39,9 @@ final class TOMLSection {
 
     func has(_ key: String) -> Bool { table[key] != nil }
 
+    /// The table's keys, sorted.
+    var keys: [String] { table.keys.sorted() }
+
     func string(_ key: String) throws -> String? {
         guard let v = value(key) else { return nil }
         guard let s = v.string else { throw fail(key, "expected a string, found \(describe(v))") }

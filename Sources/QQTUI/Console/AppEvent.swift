@@ -25,16 +25,20 @@ enum AppEvent: Sendable {
 enum Effect: Sendable, Equatable {
     case send(String, to: ConversationID)
     case sendImage(path: String, to: ConversationID)
-    /// Send the agent's draft as edited by the operator.
-    case sendDraft(String, to: ConversationID)
-    case discardDraft(ConversationID)
+    /// Send the agent's draft `id` (as edited by the operator) as the reply to the message it answers.
+    case sendDraft(UUID, String, replyTo: String?, to: ConversationID)
+    /// Drop the agent's draft `id` (the others stay).
+    case discardDraft(UUID, ConversationID)
     case setOwner(Owner, ConversationID)
     case answerPermission(requestID: String, optionID: String?, ConversationID)
     /// Load a page older than the message `before` (nil: the newest page).
     case loadPage(ConversationID, before: String?)
     case markRead(ConversationID)
     case setAlias(openID: String, name: String?)
-    case search(String)
+    /// Search every stored message, or one conversation's.
+    case search(String, in: ConversationID?)
+    /// Load pages older than `before` (nil: from the newest) until the message `uid` is among them.
+    case loadThrough(ConversationID, uid: String, before: String?)
     case reconnect
     case bell
     case notify(title: String, body: String)

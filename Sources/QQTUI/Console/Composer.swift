@@ -35,6 +35,40 @@ struct Composer: Sendable, Equatable {
     mutating func left() { cursor = max(0, cursor - 1) }
     mutating func right() { cursor = min(chars.count, cursor + 1) }
 
+    /// To the start of the text.
+    mutating func moveToStart() { cursor = 0 }
+
+    /// One visual line up (`-1`) or down (`1`) in `width` cells, keeping the column where it can;
+    /// false when there is no line there.
+    @discardableResult
+    mutating func moveLine(_ step: Int, width: Int) -> Bool {
+        let places = positions(width: width)
+        let here = places[cursor]
+        let target = here.line + step
+        guard target >= 0, target <= places.last?.line ?? 0 else { return false }
+        // The last index on the target line whose column is not past ours.
+        var best: Int?
+        for (i, p) in places.enumerated() where p.line == target && p.col <= here.col { best = i }
+        cursor = best ?? places.firstIndex { $0.line == target } ?? cursor
+        return true
+    }
+
+    /// The visual line and column of every cursor index 0...count (as `layout` places them).
+    private func positions(width: Int) -> [(line: Int, col: Int)] {
+        let width = max(1, width)
+        var out: [(line: Int, col: Int)] = []
+        var line = 0, used = 0
+        for c in chars {
+            if c == "\n" { out.append((line, used)); line += 1; used = 0; continue }
+            let w = TextWidth.cells(String(c))
+            if used + w > width { line += 1; used = 0 }
+            out.append((line, used))
+            used += w
+        }
+        out.append(used >= width ? (line + 1, 0) : (line, used))
+        return out
+    }
+
     /// To the start of the current line.
     mutating func home() {
         while cursor > 0, chars[cursor - 1] != "\n" { cursor -= 1 }

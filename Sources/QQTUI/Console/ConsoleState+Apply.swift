@@ -16,6 +16,14 @@ extension ConsoleState {
             guard var c = conversations[id] else { return [] }
             c.prepend(page: page.map(MessageEntry.init), complete: complete)
             conversations[id] = c
+            if c.jumpPending {
+                if let uid = c.highlight, c.position(of: uid) != nil {
+                    jumpToHighlight(in: id)
+                } else {
+                    conversations[id]?.jumpPending = false
+                    say("that message is too far back to show here: /find in the conversation, or `qqtui export`", .warning, now: now)
+                }
+            }
             return []
         case .searchResults(let query, let results):
             if case .search(var s)? = overlay, s.query == query {
@@ -78,9 +86,6 @@ extension ConsoleState {
             var text = "now " + owner.rawValue.uppercased() + " (by " + change.actor
             if let reason = change.reason, !reason.isEmpty { text += ": " + reason }
             systemLine(text + ")", in: change.conversation, at: change.at)
-            if owner == .human, change.conversation == selected, composerHoldsDraft, !composer.isEmpty {
-                composerHoldsDraft = false   // the draft stays as the operator's own text
-            }
             return []
         case .agent(let activity):
             return agent(activity, now: now)
@@ -91,13 +96,23 @@ extension ConsoleState {
         ensure(m.conversation, at: m.receivedAt)
         conversations[m.conversation]?.upsert(MessageEntry(m))
         touch(m.conversation, at: m.receivedAt)
+        // Addressed to the bot (private, or @-mentioning it): the user now waits for an answer.
+        if m.source != .group, conversations[m.conversation]?.waitingSince == nil {
+            conversations[m.conversation]?.waitingSince = m.receivedAt
+        }
         if selected == nil { return select(m.conversation) }
-        guard m.conversation != selected else { return [] }
+        guard m.conversation != selected || !opened else { return [] }
         conversations[m.conversation]?.unread += 1
-        guard conversations[m.conversation]?.owner == .human else { return [] }
+        guard m.conversation != selected, conversations[m.conversation]?.owner == .human, m.source != .group else { return [] }
+        // One bell (and one notification) per burst: a flood of ten messages rings once.
         var effects: [Effect] = []
-        if settings.bell { effects.append(.bell) }
-        if settings.notify {
+        if settings.bell, lastBell.map({ now.timeIntervalSince($0) >= settings.burstSeconds }) ?? true {
+            effects.append(.bell)
+        }
+        if settings.bell { lastBell = now }
+        let quiet = lastNotify.map { now.timeIntervalSince($0) < settings.burstSeconds } ?? false
+        if settings.notify { lastNotify = now }
+        if settings.notify, !quiet {
             let preview = TextSanitizer.line(m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text)
             let who = label(of: .user(openID: m.author.openID))
             let title = m.conversation.isGroup ? "qqtui · \(name(of: m.conversation)) · \(who)" : "qqtui · \(who)"
@@ -123,8 +138,22 @@ extension ConsoleState {
             touch(m.conversation, at: m.createdAt)
             if m.conversation == selected { conversations[m.conversation]?.anchor = nil }
         }
-        if case .refused(let reason) = m.status { say("not sent: " + reason, .error, now: now) }
-        if case .failed(let reason) = m.status { say("send failed: " + reason, .error, now: now) }
+        switch m.status {
+        case .sent:
+            // Answered (by the operator or the agent): nobody waits here any more.
+            conversations[m.conversation]?.waitingSince = nil
+            if conversations[m.conversation]?.failedText?.uid == m.id { conversations[m.conversation]?.failedText = nil }
+        case .refused(let reason), .failed(let reason):
+            let retriable = m.kind == .text && m.origin != "agent" && !m.text.isEmpty
+            let what: String
+            if case .refused = m.status { what = "not sent: " } else { what = "send failed: " }
+            say(what + reason + (retriable ? " (/retry sends it again)" : ""), .error, now: now)
+            if retriable {
+                conversations[m.conversation]?.failedText = (m.id, m.text)
+            }
+        default:
+            break
+        }
         return []
     }
 
@@ -138,6 +167,7 @@ extension ConsoleState {
                 conversations[id]?.upsert(MessageEntry(uid: uid, at: a.at, sender: .agent, text: "", status: .streaming))
             }
             conversations[id]?.turn = (a.turnID, uid, mode)
+            conversations[id]?.turnReplyTo = a.replyTo
             touch(id, at: a.at)
         case .event(let event):
             guard let turn = conversations[id]?.turn, turn.id == a.turnID else { return [] }
@@ -183,7 +213,10 @@ extension ConsoleState {
             case .completed(let cut):
                 if cut { systemLine("the answer was cut (the model's length limit)", in: id, at: a.at) }
                 if turn.mode == .draft, !text.isEmpty {
-                    conversations[id]?.pendingDraft = text
+                    let replyTo = conversations[id]?.turnReplyTo
+                    let question = replyTo.flatMap { conversations[id]?.entry($0)?.text }
+                        .map { TextSanitizer.line(String($0.split(separator: "\n", omittingEmptySubsequences: true).first ?? "")) }
+                    conversations[id]?.drafts.append(DraftItem(id: a.turnID, replyTo: replyTo, question: question, text: text))
                     if id == selected { loadPendingDraft() }
                 }
             }

@@ -7,15 +7,17 @@ import QQSession
 struct ConsoleState {
     /// What covers the message pane.
     enum Overlay: Equatable {
-        case help
+        /// The help, scrolled to its line `top`.
+        case help(top: Int)
         case search(SearchResults)
     }
 
-    /// `/search` results.
+    /// `/search` (every conversation) or `/find` (`within` one) results.
     struct SearchResults: Equatable {
         var query: String
         var results: [StoredMessage]?
         var selected = 0
+        var within: ConversationID?
     }
 
     /// A line on the status bar that goes away by itself.
@@ -33,6 +35,11 @@ struct ConsoleState {
         var notify = false
         /// Show debug notices too.
         var verbose = false
+        /// A burst of messages rings the bell (and runs the notify command) once: again only after
+        /// this many seconds without one.
+        var burstSeconds = 10.0
+        /// The platform's limit per QQ message (longer text goes as several).
+        var maxMessageLength = 2000
     }
 
     var rows = 24
@@ -51,8 +58,25 @@ struct ConsoleState {
     /// The demo banner (nil outside the demo).
     var banner: String?
     var composer = Composer()
-    /// The composer holds the agent's draft (Enter sends it as the draft, Esc drops it).
-    var composerHoldsDraft = false
+    /// The agent's draft in the composer (Enter sends it as the reply to its message, Esc drops it).
+    var composerDraft: DraftItem?
+    var composerHoldsDraft: Bool { composerDraft != nil }
+    /// The operator edited the draft in the composer (until then, typing starts their own text).
+    var draftEngaged = false
+    /// The operator's own text, kept aside while a draft they asked for is in the composer.
+    var parkedComposer: Composer?
+    /// Action keys (`[keys]`).
+    var keys = KeyBindings()
+    /// Canned replies by name (`[canned]`).
+    var canned: [String: String] = [:]
+    /// The conversation on screen was opened (Enter, a command, a key that acts on it, `/goto`,
+    /// `/next`, search), not just passed through with Up/Down: its unread count is cleared.
+    private(set) var opened = false
+    /// Ctrl-C was pressed once with unsent text: a second one quits.
+    var confirmingQuit = false
+    /// When the bell rang and the notify command ran last (one per burst).
+    var lastBell: Date?
+    var lastNotify: Date?
     /// Lines sent before, oldest first (Ctrl-P / Ctrl-N).
     var history: [String] = []
     var historyPosition: Int?
@@ -96,50 +120,100 @@ struct ConsoleState {
             var c = ConversationModel(id: s.id, lastActivity: s.lastActivity)
             c.unread = s.unread
             c.owner = Owner(rawValue: s.owner) ?? .human
+            c.waitingSince = s.waitingSince
             conversations[s.id] = c
         }
         order = conversations.values.sorted { $0.lastActivity > $1.lastActivity }.map(\.id)
     }
 
-    /// Shows `id` (saving the composer of the one before) and asks for what it needs.
-    mutating func select(_ id: ConversationID?) -> [Effect] {
-        guard id != selected else { return [] }
-        if let old = selected {
-            conversations[old]?.savedComposer = composerHoldsDraft ? Composer() : composer
-            if composerHoldsDraft { conversations[old]?.pendingDraft = composer.text }
-        }
+    /// Shows `id` (saving the composer of the one before) and asks for what it needs. `open`: the
+    /// operator opened it (its unread count clears); false when passing through with Up/Down.
+    mutating func select(_ id: ConversationID?, open: Bool = true) -> [Effect] {
+        guard id != selected else { return open ? markOpened() : [] }
+        if let old = selected { stashComposer(in: old) }
         selected = id
-        composerHoldsDraft = false
+        opened = false
         historyPosition = nil
         guard let id, var c = conversations[id] else { composer = Composer(); return [] }
         composer = c.savedComposer
+        c.savedComposer = Composer()
         var effects: [Effect] = []
-        if c.unread > 0 { c.unread = 0 }
-        effects.append(.markRead(id))
         if !c.requestedFirstPage {
             c.requestedFirstPage = true
             effects.append(.loadPage(id, before: nil))
         }
         conversations[id] = c
         loadPendingDraft()
+        if open { effects += markOpened() }
         return effects
     }
 
-    /// Moves the selection `step` places down the list (wrapping).
+    /// Marks the conversation on screen opened: its unread count clears (here and in the store).
+    mutating func markOpened() -> [Effect] {
+        guard let id = selected, !opened else { return [] }
+        opened = true
+        conversations[id]?.unread = 0
+        return [.markRead(id)]
+    }
+
+    /// Keeps the composer of a conversation that goes off screen; a draft in it goes back to the
+    /// front of its queue (with the operator's edits).
+    private mutating func stashComposer(in id: ConversationID) {
+        if var draft = composerDraft {
+            draft.text = composer.text
+            conversations[id]?.drafts.insert(draft, at: 0)
+            conversations[id]?.savedComposer = parkedComposer ?? Composer()
+        } else {
+            conversations[id]?.savedComposer = composer
+        }
+        composerDraft = nil
+        draftEngaged = false
+        parkedComposer = nil
+    }
+
+    /// Moves the selection `step` places down the list (wrapping), passing through: unread stays.
     mutating func cycle(_ step: Int) -> [Effect] {
         guard !order.isEmpty else { return [] }
         let i = selected.flatMap { order.firstIndex(of: $0) } ?? -step.signum()
         let next = ((i + step) % order.count + order.count) % order.count
-        return select(order[next])
+        return select(order[next], open: false)
     }
 
-    /// Puts a waiting draft into an empty composer.
+    /// Puts the oldest waiting draft into an empty composer, cursor at its start (its first lines show).
     mutating func loadPendingDraft() {
-        guard let id = selected, composer.isEmpty, let draft = conversations[id]?.pendingDraft else { return }
-        conversations[id]?.pendingDraft = nil
-        composer.set(draft)
-        composerHoldsDraft = true
+        guard let id = selected, composerDraft == nil, composer.isEmpty,
+              let draft = conversations[id]?.drafts.first else { return }
+        conversations[id]?.drafts.removeFirst()
+        composer.set(draft.text)
+        composer.moveToStart()
+        composerDraft = draft
+        draftEngaged = false
     }
+
+    /// Takes the draft out of the composer (sent or dropped): the operator's parked text comes
+    /// back, else the next draft comes up.
+    mutating func finishDraft() {
+        composerDraft = nil
+        draftEngaged = false
+        composer = parkedComposer ?? Composer()
+        parkedComposer = nil
+        loadPendingDraft()
+    }
+
+    /// Puts the draft in the composer back at the front of its queue (the operator started typing
+    /// their own text over it).
+    mutating func setDraftAside() {
+        guard let id = selected, var draft = composerDraft else { return }
+        draft.text = composer.text
+        conversations[id]?.drafts.insert(draft, at: 0)
+        composerDraft = nil
+        draftEngaged = false
+        composer = parkedComposer ?? Composer()
+        parkedComposer = nil
+    }
+
+    /// Drafts waiting in the conversation on screen (not counting the one in the composer).
+    var waitingDrafts: Int { current?.drafts.count ?? 0 }
 
     /// Shows `text` on the status bar for a while.
     mutating func say(_ text: String, _ level: Notice.Level = .info, now: Date, seconds: Double? = nil) {
@@ -152,6 +226,21 @@ struct ConsoleState {
         localIDs += 1
         return "\(prefix)-\(localIDs)"
     }
+
+    /// The conversations whose user waits for an answer, longest-waiting first.
+    var waiting: [ConversationID] {
+        let pairs: [(id: ConversationID, since: Date)] = conversations.values.compactMap { c in
+            guard let since = c.waitingSince else { return nil }
+            return (c.id, since)
+        }
+        return pairs.sorted { a, b in a.since != b.since ? a.since < b.since : a.id.description < b.id.description }.map(\.id)
+    }
+
+    /// How many conversations wait (the status bar's total; cheaper than sorting ``waiting``).
+    var waitingCount: Int { conversations.values.reduce(0) { $0 + ($1.waitingSince == nil ? 0 : 1) } }
+
+    /// Unread messages in every conversation.
+    var unreadTotal: Int { conversations.values.reduce(0) { $0 + $1.unread } }
 
     /// Marks the console as leaving.
     mutating func quit() -> [Effect] {

@@ -27,8 +27,17 @@ struct ConversationModel: Sendable {
     var turn: (id: UUID, uid: String, mode: Owner)?
     /// A permission request the agent waits on.
     var permission: PermissionRequest?
-    /// A finished draft not yet in the composer (DRAFT mode).
-    var pendingDraft: String?
+    /// Finished drafts not in the composer (DRAFT mode), oldest first: one per user message.
+    var drafts: [DraftItem] = []
+    /// The user message the running turn answers.
+    var turnReplyTo: String?
+    /// Since when the user waits for an answer (their last message is unanswered); nil when nobody waits.
+    var waitingSince: Date?
+    /// The last text that failed to go out (`/retry` sends it again).
+    var failedText: (uid: String, text: String)?
+    /// A message to show and mark (a search hit); `jumpPending` until its page is loaded.
+    var highlight: String?
+    var jumpPending = false
     /// The composer's text while another conversation is on screen.
     var savedComposer = Composer()
     /// Where the operator scrolled (nil: at the bottom).

@@ -1,5 +1,5 @@
 /// A key press (or paste) as the console understands it, after the terminal's codes are decoded.
-enum Key: Sendable, Equatable {
+enum Key: Sendable, Hashable {
     /// Printable text typed (one or more characters).
     case text(String)
     /// Text pasted in one go (bracketed paste, or many characters in one read): line breaks kept.

@@ -5,7 +5,7 @@ struct Layout: Equatable {
     static let minCols = 40
     static let minRows = 8
     /// The composer grows to at most this many lines.
-    static let maxComposerLines = 5
+    static let maxComposerLines = 8
 
     var tooSmall = false
     var banner: Rect?

@@ -13,6 +13,9 @@ struct MessageEntry: Sendable, Equatable {
         case system
     }
 
+    /// An inbound group message: addressed to the bot, or overheard.
+    enum Address: Sendable, Equatable { case mention, context }
+
     /// Where an outbound message stands (inbound ones are `.received`).
     enum Status: Sendable, Equatable {
         case received, sending, sent, cancelled, interrupted
@@ -37,6 +40,9 @@ struct MessageEntry: Sendable, Equatable {
     /// Attachment lines, e.g. `[image 16×12 receipt.png] /tmp/…/receipt.png`.
     var attachments: [String]
     var status: Status
+    /// How an inbound group message reached the bot: `.mention` @-mentioned it, `.context` is group
+    /// talk the bot only overheard; nil for private messages and everything outbound.
+    var address: Address?
     /// Bumped on every change (the wrap cache's key).
     private(set) var version = 0
 
@@ -82,6 +88,7 @@ extension MessageEntry {
     init(_ m: InboundMessage) {
         self.init(uid: m.id, at: m.timestamp, sender: .user(openID: m.author.openID), text: m.text,
                   attachments: m.attachments.map(Self.attachmentLine), status: .received)
+        address = m.source == .groupAt ? .mention : m.source == .group ? .context : nil
     }
 
     /// From a live outbound message (operator line, image, agent reply).
@@ -112,6 +119,7 @@ extension MessageEntry {
         if text.isEmpty, m.kind == "image" { text = "[image]" }
         self.init(uid: m.uid, rowID: m.rowID, at: m.createdAt, sender: sender, text: text,
                   attachments: m.attachments.map(Self.attachmentLine), status: status)
+        if m.direction == "in" { address = m.source == "group_at" ? .mention : m.source == "group" ? .context : nil }
     }
 
     /// A line from qqtui.

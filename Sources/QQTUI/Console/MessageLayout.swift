@@ -66,14 +66,16 @@ enum MessageLayout {
         let compact = width < 36
         var prefix = StyledLine()
         if !compact { prefix.add(clock(entry.at) + " ", .dim) }
-        prefix.add(glyph(entry.status), statusStyle(entry.status))
+        // `@` marks a group message that @-mentions the bot; overheard group talk is dimmed.
+        if entry.address == .mention { prefix.add("@", .accent) } else { prefix.add(glyph(entry.status), statusStyle(entry.status)) }
         let name = TextWidth.clip(label, to: senderWidth)
         prefix.add(" " + name + String(repeating: " ", count: max(0, senderWidth - TextWidth.cells(name))) + " ",
                    senderStyle(entry.sender))
         let indent = TextWidth.cells(prefix.text)
         let textWidth = max(1, width - indent)
         let pad = String(repeating: " ", count: indent)
-        let bodyStyle: Style = entry.sender == .system ? .dim : (entry.status == .draft || entry.status == .draftHandled ? .dim : .normal)
+        let quiet = entry.sender == .system || entry.status == .draft || entry.status == .draftHandled || entry.address == .context
+        let bodyStyle: Style = quiet ? .dim : .normal
         var text = entry.text
         if entry.isStreaming { text += streamMarker }
         var out: [StyledLine] = []
@@ -129,9 +131,16 @@ enum MessageLayout {
         }
     }
 
+    /// A user's colour, stable for their openid (FNV-1a), so group members tell apart at a glance.
+    static func memberStyle(_ openID: String) -> Style {
+        var hash: UInt32 = 2_166_136_261
+        for byte in openID.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return Style.members[Int(hash % UInt32(Style.members.count))]
+    }
+
     private static func senderStyle(_ sender: MessageEntry.Sender) -> Style {
         switch sender {
-        case .user: return .accent
+        case .user(let openID): return memberStyle(openID)
         case .operatorSide: return .human
         case .agent: return .agent
         case .system: return .dim

@@ -54,17 +54,32 @@ struct MessageScroller {
 
     /// The lines that fill `height` rows ending at the bottom position (or starting at the first
     /// line when there are not enough above it).
-    func visible(height: Int) -> (lines: [StyledLine], atTop: Bool) {
+    /// The lines of the message `marking` (a search hit) are drawn highlighted, the first with `▶`.
+    func visible(height: Int, marking: String? = nil) -> (lines: [StyledLine], atTop: Bool) {
         guard height > 0, let bottom else { return ([], true) }
         let (top, hitTop) = up(bottom, by: height - 1)
         var lines: [StyledLine] = []
         var p = top
         while lines.count < height, p.entry < conversation.entries.count {
-            let all = state.wraps.lines(conversation.entries[p.entry], width: width, state: state)
+            let entry = conversation.entries[p.entry]
+            var all = state.wraps.lines(entry, width: width, state: state)
+            if entry.uid == marking { all = Self.marked(all) }
             while p.line < all.count, lines.count < height { lines.append(all[p.line]); p.line += 1 }
             p.entry += 1
             p.line = 0
         }
         return (lines, hitTop)
+    }
+
+    /// A message's lines as a highlighted hit: `▶` in place of its status glyph (the one-cell run
+    /// after the time), text highlighted.
+    static func marked(_ lines: [StyledLine]) -> [StyledLine] {
+        lines.enumerated().map { i, line in
+            var out = StyledLine(line.runs.map { StyledLine.Run(text: $0.text, style: .highlight) })
+            if i == 0, let glyph = out.runs.prefix(2).lastIndex(where: { $0.text.count == 1 }) {
+                out.runs[glyph].text = "▶"
+            }
+            return out
+        }
     }
 }

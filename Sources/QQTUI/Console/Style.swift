@@ -13,6 +13,12 @@ enum Style: UInt8, Sendable, CaseIterable {
     case accent
     /// The demo banner.
     case banner
+    /// Group members' names (one colour each, picked by openid).
+    case member1, member2, member3, member4, member5
+    /// A search hit in the messages.
+    case highlight
+
+    static let members: [Style] = [.member1, .member2, .member3, .member4, .member5]
 }
 
 /// A rectangle of cells on the screen.

@@ -4,7 +4,8 @@ import QQSimulator
 
 /// Scripted QQ users for `qqtui --demo`: Chinese and English, private and group, an @mention, an
 /// image, a long message, a bare @bot (which must be skipped), a gateway reconnect, escape sequences,
-/// and the demo agent answering a group and a private chat; the rest is the operator's to try.
+/// and the demo agent answering a group and a private chat and drafting answers for a third (DRAFT:
+/// two questions, two drafts, each answering its own message); the rest is the operator's to try.
 struct DemoScript: Sendable {
     struct Step: Sendable {
         var after: Duration
@@ -17,10 +18,12 @@ struct DemoScript: Sendable {
     static let lihua = "9C8B7A6F5E4D3C2B1A0F9E8D7C6B5A43"
     static let testGroup = "C4D8E2F1A3B5C7D9E0F2A4B6C8D0E1F3"
     static let devGroup = "D0E1F3C4D8E2F1A3B5C7D9E0F2A4B6C8"
+    static let wang = "5F6E7D8C9B0A1F2E3D4C5B6A7F8E9D0C"
 
     /// The names the demo's operator gave its users and groups (QQ only gives openids).
     static let aliases: [(String, String)] = [
         (zhang, "张三"), (alice, "Alice"), (xiaoming, "小明"), (lihua, "李华"), (testGroup, "测试群"), (devGroup, "Dev team"),
+        (wang, "王五"),
     ]
 
     /// A 16×12 PNG, so the demo's image has real bytes and dimensions.
@@ -42,6 +45,7 @@ struct DemoScript: Sendable {
             Step(after: .milliseconds(300)) { _, s in
                 await s.setOwner(.agent, for: .group(testGroup), by: "demo", reason: "the agent answers the group")
                 await s.setOwner(.agent, for: .c2c(alice), by: "demo", reason: "night shift")
+                await s.setOwner(.draft, for: .c2c(wang), by: "demo", reason: "the agent drafts, the operator sends")
             },
             Step(after: .milliseconds(800)) { p, _ in _ = await p.userSendsC2C(userOpenID: zhang, content: "你好，请问今天营业吗？") },
             Step(after: .milliseconds(1200)) { p, _ in
@@ -58,7 +62,9 @@ struct DemoScript: Sendable {
                 _ = await p.userSendsGroup(groupOpenID: testGroup, memberOpenID: lihua, content: "大家好，我是新来的 👋",
                                            mentionBot: false)
             },
+            Step(after: .milliseconds(1000)) { p, _ in _ = await p.userSendsC2C(userOpenID: wang, content: "请问可以开发票吗？") },
             Step(after: .milliseconds(1500)) { p, _ in _ = await p.userSendsC2C(userOpenID: zhang, content: longMessage) },
+            Step(after: .milliseconds(1000)) { p, _ in _ = await p.userSendsC2C(userOpenID: wang, content: "还有，运费怎么算？") },
             Step(after: .milliseconds(1200)) { p, _ in
                 _ = await p.userSendsGroup(groupOpenID: devGroup, memberOpenID: alice, content: "Has anyone tried the new release yet?",
                                            mentionBot: false)

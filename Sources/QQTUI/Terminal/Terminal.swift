@@ -60,13 +60,18 @@ final class Terminal {
 
     private func setUpColours() {
         var pairs: [Style: Int16] = [:]
-        if has_colors() {
+        // NO_COLOR (no-color.org): set and not empty, the console uses attributes only.
+        let noColor = !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+        if has_colors(), !noColor {
             start_color()
             use_default_colors()
             let table: [(Style, Int16, Int16)] = [
                 (.human, Int16(COLOR_GREEN), -1), (.ok, Int16(COLOR_GREEN), -1), (.agent, Int16(COLOR_MAGENTA), -1),
                 (.draft, Int16(COLOR_YELLOW), -1), (.warning, Int16(COLOR_YELLOW), -1), (.error, Int16(COLOR_RED), -1),
                 (.accent, Int16(COLOR_CYAN), -1), (.banner, Int16(COLOR_BLACK), Int16(COLOR_YELLOW)),
+                (.member1, Int16(COLOR_CYAN), -1), (.member2, Int16(COLOR_BLUE), -1), (.member3, Int16(COLOR_YELLOW), -1),
+                (.member4, Int16(COLOR_GREEN), -1), (.member5, Int16(COLOR_MAGENTA), -1),
+                (.highlight, Int16(COLOR_BLACK), Int16(COLOR_CYAN)),
             ]
             for (i, entry) in table.enumerated() {
                 init_pair(Int16(i + 1), entry.1, entry.2)
@@ -80,6 +85,8 @@ final class Terminal {
             case .bold: a = cn_a_bold()
             case .dim: a = cn_a_dim()
             case .reverse, .bar: a = cn_a_reverse()
+            case .highlight: a = pairs[.highlight] == nil ? cn_a_reverse() : cn_a_normal()
+            case .member3, .member5: a = cn_a_bold()
             case .selected: a = cn_a_reverse() | cn_a_bold()
             case .agent, .error: a = cn_a_bold()
             case .banner: a = pairs[.banner] == nil ? cn_a_reverse() : cn_a_bold()

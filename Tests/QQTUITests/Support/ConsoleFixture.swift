@@ -41,8 +41,15 @@ struct ConsoleFixture {
         apply(.message(Self.inbound(conversation, from: author, text, id: id, attachments: attachments)))
     }
 
-    mutating func agent(_ conversation: ConversationID, turn: UUID, _ kind: AgentActivity.Kind) {
-        apply(.agent(AgentActivity(conversation: conversation, turnID: turn, kind: kind, at: Self.morning)))
+    mutating func agent(_ conversation: ConversationID, turn: UUID, _ kind: AgentActivity.Kind, replyTo: String? = nil) {
+        apply(.agent(AgentActivity(conversation: conversation, turnID: turn, kind: kind, at: Self.morning, replyTo: replyTo)))
+    }
+
+    /// A DRAFT turn from start to finish: the agent drafts `text` answering the message `replyTo`.
+    mutating func draft(_ conversation: ConversationID, _ text: String, replyTo: String, turn: UUID = UUID()) {
+        agent(conversation, turn: turn, .started(mode: .draft, backend: "demo", outboundID: nil, messages: 1), replyTo: replyTo)
+        agent(conversation, turn: turn, .event(.textDelta(text)))
+        agent(conversation, turn: turn, .finished(.completed(cut: false), text: text))
     }
 
     func render(routes: [ConversationID: ReplyRoute] = [:]) -> ScreenBuffer {

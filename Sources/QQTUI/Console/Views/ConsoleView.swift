@@ -20,14 +20,14 @@ enum ConsoleView {
         for r in 0..<layout.divider.height { buffer.put("│", row: layout.divider.row + r, col: layout.divider.col, style: .dim) }
         MessageView.drawHeader(state, in: layout.header, route: state.selected.flatMap(routes), now: now, into: &buffer)
         switch state.overlay {
-        case .help?: HelpView.draw(in: layout.messages, into: &buffer)
+        case .help(let top)?: HelpView.draw(state, top: top, in: layout.messages, into: &buffer)
         case .search(let s)?: SearchView.draw(state, s, in: layout.messages, into: &buffer)
         case nil: MessageView.draw(state, in: layout.messages, into: &buffer)
         }
         buffer.fill(row: layout.rule.row, col: 0, width: layout.rule.width, char: "─", style: .dim)
         if layout.divider.height > 0 { buffer.put("┴", row: layout.rule.row, col: layout.divider.col, style: .dim) }
         ComposerView.draw(state, in: layout.composer, into: &buffer)
-        HelpView.drawLine(state, in: layout.help, into: &buffer)
+        HelpView.drawLine(state, in: layout.help, route: state.selected.flatMap(routes), into: &buffer)
         return buffer
     }
 

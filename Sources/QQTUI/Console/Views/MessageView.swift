@@ -10,17 +10,30 @@ enum MessageView {
             buffer.put(" no conversation", row: rect.row, col: rect.col, width: rect.width, style: .dim)
             return
         }
-        var line = StyledLine(" " + state.name(of: c.id), .bold)
-        line.add(c.id.isGroup ? " · group · " : " · private · ", .dim)
-        line.add(ConversationListView.badge(c.owner), ConversationListView.badgeStyle(c.owner))
-        if c.turn != nil { line.add(" streaming", .agent) }
+        // What the operator needs most stays when the pane is narrow: the reply window and the
+        // owner; the kind goes first, then words, and the name is cut to what is left.
+        var reply: [StyledLine.Run] = []
         if let route {
-            line.add(" · reply ", .dim)
             let style: Style = route.isPassive ? ConversationListView.windowStyle(route, now: now) : (route == .proactive ? .warning : .error)
-            line.add(route.isPassive ? "passive " + ConversationListView.window(route, now: now) : route.summary(now: now), style)
+            let text = route.isPassive ? ConversationListView.window(route, now: now) : route.summary(now: now)
+            reply = [.init(text: " · reply ", style: .dim), .init(text: (route.isPassive ? "passive " : "") + text, style: style)]
+            if cells(reply) + 24 > rect.width { reply = [.init(text: " · ", style: .dim), .init(text: text, style: style)] }
         }
+        var middle: [StyledLine.Run] = [.init(text: c.id.isGroup ? " · group · " : " · private · ", style: .dim),
+                                        .init(text: ConversationListView.badge(c.owner), style: ConversationListView.badgeStyle(c.owner))]
+        if c.turn != nil { middle.append(.init(text: " streaming", style: .agent)) }
+        let name = " " + state.name(of: c.id)
+        if TextWidth.cells(name) + cells(middle) + cells(reply) > rect.width {
+            middle[0].text = " · "
+            if c.turn != nil { middle[middle.count - 1].text = " ▶" }
+        }
+        let room = max(4, rect.width - cells(middle) - cells(reply))
+        var line = StyledLine(TextWidth.clip(name, to: room), .bold)
+        line.runs += middle + reply
         line.draw(into: &buffer, row: rect.row, col: rect.col, width: rect.width)
     }
+
+    private static func cells(_ runs: [StyledLine.Run]) -> Int { runs.reduce(0) { $0 + TextWidth.cells($1.text) } }
 
     /// Rows of a pane `height` tall left for messages once the footer has its lines: the permission
     /// request, and "more below" while scrolled (`scrolled`, else whether the conversation is now).
@@ -53,7 +66,7 @@ enum MessageView {
         }
         height = messageRows(c, height: height)
         let scroller = MessageScroller(conversation: c, width: rect.width, state: state)
-        var (lines, atTop) = scroller.visible(height: height)
+        var (lines, atTop) = scroller.visible(height: height, marking: c.highlight)
         if atTop, lines.count < height || c.anchor != nil {
             let hint = c.loadingOlder ? " loading older messages…" : c.hasOlder && c.requestedFirstPage ? " ↑ PgUp for older messages" : ""
             if !hint.isEmpty {

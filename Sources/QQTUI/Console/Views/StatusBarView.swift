@@ -19,13 +19,20 @@ enum StatusBarView {
         default: phaseStyle = .bar
         }
         x = buffer.put(TextSanitizer.line(g.summary), row: rect.row, col: x, width: rect.col + rect.width - x, style: phaseStyle)
-        let agent = " agent: " + (state.agentName.map(TextSanitizer.line) ?? "none") + " "
-        let agentWidth = TextWidth.cells(agent)
+        // The totals first (they matter most), then the agent backend when there is room.
+        let waiting = state.waitingCount, unread = state.unreadTotal
+        let totals = " " + (waiting > 0 ? "⏳\(waiting) waiting · " : "") + "\(unread) unread "
+        let agent = "· agent: " + (state.agentName.map(TextSanitizer.line) ?? "none") + " "
         let right = rect.col + rect.width
         var noteEnd = right
-        if right - x > agentWidth + 4 {
+        let totalsWidth = TextWidth.cells(totals), agentWidth = TextWidth.cells(agent)
+        if right - x > totalsWidth + agentWidth + 4 {
             buffer.put(agent, row: rect.row, col: right - agentWidth, style: .bar)
             noteEnd = right - agentWidth
+        }
+        if noteEnd - x > totalsWidth + 2 {
+            buffer.put(totals, row: rect.row, col: noteEnd - totalsWidth, style: waiting > 0 ? .warning : .bar)
+            noteEnd -= totalsWidth
         }
         if let note = state.note, note.until > now, noteEnd - x > 6 {
             let style: Style = note.level == .error ? .error : note.level == .warning ? .warning : .bar

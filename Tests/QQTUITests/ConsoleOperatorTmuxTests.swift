@@ -1,0 +1,206 @@
+import Foundation
+@testable import QQSession
+import QQSimulator
+import Testing
+import TestSupport
+
+/// The operator's repros from a full day at the console, each against the real `qqtui` in tmux and
+/// the simulator: which text reached QQ, with which msg_id, is read from the simulator's transcript.
+@Suite("Console in tmux: drafts, hand-off, triage", .serialized, .timeLimit(.minutes(3)),
+       .enabled(if: TmuxSession.binary != nil || ProcessInfo.processInfo.environment["QQTUI_REQUIRE_PEERS"] == "1",
+                "tmux is not installed (CI installs it)"))
+struct ConsoleOperatorTmuxTests {
+    /// Drafts `答:<the newest message>` at once.
+    static let draftAgent = """
+        [agent]
+        backend = "command"
+        command = ["/bin/sh", "-c", "q=$(tail -n 1); printf '答:%s' \\"$q\\""]
+
+        """
+
+    func start(sim: QQSimulator, extra: String = draftAgent, cols: Int = 120, rows: Int = 35) throws -> TmuxSession {
+        let binary = try #require(BuildPaths.qqtui, "qqtui binary not built (swift build)")
+        let dir = TestConfig.tempDir("tmux-op")
+        let config = try TestConfig.write(sim: sim, dir: dir, extra: extra)
+        return try TmuxSession(command: "'\(binary)' --config '\(config)'; echo EXIT=$?; sleep 30", cols: cols, rows: rows,
+                               environment: ["LANG": "C.UTF-8", "XDG_DATA_HOME": dir + "/data", "XDG_STATE_HOME": dir + "/state",
+                                             "TERM": "screen"])
+    }
+
+    /// Texts the bot sent to `user` (C2C), with the msg_id each replied to.
+    func replies(_ sim: QQSimulator, to user: String) async -> [(text: String, msgID: String?)] {
+        await sim.platform.sent().filter { $0.status == 200 && $0.path == "/v2/users/\(user)/messages" }
+            .map { ($0.body?["content"]?.string ?? "", $0.body?["msg_id"]?.string) }
+    }
+
+    func typeLine(_ tmux: TmuxSession, _ text: String) {
+        tmux.type(text)
+        tmux.press("Enter")
+    }
+
+    @Test("repro 1: two drafts for two questions; Esc drops only the one shown; Enter sends the other as the reply to its own message")
+    func draftsPerMessage() async throws {
+        let sim = try await QQSimulator.start()
+        let tmux = try start(sim: sim)
+        defer { tmux.stop() }
+        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
+        let q0 = await sim.platform.userSendsC2C(userOpenID: "U1", content: "你好")
+        #expect(await tmux.waitFor { $0.contains("私 U1") })
+        typeLine(tmux, "/draft")
+        #expect(await tmux.waitFor { $0.contains("private · DRAFT") }, "\(tmux.screen)")
+        #expect(await tmux.waitFor { $0.contains("✎ draft answering “你好”") }, "\(tmux.screen)")
+        tmux.press("Escape")
+        let q1 = await sim.platform.userSendsC2C(userOpenID: "U1", content: "发票怎么开")
+        #expect(await tmux.waitFor { $0.contains("✎ draft answering “发票怎么开”") && $0.contains("✎ 答:发票怎么开") }, "\(tmux.screen)")
+        let q2 = await sim.platform.userSendsC2C(userOpenID: "U1", content: "运费多少")
+        #expect(await tmux.waitFor { $0.contains("1 more draft") }, "the second draft is not announced:\n\(tmux.screen)")
+        // Esc drops only the draft shown; the next one comes up with its own question.
+        tmux.press("Escape")
+        #expect(await tmux.waitFor { $0.contains("✎ draft answering “运费多少”") && $0.contains("✎ 答:运费多少") }, "\(tmux.screen)")
+        tmux.press("Enter")
+        #expect(await eventually { await replies(sim, to: "U1").contains { $0.text == "答:运费多少" } })
+        let sent = await replies(sim, to: "U1")
+        #expect(sent.map(\.text) == ["答:运费多少"], "\(sent)")
+        #expect(sent.first?.msgID == q2.id, "the draft must answer its own message \(q2.id), not \(q1.id) or \(q0.id): \(sent)")
+        await sim.stop()
+    }
+
+    @Test("repro 2: typing /search over a draft the operator never touched runs the search; QQ gets the draft alone, later, unchanged")
+    func typingNeverLandsInDraft() async throws {
+        let sim = try await QQSimulator.start()
+        let tmux = try start(sim: sim, extra: Self.draftAgent + "[handoff]\ndefault_owner = \"draft\"\n")
+        defer { tmux.stop() }
+        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
+        let q = await sim.platform.userSendsC2C(userOpenID: "U1", content: "开发票")
+        #expect(await tmux.waitFor { $0.contains("✎ 答:开发票") }, "\(tmux.screen)")
+        typeLine(tmux, "/search 发票")
+        #expect(await tmux.waitFor { $0.contains("result(s) for “发票”") }, "\(tmux.screen)")
+        tmux.type("x")   // over the results: goes nowhere
+        tmux.press("Escape")
+        // (Enter right behind Esc in one read would be Alt-Enter: wait for the results to close.)
+        #expect(await tmux.waitFor { !$0.contains("result(s)") && $0.contains("✎ 答:开发票") && !$0.contains("答:开发票/") && !$0.contains("x答") },
+                "\(tmux.screen)")
+        #expect(await replies(sim, to: "U1").isEmpty)
+        tmux.press("Enter")
+        #expect(await eventually { !(await replies(sim, to: "U1")).isEmpty })
+        let sent = await replies(sim, to: "U1")
+        #expect(sent.count == 1 && sent.first?.text == "答:开发票" && sent.first?.msgID == q.id, "\(sent)")
+        await sim.stop()
+    }
+
+    @Test("repro 3: Ctrl-A is line start and hands nothing over; F2 and /handoff hand over")
+    func ctrlAIsLineStart() async throws {
+        let sim = try await QQSimulator.start()
+        let tmux = try start(sim: sim)
+        defer { tmux.stop() }
+        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
+        let q = await sim.platform.userSendsC2C(userOpenID: "U1", content: "在吗")
+        #expect(await tmux.waitFor { $0.contains("私 U1") })
+        tmux.type("在的")
+        tmux.press("C-a")
+        tmux.type("您好，")
+        #expect(await tmux.waitFor { $0.contains("> 您好，在的") }, "\(tmux.screen)")
+        tmux.press("Enter")
+        #expect(await eventually { await replies(sim, to: "U1").contains { $0.text == "您好，在的" } })
+        #expect(tmux.screen.contains("private · HUMAN"), "\(tmux.screen)")
+        #expect(await replies(sim, to: "U1").map(\.msgID) == [q.id])
+        tmux.press("F2")
+        #expect(await tmux.waitFor { $0.contains("private · AGENT") }, "F2 did not hand over:\n\(tmux.screen)")
+        tmux.press("C-t")
+        #expect(await tmux.waitFor { $0.contains("private · HUMAN") })
+        typeLine(tmux, "/handoff")
+        #expect(await tmux.waitFor { $0.contains("private · AGENT") })
+        await sim.stop()
+    }
+
+    @Test("repro 4 and 6: PgUp reaches the first of 40 messages; search opens at the hit, marked; /find searches the open conversation")
+    func scrollbackAndSearch() async throws {
+        let sim = try await QQSimulator.start()
+        let tmux = try start(sim: sim, extra: "")
+        defer { tmux.stop() }
+        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
+        for i in 1...40 { _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "编号\(i)号") }
+        _ = await sim.platform.userSendsC2C(userOpenID: "U2", content: "另一个人")
+        #expect(await tmux.waitFor { $0.contains("编号40号") }, "\(tmux.screen)")
+        for _ in 0..<8 { tmux.press("PageUp") }
+        #expect(await tmux.waitFor { $0.contains("编号1号") }, "PgUp never reached the first message:\n\(tmux.screen)")
+        // Search from another conversation: Enter opens U1 at the hit, marked, not at the bottom.
+        tmux.press("Tab")
+        #expect(await tmux.waitFor { $0.contains("U2 · private") }, "\(tmux.screen)")
+        typeLine(tmux, "/search 编号7号")
+        #expect(await tmux.waitFor { $0.contains("1 result(s)") }, "\(tmux.screen)")
+        tmux.type("zz")
+        tmux.press("Enter")
+        #expect(await tmux.waitFor { $0.contains("U1 · private") && $0.contains("▶ U1") && $0.contains("编号7号") && !$0.contains("编号40号") },
+                "\(tmux.screen)")
+        #expect(!tmux.screen.contains("> zz"), "keys typed over the results reached the composer:\n\(tmux.screen)")
+        typeLine(tmux, "/find 编号3")
+        #expect(await tmux.waitFor { $0.contains("result(s) for “编号3”") && $0.contains("编号30号") && !$0.contains("另一个人") }, "\(tmux.screen)")
+        tmux.press("Escape")
+        await sim.stop()
+    }
+
+    @Test("repro 5: 30 conversations; Up/Down keep unread; the list counts those out of sight and waiting; F4 opens the longest waiting")
+    func triage() async throws {
+        let sim = try await QQSimulator.start()
+        let tmux = try start(sim: sim, extra: "")
+        defer { tmux.stop() }
+        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
+        for i in 1...30 { _ = await sim.platform.userSendsC2C(userOpenID: String(format: "USER%02d", i), content: "第\(i)位") }
+        // USER01 came first and opened by itself; the other 29 are unread, all 30 wait.
+        #expect(await tmux.waitFor { $0.contains("USER01 · private") && $0.contains("⏳30 waiting · 29 unread") }, "\(tmux.screen)")
+        #expect(tmux.screen.contains("↑ ") && tmux.screen.contains("more · "), "no marker for the rows out of sight:\n\(tmux.screen)")
+        for _ in 0..<12 { tmux.press("Up") }
+        #expect(await tmux.waitFor { $0.contains("USER13 · private") }, "\(tmux.screen)")
+        #expect(tmux.screen.contains("29 unread"), "passing through marked conversations read:\n\(tmux.screen)")
+        #expect(tmux.screen.contains("↑ ") && tmux.screen.contains("↓ "), "\(tmux.screen)")
+        // F4: the longest waiting is USER01 (opened, never answered).
+        tmux.press("F4")
+        #expect(await tmux.waitFor { $0.contains("USER01 · private") }, "\(tmux.screen)")
+        typeLine(tmux, "好的")
+        #expect(await tmux.waitFor { $0.contains("⏳29 waiting") }, "an answer did not end the wait:\n\(tmux.screen)")
+        tmux.press("F4")
+        #expect(await tmux.waitFor { $0.contains("USER02 · private") && $0.contains("28 unread") }, "\(tmux.screen)")
+        typeLine(tmux, "/goto USER17")
+        #expect(await tmux.waitFor { $0.contains("USER17 · private") && $0.contains("27 unread") })
+        typeLine(tmux, "/done")
+        #expect(await tmux.waitFor { $0.contains("⏳28 waiting") }, "\(tmux.screen)")
+        let answered = await sim.platform.sent().filter { $0.status == 200 && $0.body?["content"]?.string == "好的" }.map(\.path)
+        #expect(answered == ["/v2/users/USER01/messages"], "\(answered)")
+        await sim.stop()
+    }
+
+    @Test("repro 7: help scrolls at 120 columns; a narrow header keeps the reply window; Ctrl-C asks with unsent text; a long paste is announced as several messages")
+    func guardRails() async throws {
+        let sim = try await QQSimulator.start()
+        let tmux = try start(sim: sim, extra: "")
+        defer { tmux.stop() }
+        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
+        _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "你好")
+        #expect(await tmux.waitFor { $0.contains("私 U1") && $0.contains("reply passive") }, "\(tmux.screen)")
+        tmux.press("F1")
+        #expect(await tmux.waitFor { $0.contains("more lines · PgDn") }, "\(tmux.screen)")
+        for _ in 0..<6 { tmux.press("PageDown") }
+        #expect(await tmux.waitFor { $0.contains("✓ … ✗ ⊘") && !$0.contains("more lines") }, "the help's end is unreachable:\n\(tmux.screen)")
+        tmux.press("Escape")
+        tmux.resize(cols: 64, rows: 20)
+        #expect(await tmux.waitFor { s in s.split(separator: "\n").contains { $0.contains("U1 ·") && $0.contains("/5") } }, "\(tmux.screen)")
+        tmux.resize(cols: 120, rows: 35)
+        #expect(await tmux.waitFor { $0.contains("agent: none") }, "\(tmux.screen)")
+        // A 4.6 kB paste: the hint says how many QQ messages and passive replies it takes.
+        let paste = (1...60).map { "第\($0)行：" + String(repeating: "内容", count: 18) }.joined(separator: "\n")
+        tmux.type(paste)
+        #expect(await tmux.waitFor { $0.contains("Enter sends this as 2 QQ messages: 2 passive replies of 5 left") }, "\(tmux.screen)")
+        #expect(tmux.screen.contains("(Up/Down)"), "the composer does not say it scrolls:\n\(tmux.screen)")
+        tmux.press("C-c")
+        #expect(await tmux.waitFor { $0.contains("Ctrl-C again quits") }, "\(tmux.screen)")
+        tmux.press("C-u")   // any other key stays
+        #expect(await tmux.waitFor { !$0.contains("Ctrl-C again quits") })
+        #expect(!tmux.screen.contains("EXIT="))
+        tmux.press("C-c")
+        tmux.press("C-c")
+        #expect(await tmux.waitFor { $0.contains("EXIT=0") }, "\(tmux.screen)")
+        #expect(await replies(sim, to: "U1").isEmpty)
+        await sim.stop()
+    }
+}
