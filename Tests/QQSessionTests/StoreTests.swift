@@ -50,10 +50,11 @@ struct StoreTests {
             .inbound(TempStore.inbound("G1", "@bot 在吗", in: .group("G"), author: "A", at: asked)), .inbound(overheard),
             .inbound(TempStore.inbound("N1", "有人吗", in: .c2c("U2"), author: "U2", at: asked + 1)), .outbound(failed),
             .inbound(TempStore.inbound("P1", "谢谢", in: .c2c("U3"), author: "U3", at: asked + 1)), .outbound(answer),
+            .inbound(TempStore.inbound("N2", "还在吗", in: .c2c("U2"), author: "U2", at: asked + 3)),
         ])
         let waiting = Dictionary(uniqueKeysWithValues: try await store.conversations().map { ($0.id, $0.waitingSince) })
         #expect(waiting[.group("G")] == .some(asked), "group talk after an @bot question does not answer it")
-        #expect(waiting[.c2c("U2")] == .some(asked + 1), "a failed reply does not end the wait")
+        #expect(waiting[.c2c("U2")] == .some(asked + 1), "a failed reply does not end the wait; it is counted from the first question")
         #expect(waiting[.c2c("U3")] == .some(nil), "a reply that went out ends it")
     }
 

@@ -35,7 +35,7 @@ struct ConsoleReducerTests {
     func noAgent() {
         var f = ConsoleFixture(agent: nil)
         f.receive(Self.user, from: "U1", "hi", id: "m1")
-        #expect(f.key(.function(2)) == [])
+        #expect(f.key(.function(2)) == [.markRead(Self.user)])   // marked read, nothing else
         #expect(f.state.note?.text.contains("no agent is configured") == true)
     }
 

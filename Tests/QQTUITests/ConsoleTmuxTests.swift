@@ -45,9 +45,9 @@ struct ConsoleTmuxTests {
         #expect(await tmux.waitFor { $0.contains("私 U1") && $0.contains("群 G1") && $0.contains("你好，在吗？") }, "\(tmux.screen)")
 
         // Typed Chinese goes out as a passive reply to the message on screen.
-        tmux.type("您好，我是人工客服")
+        await tmux.type("您好，我是人工客服")
         #expect(await tmux.waitFor { $0.contains("> 您好，我是人工客服") })
-        tmux.press("Enter")
+        await tmux.press("Enter")
         let replied = await eventually {
             await sim.platform.sent().contains {
                 $0.status == 200 && $0.path == "/v2/users/U1/messages" && $0.body?["content"]?.string == "您好，我是人工客服"
@@ -59,19 +59,19 @@ struct ConsoleTmuxTests {
         #expect(await tmux.waitFor { $0.contains("✓ operator") })
 
         // F2: the agent answers the next message, growing live on screen and on QQ.
-        tmux.press("F2")
+        await tmux.press("F2")
         #expect(await tmux.waitFor { $0.contains("private · AGENT") }, "\(tmux.screen)")
         _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "讲个很长的故事")
         #expect(await eventually { (await sim.platform.streamRecords().first?.frames.count ?? 0) >= 2 })
         #expect(await tmux.waitFor { $0.contains("长1 ") })
-        let early = tmux.screen.components(separatedBy: "长").count
+        let early = (await tmux.capture()).components(separatedBy: "长").count
         #expect(await tmux.waitFor { $0.components(separatedBy: "长").count > early }, "the reply did not grow on screen:\n\(tmux.screen)")
-        let later = tmux.screen
+        let later = (await tmux.capture())
         #expect(later.contains("▌"))
         #expect(later.contains("▶"))
 
         // Ctrl-T mid-stream: the stream gets its closing frame, nothing after it, the screen says so.
-        tmux.press("C-t")
+        await tmux.press("C-t")
         #expect(await eventually { await sim.platform.streamRecords().first?.closed == true })
         #expect(await tmux.waitFor { $0.contains("private · HUMAN") && $0.contains("stopped by take-back") }, "\(tmux.screen)")
         // The reply shows ⊘ once its writer is done: nothing can be sent for it after that.
@@ -82,18 +82,18 @@ struct ConsoleTmuxTests {
         #expect(afterClose.isEmpty, "sent after the closing frame: \(Array(afterClose))")
 
         // Resize: smaller, tiny (a notice), and back; the layout stays whole.
-        tmux.resize(cols: 60, rows: 20)
+        await tmux.resize(cols: 60, rows: 20)
         #expect(await tmux.waitFor { s in
             let lines = s.split(separator: "\n", omittingEmptySubsequences: false)
             return lines.first?.contains("qqtui") == true && s.contains("┴") && lines.allSatisfy { $0.count <= 60 }
         }, "\(tmux.screen)")
-        tmux.resize(cols: 30, rows: 6)
+        await tmux.resize(cols: 30, rows: 6)
         #expect(await tmux.waitFor { $0.contains("terminal too small") }, "\(tmux.screen)")
-        tmux.resize(cols: 100, rows: 30)
+        await tmux.resize(cols: 100, rows: 30)
         #expect(await tmux.waitFor { $0.contains("READY") && $0.contains("您好，我是人工客服") && !$0.contains("too small") }, "\(tmux.screen)")
 
         // Ctrl-C leaves cleanly.
-        tmux.press("C-c")
+        await tmux.press("C-c")
         #expect(await tmux.waitFor { $0.contains("EXIT=0") }, "\(tmux.screen)")
         await sim.stop()
     }

@@ -24,7 +24,8 @@ struct ConsoleTriageTests {
         let screen = f.render().snapshot
         #expect(screen.contains("✎ draft answering “发票怎么开？”"), "\(screen)")
         #expect(screen.contains("1 more draft"), "\(screen)")
-        #expect(f.key(.enter) == [.sendDraft(a, "发票在订单页申请", replyTo: "q1", to: Self.user)])
+        // (The conversation opened by itself; the first key that acts in it marks it read.)
+        #expect(f.key(.enter) == [.markRead(Self.user), .sendDraft(a, "发票在订单页申请", replyTo: "q1", to: Self.user)])
         #expect(f.state.composerDraft?.id == b && f.state.composer.text == "运费十元")
         #expect(f.key(.escape) == [.discardDraft(b, Self.user)])
         #expect(f.state.composer.isEmpty && !f.state.composerHoldsDraft)
@@ -58,7 +59,7 @@ struct ConsoleTriageTests {
         f.receive(Self.user, from: "U1", "怎么退出？", id: "q1")
         let a = UUID()
         f.draft(Self.user, "/quit 不是命令", replyTo: "q1", turn: a)
-        #expect(f.key(.enter) == [.sendDraft(a, "/quit 不是命令", replyTo: "q1", to: Self.user)])
+        #expect(f.key(.enter) == [.markRead(Self.user), .sendDraft(a, "/quit 不是命令", replyTo: "q1", to: Self.user)])
         #expect(!f.state.quitting)
     }
 
@@ -200,6 +201,53 @@ struct ConsoleTriageTests {
         let later = f.state.apply(.session(.message(ConsoleFixture.inbound(Self.other, from: "U2", "later", id: "late"))),
                                   now: ConsoleFixture.morning.addingTimeInterval(60))
         #expect(later.contains(.bell))
+        // A chatty conversation does not silence another one's first message.
+        let third = ConversationID.c2c("U3")
+        let first = f.state.apply(.session(.message(ConsoleFixture.inbound(third, from: "U3", "新来的", id: "c1"))),
+                                  now: ConsoleFixture.morning.addingTimeInterval(65))
+        #expect(first.contains(.bell) && first.contains { if case .notify = $0 { return true } else { return false } })
+    }
+
+    @Test("review repros: Up at a draft's first line moves through the list; a draft erased to nothing goes back and a command then runs; a follow-up keeps the wait")
+    func draftEdgeCases() {
+        var f = ConsoleFixture(rows: 24, cols: 100)
+        f.receive(Self.user, from: "U1", "问题", id: "q1")
+        f.receive(Self.other, from: "U2", "别的", id: "o1")
+        let a = UUID()
+        f.draft(Self.user, "第一行\n第二行", replyTo: "q1", turn: a)
+        #expect(f.state.selected == Self.user && f.state.composerDraft?.id == a)
+        f.key(.down)   // reads the draft: moves in it, does not make it the operator's
+        #expect(f.state.selected == Self.user && !f.state.draftEngaged)
+        f.key(.down)   // past its last line: the next conversation; the draft waits in its own
+        #expect(f.state.selected == Self.other && f.state.conversations[Self.user]?.drafts.map(\.id) == [a])
+        f.key(.up)
+        #expect(f.state.composerDraft?.id == a)
+        f.key(.home)
+        for _ in 0..<10 { f.key(.delete) }
+        #expect(!f.state.composerHoldsDraft && f.state.composer.isEmpty)
+        f.key(.text("/takeback"))
+        #expect(f.key(.enter) == [.setOwner(.human, Self.user)])
+        // The erased draft went back as the agent wrote it.
+        #expect(f.state.composerDraft?.text == "第一行\n第二行")
+        // A reply written before the user's next message does not answer that message.
+        f.receive(Self.user, from: "U1", "还有一个问题", id: "q2")
+        var reply = OutboundMessage.new(.text, to: Self.user, text: "好", replyTo: "q1", origin: "operator",
+                                        createdAt: ConsoleFixture.morning.addingTimeInterval(-1))
+        reply.status = .sent
+        f.apply(.outbound(reply))
+        #expect(f.state.conversations[Self.user]?.waitingSince == ConsoleFixture.morning)
+    }
+
+    @Test("at start the first conversation is shown but not marked read: its unread count stays until the operator acts")
+    func startupKeepsUnread() {
+        var f = ConsoleFixture()
+        var summary = ConversationSummary(id: Self.user, alias: nil, lastActivity: ConsoleFixture.morning, lastPreview: "hi", unread: 3,
+                                          messageCount: 3, owner: "human", waitingSince: ConsoleFixture.morning)
+        summary.unread = 3
+        let effects = f.state.apply(.conversationsLoaded([summary], aliases: [:]), now: ConsoleFixture.morning)
+        #expect(f.state.selected == Self.user && !effects.contains(.markRead(Self.user)))
+        #expect(f.state.conversations[Self.user]?.unread == 3 && f.state.waitingCount == 1)
+        #expect(f.key(.enter) == [.markRead(Self.user)])
     }
 
     @Test("Ctrl-C with unsent text asks first; a second Ctrl-C quits; without text it quits at once")
@@ -239,7 +287,15 @@ struct ConsoleTriageTests {
         f.apply(.outbound(failed))
         #expect(f.state.note?.text.contains("/retry") == true)
         f.key(.text("/retry"))
-        #expect(f.key(.enter) == [.send("没发出去的话", to: Self.user)])
+        #expect(f.key(.enter) == [.resend("没发出去的话", replyTo: "m1", to: Self.user)])
+        // Of a text split in parts, only the parts QQ did not get go again.
+        var partly = OutboundMessage.new(.text, to: Self.user, text: "一\n二", replyTo: "m1", origin: "operator", createdAt: ConsoleFixture.morning)
+        partly.parts = [.init(index: 0, text: "一", route: .proactive, msgSeq: nil, qqMessageID: "Q1", status: .sent, attempts: 1),
+                        .init(index: 1, text: "二", route: .proactive, msgSeq: nil, qqMessageID: nil, status: .failed(reason: "500"), attempts: 3)]
+        partly.status = .failed(reason: "HTTP 500")
+        f.apply(.outbound(partly))
+        f.key(.text("/retry"))
+        #expect(f.key(.enter) == [.resend("二", replyTo: "m1", to: Self.user)])
         f.key(.text("/canned re")); f.key(.tab)
         #expect(f.state.composer.text == "/canned refund")
         f.key(.enter)

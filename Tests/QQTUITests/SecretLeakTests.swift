@@ -58,7 +58,7 @@ struct SecretLeakTests {
         let screens = Mutex<[String]>([])
         let watcher = Task {
             while !Task.isCancelled {
-                let screen = tmux.screen
+                let screen = await tmux.capture()
                 screens.withLock { if $0.last != screen { $0.append(screen) } }
                 try? await Task.sleep(for: .milliseconds(100))
             }
@@ -67,9 +67,9 @@ struct SecretLeakTests {
             watcher.cancel()
             for (i, screen) in screens.withLock({ $0 }).enumerated() { scan.add("screen \(i)", screen) }
         }
-        func reply(_ text: String) {
-            tmux.type(text)
-            tmux.press("Enter")
+        func reply(_ text: String) async {
+            await tmux.type(text)
+            await tmux.press("Enter")
         }
         func delivered(_ text: String) async -> Bool {
             await eventually(timeout: .seconds(20)) {
@@ -79,19 +79,19 @@ struct SecretLeakTests {
         #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
         _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "你好，在吗？")
         #expect(await tmux.waitFor { $0.contains("你好，在吗？") }, "\(tmux.screen)")
-        reply("第一条回复")
+        await reply("第一条回复")
         #expect(await delivered("第一条回复"))
 
         // The token expires on the platform: 401, a new token, the send goes through.
         await sim.platform.apply(.expireTokens)
-        reply("第二条回复")
+        await reply("第二条回复")
         #expect(await delivered("第二条回复"))
 
         // A platform that echoes the credentials in an API error body.
         let token = await sim.platform.issuedTokens().last ?? "none"
         let echo = "echo clientSecret=\(Self.secret) Authorization=QQBot \(token)"
         await sim.platform.apply(.oddResponses([OddResponse(scope: .api, status: 400, body: #"{"code":40034001,"message":"\#(echo)"}"#)]))
-        reply("第三条回复")
+        await reply("第三条回复")
         #expect(await tmux.waitFor { $0.contains("send failed") }, "\(tmux.screen)")
 
         // The gateway: op 7, the Resume refused with 4004, a new Identify; then an invalid session.
@@ -105,10 +105,10 @@ struct SecretLeakTests {
         // The token endpoint refuses, echoing the secret and the old token.
         await sim.platform.apply(.expireTokens)
         await sim.platform.apply(.oddResponses([OddResponse(scope: .token, status: 401, body: #"{"code":100016,"message":"\#(echo)"}"#)]))
-        reply("第四条回复")
+        await reply("第四条回复")
         #expect(await tmux.waitFor { $0.contains("send failed") && $0.contains("token") }, "\(tmux.screen)")
 
-        tmux.press("C-c")
+        await tmux.press("C-c")
         #expect(await tmux.waitFor { $0.contains("EXIT=") }, "\(tmux.screen)")
     }
 

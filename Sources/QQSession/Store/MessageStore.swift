@@ -193,10 +193,11 @@ public final class MessageStore: Sendable {
         try await reading { db in
             try Row.fetchAll(db, sql: """
                 SELECT c.*, a.name AS alias, (
-                    SELECT CASE WHEN m.direction = 'in' THEN m.created_at END FROM message m
-                    WHERE m.conversation = c.id AND ((m.direction = 'in' AND COALESCE(m.source, '') != 'group')
-                                                     OR (m.direction = 'out' AND m.status = 'sent'))
-                    ORDER BY m.rowid DESC LIMIT 1) AS waiting_since
+                    SELECT MIN(m.created_at) FROM message m
+                    WHERE m.conversation = c.id AND m.direction = 'in' AND COALESCE(m.source, '') != 'group'
+                      AND m.rowid > COALESCE((SELECT o.rowid FROM message o
+                                              WHERE o.conversation = c.id AND o.direction = 'out' AND o.status = 'sent'
+                                              ORDER BY o.rowid DESC LIMIT 1), 0)) AS waiting_since
                 FROM conversation c LEFT JOIN alias a ON a.openid = c.openid
                 ORDER BY c.last_activity DESC LIMIT ?
                 """, arguments: [limit]).map { row in

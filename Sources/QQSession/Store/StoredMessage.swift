@@ -78,7 +78,7 @@ public struct ConversationSummary: Sendable, Hashable, Codable {
     public var messageCount: Int
     /// `human`, `agent` or `draft`.
     public var owner: String
-    /// When the user's unanswered message arrived: the last message addressed to the bot (private,
-    /// or @-mentioning it in a group) is theirs and no reply went out after it. Nil when nobody waits.
+    /// Since when the user waits: the first message addressed to the bot (private, or @-mentioning it
+    /// in a group) after the last reply that went out. Nil when nobody waits.
     public var waitingSince: Date?
 }

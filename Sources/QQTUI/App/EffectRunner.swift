@@ -36,6 +36,8 @@ struct EffectRunner: Sendable {
             switch effect {
             case .send(let text, let id):
                 _ = await session.send(text, to: id)
+            case .resend(let text, let replyTo, let id):
+                _ = await session.send(text, to: id, replyingTo: replyTo)
             case .sendImage(let path, let id):
                 _ = await session.sendImage(path: path, to: id)
             case .sendDraft(let draft, let text, let replyTo, let id):
@@ -73,7 +75,7 @@ struct EffectRunner: Sendable {
                         if page.contains(where: { $0.uid == uid }) { break }
                         cursor = page.last?.rowID
                     }
-                    inbox.post(.pageLoaded(id, pages, complete: complete))
+                    inbox.post(.jumpLoaded(id, pages, complete: complete))
                 } catch {
                     inbox.post(.storeFailed(Self.describe(error)))
                 }

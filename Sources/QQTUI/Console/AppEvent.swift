@@ -9,6 +9,8 @@ enum AppEvent: Sendable {
     case conversationsLoaded([ConversationSummary], aliases: [String: String])
     /// A page of a conversation, newest first; `complete` when nothing older is left.
     case pageLoaded(ConversationID, [StoredMessage], complete: Bool)
+    /// The pages back to a search hit (for ``Effect/loadThrough``), newest first.
+    case jumpLoaded(ConversationID, [StoredMessage], complete: Bool)
     /// `/search` results, newest first.
     case searchResults(query: String, [StoredMessage])
     /// An alias was saved.
@@ -24,6 +26,8 @@ enum AppEvent: Sendable {
 /// What the console asks the outside world to do (the runner performs it off the UI thread).
 enum Effect: Sendable, Equatable {
     case send(String, to: ConversationID)
+    /// Send again what failed, as the reply to the message it answered (`/retry`).
+    case resend(String, replyTo: String?, to: ConversationID)
     case sendImage(path: String, to: ConversationID)
     /// Send the agent's draft `id` (as edited by the operator) as the reply to the message it answers.
     case sendDraft(UUID, String, replyTo: String?, to: ConversationID)

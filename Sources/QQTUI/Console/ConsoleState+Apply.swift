@@ -11,18 +11,22 @@ extension ConsoleState {
             self.aliases.merge(aliases) { live, _ in live }
             aliasVersion += 1
             setOrder(from: summaries)
-            return selected == nil ? select(order.first) : []
+            return selected == nil ? select(order.first, open: false) : []
         case .pageLoaded(let id, let page, let complete):
             guard var c = conversations[id] else { return [] }
             c.prepend(page: page.map(MessageEntry.init), complete: complete)
             conversations[id] = c
-            if c.jumpPending {
-                if let uid = c.highlight, c.position(of: uid) != nil {
-                    jumpToHighlight(in: id)
-                } else {
-                    conversations[id]?.jumpPending = false
-                    say("that message is too far back to show here: /find in the conversation, or `qqtui export`", .warning, now: now)
-                }
+            return []
+        case .jumpLoaded(let id, let page, let complete):
+            guard var c = conversations[id] else { return [] }
+            c.prepend(page: page.map(MessageEntry.init), complete: complete)
+            conversations[id] = c
+            guard c.jumpPending else { return [] }
+            if let uid = c.highlight, c.position(of: uid) != nil {
+                jumpToHighlight(in: id)
+            } else {
+                conversations[id]?.jumpPending = false
+                say("that message is too far back to show here: `qqtui export` has it", .warning, now: now)
             }
             return []
         case .searchResults(let query, let results):
@@ -70,7 +74,7 @@ extension ConsoleState {
             case .friendDel: what = "the user removed the bot"
             }
             systemLine(what, in: e.conversation, at: e.receivedAt)
-            return selected == nil ? select(e.conversation) : []
+            return selected == nil ? select(e.conversation, open: false) : []
         case .raw, .streamFrame:
             return []
         case .notice(let n):
@@ -97,22 +101,26 @@ extension ConsoleState {
         conversations[m.conversation]?.upsert(MessageEntry(m))
         touch(m.conversation, at: m.receivedAt)
         // Addressed to the bot (private, or @-mentioning it): the user now waits for an answer.
-        if m.source != .group, conversations[m.conversation]?.waitingSince == nil {
-            conversations[m.conversation]?.waitingSince = m.receivedAt
+        if m.source != .group {
+            conversations[m.conversation]?.lastAddressed = m.receivedAt
+            if conversations[m.conversation]?.waitingSince == nil { conversations[m.conversation]?.waitingSince = m.receivedAt }
         }
-        if selected == nil { return select(m.conversation) }
+        // A burst is messages in one conversation less than `burstSeconds` apart: it rings once.
+        let previous = conversations[m.conversation]?.lastArrival
+        conversations[m.conversation]?.lastArrival = now
+        if selected == nil { return select(m.conversation, open: false) }
         guard m.conversation != selected || !opened else { return [] }
         conversations[m.conversation]?.unread += 1
         guard m.conversation != selected, conversations[m.conversation]?.owner == .human, m.source != .group else { return [] }
-        // One bell (and one notification) per burst: a flood of ten messages rings once.
+        let startsBurst = previous.map { now.timeIntervalSince($0) >= settings.burstSeconds } ?? true
+        guard startsBurst else { return [] }
         var effects: [Effect] = []
-        if settings.bell, lastBell.map({ now.timeIntervalSince($0) >= settings.burstSeconds }) ?? true {
+        // Bursts in several conversations at once still ring at most once every two seconds.
+        if settings.bell, lastBell.map({ now.timeIntervalSince($0) >= 2 }) ?? true {
             effects.append(.bell)
+            lastBell = now
         }
-        if settings.bell { lastBell = now }
-        let quiet = lastNotify.map { now.timeIntervalSince($0) < settings.burstSeconds } ?? false
-        if settings.notify { lastNotify = now }
-        if settings.notify, !quiet {
+        if settings.notify {
             let preview = TextSanitizer.line(m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text)
             let who = label(of: .user(openID: m.author.openID))
             let title = m.conversation.isGroup ? "qqtui · \(name(of: m.conversation)) · \(who)" : "qqtui · \(who)"
@@ -140,16 +148,23 @@ extension ConsoleState {
         }
         switch m.status {
         case .sent:
-            // Answered (by the operator or the agent): nobody waits here any more.
-            conversations[m.conversation]?.waitingSince = nil
+            // Answered (by the operator or the agent): nobody waits here any more, unless the user
+            // wrote again after this reply was written.
+            if let later = conversations[m.conversation]?.lastAddressed, later > m.createdAt {
+                conversations[m.conversation]?.waitingSince = later
+            } else {
+                conversations[m.conversation]?.waitingSince = nil
+            }
             if conversations[m.conversation]?.failedText?.uid == m.id { conversations[m.conversation]?.failedText = nil }
         case .refused(let reason), .failed(let reason):
-            let retriable = m.kind == .text && m.origin != "agent" && !m.text.isEmpty
+            // Only what QQ did not get goes again: parts already delivered are not repeated.
+            let unsent = m.parts.isEmpty ? m.text : m.parts.filter { $0.status != .sent }.map(\.text).joined(separator: "\n")
+            let retriable = m.kind == .text && m.origin != "agent" && !unsent.isEmpty
             let what: String
             if case .refused = m.status { what = "not sent: " } else { what = "send failed: " }
             say(what + reason + (retriable ? " (/retry sends it again)" : ""), .error, now: now)
             if retriable {
-                conversations[m.conversation]?.failedText = (m.id, m.text)
+                conversations[m.conversation]?.failedText = (m.id, unsent, m.replyTo)
             }
         default:
             break

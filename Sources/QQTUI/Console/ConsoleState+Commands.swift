@@ -99,7 +99,7 @@ extension ConsoleState {
             conversations[id]?.failedText = nil
             conversations[id]?.anchor = nil
             say("sending again…", now: now)
-            return [.send(failed.text, to: id)]
+            return [.resend(failed.text, replyTo: failed.replyTo, to: id)]
         case "image", "img":
             guard let id = needsConversation() else { return [] }
             guard !argument.isEmpty else { say("usage: /image PATH", .warning, now: now); return [] }

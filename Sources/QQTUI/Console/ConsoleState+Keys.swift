@@ -51,10 +51,10 @@ extension ConsoleState {
             return cycle(1)
         case .backTab: return cycle(-1)
         case .up, .down:
-            // In a composer of several lines the arrows move in it; else through the list.
-            if composer.layout(width: layout.composerWidth).lines.count > 1 {
-                if composerHoldsDraft { draftEngaged = true }
-                composer.moveLine(key == .up ? -1 : 1, width: layout.composerWidth)
+            // In a composer of several lines the arrows move in it (reading a draft does not make it
+            // the operator's to edit); past its first or last line, through the list.
+            if composer.layout(width: layout.composerWidth).lines.count > 1,
+               composer.moveLine(key == .up ? -1 : 1, width: layout.composerWidth) {
                 return markOpened()
             }
             return cycle(key == .down ? 1 : -1)
@@ -62,6 +62,14 @@ extension ConsoleState {
         case .pageDown: return effects + scroll(up: false)
         case .escape: return escape(now: now)
         default: break
+        }
+        // A draft edited down to nothing is not the operator's text: it goes back to the queue as
+        // the agent wrote it, and what they type next is their own.
+        if let draft = composerDraft, let id = selected, composer.isEmpty {
+            conversations[id]?.drafts.insert(draft, at: 0)
+            composerDraft = nil
+            draftEngaged = false
+            if let parked = parkedComposer { composer = parked; parkedComposer = nil }
         }
         return effects
     }

@@ -33,8 +33,12 @@ struct ConversationModel: Sendable {
     var turnReplyTo: String?
     /// Since when the user waits for an answer (their last message is unanswered); nil when nobody waits.
     var waitingSince: Date?
-    /// The last text that failed to go out (`/retry` sends it again).
-    var failedText: (uid: String, text: String)?
+    /// When the last message addressed to the bot arrived (a reply created before it does not answer it).
+    var lastAddressed: Date?
+    /// The last text that failed to go out, the parts QQ did not get (`/retry` sends them again).
+    var failedText: (uid: String, text: String, replyTo: String?)?
+    /// When the last message arrived here (a burst rings the bell once).
+    var lastArrival: Date?
     /// A message to show and mark (a search hit); `jumpPending` until its page is loaded.
     var highlight: String?
     var jumpPending = false

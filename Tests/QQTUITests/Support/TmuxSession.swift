@@ -71,27 +71,43 @@ final class TmuxSession: @unchecked Sendable {
         return ((status >> 8) & 0xFF, String(decoding: data, as: UTF8.self))
     }
 
-    /// The screen as text.
+    /// The screen as text (blocks the caller while tmux runs: for failure messages; waits use
+    /// ``capture()``).
     var screen: String { run(["capture-pane", "-p", "-t", "t"]).1 }
 
+    /// Where tmux commands run from async code: a GCD thread, never the Swift concurrency pool. The
+    /// pool has one thread per core; a test that blocked them in waitpid while polling the screen
+    /// starved every other test's timers and sockets on a loaded 2-core machine.
+    private static let queue = DispatchQueue(label: "qqtui.test.tmux", attributes: .concurrent)
+
+    @discardableResult
+    private func runOffPool(_ args: [String]) async -> (Int32, String) {
+        await withCheckedContinuation { continuation in
+            Self.queue.async { continuation.resume(returning: self.run(args)) }
+        }
+    }
+
+    /// The screen as text, captured off the concurrency pool.
+    func capture() async -> String { await runOffPool(["capture-pane", "-p", "-t", "t"]).1 }
+
     /// Sends keys by tmux name (`Enter`, `C-a`, `PageUp`).
-    func press(_ keys: String...) { run(["send-keys", "-t", "t"] + keys) }
+    func press(_ keys: String...) async { await runOffPool(["send-keys", "-t", "t"] + keys) }
 
     /// Types text literally (any Unicode).
-    func type(_ text: String) { run(["send-keys", "-t", "t", "-l", text]) }
+    func type(_ text: String) async { await runOffPool(["send-keys", "-t", "t", "-l", text]) }
 
     /// Resizes the window.
-    func resize(cols: Int, rows: Int) { run(["resize-window", "-t", "t", "-x", "\(cols)", "-y", "\(rows)"]) }
+    func resize(cols: Int, rows: Int) async { await runOffPool(["resize-window", "-t", "t", "-x", "\(cols)", "-y", "\(rows)"]) }
 
     /// Waits until the screen satisfies `predicate`; false on timeout.
     func waitFor(timeout: Duration = .seconds(20), _ predicate: (String) -> Bool) async -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
-            if predicate(screen) { return true }
+            if predicate(await capture()) { return true }
             try? await Task.sleep(for: .milliseconds(50))
         }
-        return predicate(screen)
+        return predicate(await capture())
     }
 
     /// Kills the command by its pid, then the server.
