@@ -172,6 +172,28 @@ struct ConsoleOperatorTmuxTests {
         await sim.stop()
     }
 
+    @Test("repro 7: a burst of ten messages rings the bell once; the first message of another conversation rings again")
+    func oneBellPerBurst() async throws {
+        let sim = try await QQSimulator.start()
+        let tmux = try start(sim: sim, extra: "")
+        defer { tmux.stop() }
+        let bells = TestConfig.tempDir("bells") + ".txt"
+        defer { unlink(bells) }
+        await tmux.recordBells(to: bells)
+        func rung() -> Int { ((try? String(contentsOfFile: bells, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
+        _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "先来的")   // on screen: no bell
+        #expect(await tmux.waitFor { $0.contains("私 U1") })
+        for i in 1...10 { _ = await sim.platform.userSendsC2C(userOpenID: "U2", content: "第\(i)条") }
+        #expect(await tmux.waitFor { $0.contains("10 unread") }, "\(tmux.screen)")
+        _ = await sim.platform.userSendsC2C(userOpenID: "U3", content: "另一个人")
+        #expect(await tmux.waitFor { $0.contains("11 unread") }, "\(tmux.screen)")
+        // The hook runs in order: once the second burst's bell is in, every bell of the first is too.
+        #expect(await eventually { rung() >= 2 })
+        #expect(rung() == 2, "\(rung()) bells for two bursts")
+        await sim.stop()
+    }
+
     @Test("repro 7: help scrolls at 120 columns; a narrow header keeps the reply window; Ctrl-C asks with unsent text; a long paste is announced as several messages")
     func guardRails() async throws {
         let sim = try await QQSimulator.start()

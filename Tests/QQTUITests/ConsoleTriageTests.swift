@@ -185,7 +185,7 @@ struct ConsoleTriageTests {
         try assertSnapshot(screen, named: "narrow-header-56x12")
     }
 
-    @Test("a burst of ten messages rings the bell once; a message after a quiet spell rings again")
+    @Test("a burst of ten messages rings the bell once; a message after a quiet spell, or another conversation's, rings again")
     func bellsCoalesce() {
         var f = ConsoleFixture()
         f.state.settings.notify = true

@@ -115,11 +115,7 @@ extension ConsoleState {
         let startsBurst = previous.map { now.timeIntervalSince($0) >= settings.burstSeconds } ?? true
         guard startsBurst else { return [] }
         var effects: [Effect] = []
-        // Bursts in several conversations at once still ring at most once every two seconds.
-        if settings.bell, lastBell.map({ now.timeIntervalSince($0) >= 2 }) ?? true {
-            effects.append(.bell)
-            lastBell = now
-        }
+        if settings.bell { effects.append(.bell) }
         if settings.notify {
             let preview = TextSanitizer.line(m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text)
             let who = label(of: .user(openID: m.author.openID))

@@ -74,8 +74,6 @@ struct ConsoleState {
     private(set) var opened = false
     /// Ctrl-C was pressed once with unsent text: a second one quits.
     var confirmingQuit = false
-    /// When the bell rang last (bursts in several conversations ring at most once every 2 s).
-    var lastBell: Date?
     /// Lines sent before, oldest first (Ctrl-P / Ctrl-N).
     var history: [String] = []
     var historyPosition: Int?

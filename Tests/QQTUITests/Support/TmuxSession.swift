@@ -96,6 +96,13 @@ final class TmuxSession: @unchecked Sendable {
     /// Types text literally (any Unicode).
     func type(_ text: String) async { await runOffPool(["send-keys", "-t", "t", "-l", text]) }
 
+    /// Appends a line to `path` for every bell the program rings (tmux's alert-bell hook).
+    func recordBells(to path: String) async {
+        await runOffPool(["set-option", "-g", "monitor-bell", "on"])
+        await runOffPool(["set-option", "-g", "bell-action", "any"])
+        await runOffPool(["set-hook", "-g", "alert-bell", "run-shell \"echo bell >> '\(path)'\""])
+    }
+
     /// Resizes the window.
     func resize(cols: Int, rows: Int) async { await runOffPool(["resize-window", "-t", "t", "-x", "\(cols)", "-y", "\(rows)"]) }
 
