@@ -67,6 +67,7 @@ struct ConsoleCommand: AsyncParsableCommand {
         settings.maxMessageLength = appConfig.session.sending.maxLength
         let code = await ConsoleRunner.run(session: session, agentName: agent?.name,
                                            options: .init(settings: settings, notifyCommand: appConfig.notify.command,
+                                                          childEnvironment: appConfig.childEnvironment,
                                                           keys: appConfig.keys, canned: appConfig.canned))
         let saved = await CLI.closeStore(store)
         if code != 0 { throw ExitCode(code) }

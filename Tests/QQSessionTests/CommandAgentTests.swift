@@ -95,4 +95,12 @@ struct CommandAgentTests {
         let pids = try String(contentsOfFile: pidFile, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
         for pid in pids { #expect(await eventually { kill(pid, 0) != 0 }, "pid \(pid) survived") }
     }
+
+    @Test("the environment children inherit: secrets withheld by variable name and by value (inside a longer value too); short values only exactly")
+    func childEnvironment() {
+        let env = ["PATH": "/usr/bin", "QQ_SECRET": "s3cret-value-42", "COPY": "x:s3cret-value-42:y", "OTHER": "fine",
+                   "PIN": "1234", "HAS_PIN": "a1234b", "OPENAI_KEY": "sk-abc"]
+        let kept = ChildEnvironment.withholding(["QQ_SECRET", "OPENAI_KEY"], values: ["s3cret-value-42", "1234"], from: env)
+        #expect(kept == ["PATH": "/usr/bin", "OTHER": "fine", "HAS_PIN": "a1234b"])
+    }
 }

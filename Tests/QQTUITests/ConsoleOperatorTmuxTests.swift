@@ -194,6 +194,33 @@ struct ConsoleOperatorTmuxTests {
         await sim.stop()
     }
 
+    @Test("the notify command inherits qqtui's environment without the app secret (app_secret_env)")
+    func notifyCommandHasNoSecret() async throws {
+        let sim = try await QQSimulator.start()
+        let binary = try #require(BuildPaths.qqtui, "qqtui binary not built (swift build)")
+        let dir = TestConfig.tempDir("tmux-notify")
+        let seen = dir + "/notify-env.txt"
+        let config = try TestConfig.write(sim: sim, dir: dir, extra: """
+            [notify]
+            command = ["/bin/sh", "-c", "env > '\(seen).part' && mv '\(seen).part' '\(seen)'"]
+
+            """, appSecretEnv: "QQTUI_TEST_APP_SECRET")
+        let tmux = try TmuxSession(command: "'\(binary)' --config '\(config)'; echo EXIT=$?; sleep 30", cols: 120, rows: 35,
+                                   environment: ["LANG": "C.UTF-8", "XDG_DATA_HOME": dir + "/data", "XDG_STATE_HOME": dir + "/state",
+                                                 "TERM": "screen", "QQTUI_TEST_APP_SECRET": sim.configuration.appSecret,
+                                                 "HARMLESS_MARK": "visible"])
+        defer { tmux.stop() }
+        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
+        _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "on screen")
+        #expect(await tmux.waitFor { $0.contains("私 U1") })
+        _ = await sim.platform.userSendsC2C(userOpenID: "U2", content: "off screen: notify")
+        #expect(await eventually { FileManager.default.fileExists(atPath: seen) })
+        let env = (try? String(contentsOfFile: seen, encoding: .utf8)) ?? ""
+        #expect(env.contains("HARMLESS_MARK=visible"), "\(env.prefix(300))")
+        #expect(!env.contains(sim.configuration.appSecret) && !env.contains("QQTUI_TEST_APP_SECRET"), "the notify command saw the secret")
+        await sim.stop()
+    }
+
     @Test("repro 7: help scrolls at 120 columns; a narrow header keeps the reply window; Ctrl-C asks with unsent text; a long paste is announced as several messages")
     func guardRails() async throws {
         let sim = try await QQSimulator.start()

@@ -33,6 +33,37 @@ struct ServeAgentTests {
         await sim.stop()
     }
 
+    @Test("an agent inherits qqtui's environment without the app secret: neither app_secret_env's variable nor one holding its value reaches it; [agent] env does")
+    func agentEnvironmentHasNoSecret() async throws {
+        let sim = try await QQSimulator.start()
+        let dir = Self.tempDir()
+        let secret = sim.configuration.appSecret
+        let path = try TestConfig.write(sim: sim, dir: dir, extra: """
+            [handoff]
+            default_owner = "agent"
+            [agent]
+            backend = "command"
+            command = ["/bin/sh", "-c", "cat >/dev/null; env | sort | tr '\\\\n' ' '"]
+            env = { GIVEN_BY_CONFIG = "yes" }
+
+            """, appSecretEnv: "QQTUI_TEST_APP_SECRET")
+        var environment = ProcessInfo.processInfo.environment
+        environment["QQTUI_TEST_APP_SECRET"] = secret
+        environment["A_COPY_OF_IT"] = "prefix:" + secret
+        environment["HARMLESS_MARK"] = "visible"
+        let serve = try ChildProcess(try binary(), ["serve", "--config", path], environment: environment)
+        defer { serve.send(SIGKILL) }
+        #expect(await serve.waitForOutput { $0.contains { $0.contains("READY") } }, "\(serve.stdout)\(serve.stderr)")
+        _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "env")
+        #expect(await eventually { await sim.platform.streamRecords().first?.closed == true })
+        let reply = await sim.platform.streamRecords().first?.visibleText ?? ""
+        #expect(reply.contains("HARMLESS_MARK=visible") && reply.contains("GIVEN_BY_CONFIG=yes"), "\(reply.prefix(300))")
+        #expect(!reply.contains(secret), "the app secret reached the agent")
+        #expect(!reply.contains("QQTUI_TEST_APP_SECRET") && !reply.contains("A_COPY_OF_IT"))
+        #expect(await serve.stop() == 0)
+        await sim.stop()
+    }
+
     @Test("SIGTERM mid-stream: no more turns, the open C2C stream gets its closing frame, the store is flushed, exit 0")
     func sigtermClosesStream() async throws {
         let sim = try await QQSimulator.start()

@@ -14,6 +14,9 @@ public struct ACPAgentConfiguration: Sendable, Hashable {
     public var command: [String]
     /// Added to the inherited environment (and overriding it).
     public var environment: [String: String]
+    /// What the agent inherits (nil: qqtui's whole environment). The config loader passes qqtui's
+    /// environment without its secrets (``ChildEnvironment``).
+    public var inherited: [String: String]?
     /// The agent's working directory and the `cwd` of its sessions (absolute).
     public var directory: String
     /// What happens to the agent's permission requests.
@@ -45,7 +48,7 @@ public struct ACPAgentConfiguration: Sendable, Hashable {
 
     /// The environment the agent runs with.
     var mergedEnvironment: [String: String] {
-        ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        (inherited ?? ProcessInfo.processInfo.environment).merging(environment) { $1 }
     }
 
     /// Checks that the program exists and can be run, so a typo reads as one instead of as exit 127.

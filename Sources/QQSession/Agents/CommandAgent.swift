@@ -8,8 +8,11 @@ import Synchronization
 public struct CommandAgentConfiguration: Sendable, Hashable {
     /// `["prog", "arg", …]`, run once per turn.
     public var command: [String]
-    /// Added to qqtui's environment.
+    /// Added to the inherited environment.
     public var environment: [String: String] = [:]
+    /// What the program inherits (nil: qqtui's whole environment). The config loader passes qqtui's
+    /// environment without its secrets (``ChildEnvironment``).
+    public var inherited: [String: String]?
     /// Working directory (nil: qqtui's).
     public var directory: String?
     /// After SIGTERM, this long before SIGKILL.
@@ -39,7 +42,7 @@ public struct CommandAgent: AgentBackend {
     }
 
     public func startTurn(_ request: TurnRequest) async throws -> any AgentTurn {
-        var env = ProcessInfo.processInfo.environment.merging(configuration.environment) { $1 }
+        var env = (configuration.inherited ?? ProcessInfo.processInfo.environment).merging(configuration.environment) { $1 }
         env["QQTUI_CONVERSATION"] = request.conversation.description
         env["QQTUI_USER"] = request.user ?? ""
         env["QQTUI_TURN"] = request.turnID.uuidString

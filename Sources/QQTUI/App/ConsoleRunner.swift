@@ -11,6 +11,8 @@ enum ConsoleRunner {
         var banner: String?
         var settings = ConsoleState.Settings()
         var notifyCommand: [String]?
+        /// What the notify command inherits (nil: qqtui's whole environment).
+        var childEnvironment: [String: String]?
         var keys = KeyBindings()
         var canned: [String: String] = [:]
     }
@@ -32,7 +34,7 @@ enum ConsoleRunner {
         }
         let (finished, finish) = AsyncStream.makeStream(of: Void.self)
         let runner = EffectRunner(session: session, store: session.store, inbox: inbox,
-                                  notifier: Notifier(command: options.notifyCommand), onQuit: { finish.yield() })
+                                  notifier: Notifier(command: options.notifyCommand, environment: options.childEnvironment), onQuit: { finish.yield() })
         // The UI thread: curses lives and dies on it.
         let (uiResult, uiDone) = AsyncStream.makeStream(of: String?.self)
         let thread = Thread {

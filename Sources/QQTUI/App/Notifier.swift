@@ -6,10 +6,13 @@ import Synchronization
 /// once on the status bar.
 final class Notifier: Sendable {
     private let command: [String]
+    /// What the command inherits (qqtui's environment without its secrets; nil: all of it).
+    private let environment: [String: String]?
 
-    init?(command: [String]?) {
+    init?(command: [String]?, environment: [String: String]? = nil) {
         guard let command, !command.isEmpty else { return nil }
         self.command = command
+        self.environment = environment
     }
 
     func notify(title: String, body: String, inbox: UIInbox) {
@@ -17,6 +20,7 @@ final class Notifier: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.resolve(arguments[0]))
         process.arguments = Array(arguments.dropFirst())
+        if let environment { process.environment = environment }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

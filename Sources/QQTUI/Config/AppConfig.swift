@@ -16,6 +16,8 @@ struct AppConfig: Sendable {
     var agent: AgentChoice?
     /// What the console does when a message arrives in a HUMAN conversation that is not on screen.
     var notify = NotifyConfig()
+    /// What children (agents, the notify command) inherit: qqtui's environment without its secrets.
+    var childEnvironment: [String: String] = [:]
     /// `[keys]`: the console's action keys.
     var keys = KeyBindings()
     /// `[canned]`: canned replies by name (`/canned NAME`).

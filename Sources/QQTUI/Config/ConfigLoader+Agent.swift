@@ -10,6 +10,15 @@ enum AgentChoice: Sendable {
     case openai(OpenAIAgentConfiguration)
     case acp(ACPAgentConfiguration)
 
+    /// The same agent, its program started from `environment` (qqtui's, without secrets).
+    func inheriting(_ environment: [String: String]) -> AgentChoice {
+        switch self {
+        case .command(var c): c.inherited = environment; return .command(c)
+        case .acp(var c): c.inherited = environment; return .acp(c)
+        case .echo, .demo, .openai: return self
+        }
+    }
+
     /// The backend.
     func make() -> any AgentBackend {
         switch self {

@@ -85,11 +85,18 @@ enum ConfigLoader {
         try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "store", "log", "handoff", "agent",
                                            "notify", "keys", "canned"])
         var config = AppConfig(session: session, logFile: logFile, logLevel: logLevel, source: file)
+        // Children never inherit a secret qqtui holds, by the variable's name or by its value.
+        var withheldNames: Set<String> = []
+        if let name = try root.section("bot")?.string("app_secret_env") { withheldNames.insert(name) }
+        if let name = try root.section("agent")?.string("api_key_env") { withheldNames.insert(name) }
+        var withheldValues = [session.appSecret.exposedValue]
+        if case .openai(let c)? = agent, let key = c.apiKey { withheldValues.append(key.exposedValue) }
+        config.childEnvironment = ChildEnvironment.withholding(withheldNames, values: withheldValues)
         config.notify = notify
         config.keys = keys
         config.canned = canned
         config.storePath = storePath
-        config.agent = agent
+        config.agent = agent?.inheriting(config.childEnvironment)
         config.secretInFile = bot.has("app_secret")
         return config
     }

@@ -5,7 +5,8 @@ import QQSimulator
 enum TestConfig {
     /// Writes `dir/config.toml` (owner-only) for `sim` (nil: a platform nobody listens on) plus `extra` TOML;
     /// `appSecret` replaces the simulator's secret, `logLevel` sets `[log] level`.
-    static func write(sim: QQSimulator?, dir: String, extra: String = "", appSecret: String? = nil,
+    /// `appSecretEnv` names the environment variable holding the secret instead (`app_secret_env`).
+    static func write(sim: QQSimulator?, dir: String, extra: String = "", appSecret: String? = nil, appSecretEnv: String? = nil,
                       logLevel: String? = nil) throws -> String {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = dir + "/config.toml"
@@ -13,7 +14,7 @@ enum TestConfig {
             """
             [bot]
             app_id = "\($0.configuration.appID)"
-            app_secret = "\(appSecret ?? $0.configuration.appSecret)"
+            \(appSecretEnv.map { "app_secret_env = \"\($0)\"" } ?? "app_secret = \"\(appSecret ?? $0.configuration.appSecret)\"")
             token_url = "\($0.tokenURL)"
             api_base = "\($0.baseURL)"
             """
