@@ -129,7 +129,7 @@ struct GatewayStateMachineTests {
 
     @Test("close codes decide resume, identify or stop", arguments: [
         (4009, "resume"), (4008, "resume"), (1000, "resume"), (1006, "resume"),
-        (4006, "identify"), (4007, "identify"), (4900, "identify"), (4913, "identify"), (4004, "identify"),
+        (4006, "identify"), (4007, "identify"), (4900, "identify"), (4913, "identify"), (4004, "resume"),
         (4010, "stop"), (4011, "stop"), (4012, "stop"), (4013, "stop"), (4014, "stop"), (4914, "stop"), (4915, "stop"),
     ])
     func closeCodes(code: Int, expected: String) throws {

@@ -107,6 +107,25 @@ struct GatewayTimingTests {
             #expect(h.session.status.tokenTTLSeconds == 600)
         }
     }
+
+    @Test("a token the platform revoked early: the Resume refused with 4004 is tried again with a fresh token and resumes; nothing sent meanwhile is lost")
+    func revokedTokenResumes() async throws {
+        // Real time: the reconnect right after the close is paced by the (fast) backoff, not by a deadline.
+        try await SimHarness.run { h in
+            #expect(await h.recorder.waitForReady())
+            _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "before")
+            #expect(await h.recorder.wait { $0.messageCount >= 1 })
+            // Our clock says the token is valid for two more hours; the platform no longer knows it.
+            await h.platform.apply(.expireTokens)
+            await h.platform.apply(.close(code: 4009))
+            _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "while the bot was away")
+            #expect(await h.recorder.waitForReady(times: 2))
+            #expect(await h.recorder.wait { $0.messageCount >= 2 }, "the message sent while away was not replayed")
+            let stats = await h.platform.currentStats()
+            #expect(stats.identifies == 1 && stats.resumes == 1, "\(stats)")
+            #expect(stats.tokenRequests >= 2, "a fresh token for the Resume")
+        }
+    }
 }
 
 private extension Array where Element == SessionEvent {

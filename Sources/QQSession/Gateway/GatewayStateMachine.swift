@@ -283,9 +283,12 @@ enum CloseCodePolicy {
     static func plan(for code: Int, shard: Shard) -> GatewayPlan {
         if let reason = fatalReason(code, shard: shard) { return .stop(reason: reason) }
         switch code {
-        case 4001, 4002, 4003, 4004, 4005, 4006, 4007: return .identify
+        case 4001, 4002, 4003, 4005, 4006, 4007: return .identify
         case 4900...4913: return .identify
-        default: return .resume   // 4008, 4009, 1000, 1001, 1006, unknown: keep the session
+        // 4004 refused the token, not the session: the platform may have revoked a token our clock
+        // still counts as valid. The next attempt fetches a fresh one and resumes, so the events the
+        // platform holds for the session are replayed (refused twice in a row, the pacer gives up).
+        default: return .resume   // 4004, 4008, 4009, 1000, 1001, 1006, unknown: keep the session
         }
     }
 
