@@ -27,6 +27,13 @@ struct ConsoleOperatorTmuxTests {
                                              "TERM": "screen"])
     }
 
+    /// `start`, then waits for the gateway to be READY on screen (the caller stops the session).
+    func ready(sim: QQSimulator, extra: String = draftAgent) async throws -> TmuxSession {
+        let tmux = try start(sim: sim, extra: extra)
+        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
+        return tmux
+    }
+
     /// Texts the bot sent to `user` (C2C), with the msg_id each replied to.
     func replies(_ sim: QQSimulator, to user: String) async -> [(text: String, msgID: String?)] {
         await sim.platform.sent().filter { $0.status == 200 && $0.path == "/v2/users/\(user)/messages" }
@@ -41,9 +48,8 @@ struct ConsoleOperatorTmuxTests {
     @Test("repro 1: two drafts for two questions; Esc drops only the one shown; Enter sends the other as the reply to its own message")
     func draftsPerMessage() async throws {
         let sim = try await QQSimulator.start()
-        let tmux = try start(sim: sim)
+        let tmux = try await ready(sim: sim)
         defer { tmux.stop() }
-        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
         let q0 = await sim.platform.userSendsC2C(userOpenID: "U1", content: "你好")
         #expect(await tmux.waitFor { $0.contains("私 U1") })
         await typeLine(tmux, "/draft")
@@ -68,9 +74,8 @@ struct ConsoleOperatorTmuxTests {
     @Test("repro 2: typing /search over a draft the operator never touched runs the search; QQ gets the draft alone, later, unchanged")
     func typingNeverLandsInDraft() async throws {
         let sim = try await QQSimulator.start()
-        let tmux = try start(sim: sim, extra: Self.draftAgent + "[handoff]\ndefault_owner = \"draft\"\n")
+        let tmux = try await ready(sim: sim, extra: Self.draftAgent + "[handoff]\ndefault_owner = \"draft\"\n")
         defer { tmux.stop() }
-        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
         let q = await sim.platform.userSendsC2C(userOpenID: "U1", content: "开发票")
         #expect(await tmux.waitFor { $0.contains("✎ 答:开发票") }, "\(tmux.screen)")
         await typeLine(tmux, "/search 发票")
@@ -91,9 +96,8 @@ struct ConsoleOperatorTmuxTests {
     @Test("repro 3: Ctrl-A is line start and hands nothing over; F2 and /handoff hand over")
     func ctrlAIsLineStart() async throws {
         let sim = try await QQSimulator.start()
-        let tmux = try start(sim: sim)
+        let tmux = try await ready(sim: sim)
         defer { tmux.stop() }
-        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
         let q = await sim.platform.userSendsC2C(userOpenID: "U1", content: "在吗")
         #expect(await tmux.waitFor { $0.contains("私 U1") })
         await tmux.type("在的")
@@ -116,9 +120,8 @@ struct ConsoleOperatorTmuxTests {
     @Test("repro 4 and 6: PgUp reaches the first of 40 messages; search opens at the hit, marked; /find searches the open conversation")
     func scrollbackAndSearch() async throws {
         let sim = try await QQSimulator.start()
-        let tmux = try start(sim: sim, extra: "")
+        let tmux = try await ready(sim: sim, extra: "")
         defer { tmux.stop() }
-        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
         for i in 1...40 { _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "编号\(i)号") }
         _ = await sim.platform.userSendsC2C(userOpenID: "U2", content: "另一个人")
         #expect(await tmux.waitFor { $0.contains("编号40号") }, "\(tmux.screen)")
@@ -143,9 +146,8 @@ struct ConsoleOperatorTmuxTests {
     @Test("repro 5: 30 conversations; Up/Down keep unread; the list counts those out of sight and waiting; F4 opens the longest waiting")
     func triage() async throws {
         let sim = try await QQSimulator.start()
-        let tmux = try start(sim: sim, extra: "")
+        let tmux = try await ready(sim: sim, extra: "")
         defer { tmux.stop() }
-        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
         for i in 1...30 { _ = await sim.platform.userSendsC2C(userOpenID: String(format: "USER%02d", i), content: "第\(i)位") }
         // USER01 came first and opened by itself; the other 29 are unread, all 30 wait.
         #expect(await tmux.waitFor { $0.contains("USER01 · private") && $0.contains("⏳30 waiting · 29 unread") }, "\(tmux.screen)")
@@ -224,9 +226,8 @@ struct ConsoleOperatorTmuxTests {
     @Test("repro 7: help scrolls at 120 columns; a narrow header keeps the reply window; Ctrl-C asks with unsent text; a long paste is announced as several messages")
     func guardRails() async throws {
         let sim = try await QQSimulator.start()
-        let tmux = try start(sim: sim, extra: "")
+        let tmux = try await ready(sim: sim, extra: "")
         defer { tmux.stop() }
-        #expect(await tmux.waitFor { $0.contains("READY") }, "\(tmux.screen)")
         _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "你好")
         #expect(await tmux.waitFor { $0.contains("私 U1") && $0.contains("reply passive") }, "\(tmux.screen)")
         await tmux.press("F1")

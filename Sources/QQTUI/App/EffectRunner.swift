@@ -52,10 +52,8 @@ struct EffectRunner: Sendable {
             case .loadPage(let id, let before):
                 guard let store else { inbox.post(.pageLoaded(id, [], complete: true)); return }
                 do {
-                    var cursor: Int64?
-                    if let before { cursor = try await store.message(uid: before)?.rowID }
-                    if before != nil, cursor == nil { inbox.post(.pageLoaded(id, [], complete: true)); return }
-                    let page = try await store.messages(in: id, before: cursor, limit: Self.pageSize)
+                    guard let start = try await Self.pageStart(before, in: store) else { inbox.post(.pageLoaded(id, [], complete: true)); return }
+                    let page = try await store.messages(in: id, before: start.row, limit: Self.pageSize)
                     inbox.post(.pageLoaded(id, page, complete: page.count < Self.pageSize))
                 } catch {
                     inbox.post(.storeFailed(Self.describe(error)))
@@ -63,8 +61,8 @@ struct EffectRunner: Sendable {
             case .loadThrough(let id, let uid, let before):
                 guard let store else { inbox.post(.pageLoaded(id, [], complete: true)); return }
                 do {
-                    var cursor: Int64?
-                    if let before { cursor = try await store.message(uid: before)?.rowID }
+                    guard let start = try await Self.pageStart(before, in: store) else { inbox.post(.jumpLoaded(id, [], complete: true)); return }
+                    var cursor = start.row
                     // Pages back to the message, at most the console's memory limit of them.
                     var pages: [StoredMessage] = []
                     var complete = false
@@ -101,6 +99,16 @@ struct EffectRunner: Sendable {
                 break
             }
         }
+    }
+
+    /// Where reading older pages starts: before the store row of `row` (nil: from the newest).
+    private struct PageStart { var row: Int64? }
+
+    /// The start for pages older than the message `before`; nil when that message is not in the
+    /// store (nothing older can be read before it).
+    private static func pageStart(_ before: String?, in store: MessageStore) async throws -> PageStart? {
+        guard let before else { return PageStart(row: nil) }
+        return try await store.message(uid: before).map { PageStart(row: $0.rowID) }
     }
 
     private static func describe(_ error: any Error) -> String {

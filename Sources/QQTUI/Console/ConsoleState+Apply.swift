@@ -13,15 +13,11 @@ extension ConsoleState {
             setOrder(from: summaries)
             return selected == nil ? select(order.first, open: false) : []
         case .pageLoaded(let id, let page, let complete):
-            guard var c = conversations[id] else { return [] }
-            c.prepend(page: page.map(MessageEntry.init), complete: complete)
-            conversations[id] = c
+            conversations[id]?.prepend(page: page.map(MessageEntry.init), complete: complete)
             return []
         case .jumpLoaded(let id, let page, let complete):
-            guard var c = conversations[id] else { return [] }
-            c.prepend(page: page.map(MessageEntry.init), complete: complete)
-            conversations[id] = c
-            guard c.jumpPending else { return [] }
+            conversations[id]?.prepend(page: page.map(MessageEntry.init), complete: complete)
+            guard let c = conversations[id], c.jumpPending else { return [] }
             if let uid = c.highlight, c.position(of: uid) != nil {
                 jumpToHighlight(in: id)
             } else {
@@ -173,7 +169,7 @@ extension ConsoleState {
         ensure(id, at: a.at)
         switch a.kind {
         case .started(let mode, _, let outboundID, _):
-            let uid = outboundID ?? "draft-\(a.turnID.uuidString)"
+            let uid = outboundID ?? MessageEntry.draftUID(a.turnID)
             if conversations[id]?.update(uid, { $0.setStatus(.streaming) }) != true {
                 conversations[id]?.upsert(MessageEntry(uid: uid, at: a.at, sender: .agent, text: "", status: .streaming))
             }

@@ -225,7 +225,7 @@ extension ConsoleState {
 
     /// Marks one draft's entry on screen as handled.
     mutating func settleDraftEntry(_ turn: UUID, in id: ConversationID) {
-        conversations[id]?.update("draft-" + turn.uuidString) { $0.setStatus(.draftHandled) }
+        conversations[id]?.update(MessageEntry.draftUID(turn)) { $0.setStatus(.draftHandled) }
     }
 
     private mutating func recallHistory(_ step: Int) {

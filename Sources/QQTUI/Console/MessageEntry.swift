@@ -77,7 +77,11 @@ struct MessageEntry: Sendable, Equatable {
     }
 
     /// True when the store has it (not a draft or a line from qqtui).
-    var isStored: Bool { sender != .system && status != .draft && !uid.hasPrefix("draft-") }
+    var isStored: Bool { sender != .system && status != .draft && !uid.hasPrefix(Self.draftPrefix) }
+
+    /// The entry of a DRAFT turn's text (not in the store: the draft goes to QQ only when sent).
+    static func draftUID(_ turn: UUID) -> String { draftPrefix + turn.uuidString }
+    private static let draftPrefix = "draft-"
 
     /// True while the agent is writing it.
     var isStreaming: Bool { status == .streaming }
