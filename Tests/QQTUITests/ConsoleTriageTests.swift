@@ -236,6 +236,19 @@ struct ConsoleTriageTests {
         reply.status = .sent
         f.apply(.outbound(reply))
         #expect(f.state.conversations[Self.user]?.waitingSince == ConsoleFixture.morning)
+        // A draft that answers the first of two questions leaves the user waiting for the second.
+        let b = UUID()
+        f.draft(Self.user, "答一", replyTo: "q1", turn: b)
+        var answer = OutboundMessage.new(.text, to: Self.user, text: "答一", replyTo: "q1", origin: "operator",
+                                         createdAt: ConsoleFixture.morning.addingTimeInterval(30))
+        answer.status = .sent
+        f.apply(.outbound(answer))
+        #expect(f.state.conversations[Self.user]?.waitingSince == ConsoleFixture.morning, "q2 is still unanswered")
+        var second = OutboundMessage.new(.text, to: Self.user, text: "答二", replyTo: "q2", origin: "operator",
+                                         createdAt: ConsoleFixture.morning.addingTimeInterval(31))
+        second.status = .sent
+        f.apply(.outbound(second))
+        #expect(f.state.conversations[Self.user]?.waitingSince == nil)
     }
 
     @Test("at start the first conversation is shown but not marked read: its unread count stays until the operator acts")

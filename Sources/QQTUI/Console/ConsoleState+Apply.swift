@@ -140,13 +140,10 @@ extension ConsoleState {
         }
         switch m.status {
         case .sent:
-            // Answered (by the operator or the agent): nobody waits here any more, unless the user
-            // wrote again after this reply was written.
-            if let later = conversations[m.conversation]?.lastAddressed, later > m.createdAt {
-                conversations[m.conversation]?.waitingSince = later
-            } else {
-                conversations[m.conversation]?.waitingSince = nil
-            }
+            // Answered (by the operator or the agent): nobody waits here any more, unless the reply
+            // answers an older message than the user's last, or the user wrote again meanwhile.
+            let still = conversations[m.conversation]?.stillWaiting(after: m)
+            conversations[m.conversation]?.waitingSince = still
             if conversations[m.conversation]?.failedText?.uid == m.id { conversations[m.conversation]?.failedText = nil }
         case .refused(let reason), .failed(let reason):
             // Only what QQ did not get goes again: parts already delivered are not repeated.

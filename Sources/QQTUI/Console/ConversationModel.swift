@@ -93,6 +93,21 @@ struct ConversationModel: Sendable {
         loadingOlder = false
     }
 
+    /// Since when the user still waits once `reply` went out: nil when it answers their last message;
+    /// else from the first message to the bot after the one it answers (a draft for an older
+    /// question), or the one that came after the reply was written.
+    func stillWaiting(after reply: OutboundMessage) -> Date? {
+        if let answered = reply.replyTo, let i = position(of: answered) {
+            let next = entries[(i + 1)...].first { entry in
+                if case .user = entry.sender { return entry.address != .context }
+                return false
+            }
+            return next?.at
+        }
+        guard let later = lastAddressed, later > reply.createdAt else { return nil }
+        return later
+    }
+
     /// The oldest entry that is in the store (older pages are read before it).
     var oldestStoredUID: String? { entries.first { $0.isStored }?.uid }
 
