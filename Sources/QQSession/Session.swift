@@ -92,7 +92,11 @@ public actor Session {
         let queue = self.queue
         self.driver = GatewayDriver(configuration: configuration, tokens: tokens, rest: rest, logger: logger, clock: clock,
                                     delegate: .init(onStatus: { continuation.yield(.gateway($0)) },
-                                                    onInbound: { queue.push($0) }, waitForRoom: { await queue.waitForRoom() }))
+                                                    onInbound: { queue.push($0) }, waitForRoom: { await queue.waitForRoom() },
+                                                    onToken: { [store, configuration] expiry in
+                                                        store?.enqueue([.tokenExpiry(key: GatewayPosition.key(
+                                                            appID: configuration.appID, shard: configuration.shard), expiresAt: expiry)])
+                                                    }))
     }
 
     private static func trimmed(_ base: String) -> String {
@@ -126,6 +130,14 @@ public actor Session {
                 do {
                     ledger.restore(try store.openLedgerEntries(now: now), now: now)
                     processor.rememberSeen(try store.inboundIDs(since: now.addingTimeInterval(-configuration.dedupWindow.seconds)))
+                    // The gateway session the last run had: resumed, so what the platform held for it is replayed.
+                    let key = GatewayPosition.key(appID: configuration.appID, shard: configuration.shard)
+                    if let position = try store.gatewayPosition(key: key) {
+                        processor.restorePosition(position)
+                        driver.restore(position)
+                        logger.info("resuming the last run's gateway session", metadata: [
+                            "session": "\(position.sessionID)", "seq": "\(position.lastSeq)", "saved": "\(position.savedAt)"])
+                    }
                 } catch {
                     continuation.yield(.notice(Notice(level: .error, kind: .storeError, message: "could not read the store: \(error)")))
                 }

@@ -274,7 +274,7 @@ struct C2CStreamMachineTests {
         #expect(m.next(now: t0 + .seconds(1)) == .done)
     }
 
-    @Test("a buffer longer than a frame goes out in several frames at once")
+    @Test("a buffer longer than a frame goes out one frame per interval, also after the agent finished; the closing frame at once")
     func bigBuffer() {
         var m = Machine(interval: .seconds(1), maxFrame: 100)
         var frames: [Machine.Frame] = [], fb: [String] = []
@@ -282,8 +282,27 @@ struct C2CStreamMachineTests {
         m.append(text)
         m.finish()
         drain(&m, at: t0, frames: &frames, fallbacks: &fb)
+        #expect(frames.count == 1, "one frame now, the rest paced")
+        #expect(m.next(now: t0 + .milliseconds(999)) == .wait(until: t0 + .seconds(1)))
+        drain(&m, at: t0 + .seconds(1), frames: &frames, fallbacks: &fb)
+        #expect(frames.count == 2)
+        drain(&m, at: t0 + .seconds(2), frames: &frames, fallbacks: &fb)
+        // The third frame leaves a rest that fits: the closing frame follows it at once.
         #expect(frames.count == 4)
+        #expect(frames.last?.state == 10)
         #expect(frames.allSatisfy { $0.text.utf16.count <= 101 })
         #expect(frames.map(\.text).joined() == text + "\n")
+    }
+
+    @Test("a frame looks only at what it sends: pieces of a long pending text are cut as the whole-text splitter cuts them")
+    func firstPieceMatchesSplitter() {
+        let samples = [String(repeating: "长文本 with words ", count: 400), String(repeating: "😀", count: 3000),
+                       String(repeating: "x", count: 5000), "short"]
+        for sample in samples {
+            for limit in [16, 100, 1300] {
+                #expect(TextSplitter.firstPiece(of: sample, limit: limit) == TextSplitter.pieces(of: sample, limit: limit).first)
+                #expect(TextSplitter.fits(sample, limit: limit) == (TextSplitter.length(sample) <= limit))
+            }
+        }
     }
 }

@@ -9,6 +9,60 @@ import TestSupport
 /// The session with a store: nothing is seen before it is stored, and a restart continues.
 @Suite("Session with a store", .timeLimit(.minutes(1)))
 struct StoreSessionTests {
+    /// A session on the store at `t`, started and READY.
+    func started(_ t: TempStore, _ config: SessionConfiguration) async throws -> (MessageStore, Session, EventRecorder) {
+        let store = try t.open()
+        let session = Session(configuration: config, store: store)
+        let recorder = EventRecorder()
+        await recorder.attach(session.events)
+        await session.start()
+        #expect(await recorder.waitForReady())
+        return (store, session, recorder)
+    }
+
+    func readySession(_ status: GatewayStatus) -> String? {
+        if case .ready(let id) = status.phase { return id }
+        return nil
+    }
+
+    @Test("the gateway session is kept with the events: a restart resumes it; one the platform no longer has is identified afresh")
+    func keptGatewaySession() async throws {
+        let t = TempStore()
+        let sim = try await QQSimulator.start()
+        var config = SimHarness.fastConfiguration(for: sim)
+        config.attachments.directory = nil
+        let key = GatewayPosition.key(appID: config.appID, shard: config.shard)
+        do {
+            let (store, session, recorder) = try await started(t, config)
+            _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "一")
+            #expect(await recorder.waitForMessages(1))
+            let kept = try #require(try store.gatewayPosition(key: key))
+            #expect(kept.sessionID == readySession(session.status))
+            #expect(kept.lastSeq == session.status.lastSeq, "the position of the last stored event")
+            #expect(kept.tokenExpiresAt.map { $0 > Date() } == true, "the token's expiry is kept (never the token)")
+            await session.shutdown()
+            await store.close()
+        }
+        // Nothing but the expiry is kept of the token.
+        let raw = try Data(contentsOf: URL(fileURLWithPath: t.path)) + ((try? Data(contentsOf: URL(fileURLWithPath: t.path + "-wal"))) ?? Data())
+        #expect(raw.range(of: Data(sim.configuration.appSecret.utf8)) == nil)
+        do {
+            let (store, session, recorder) = try await started(t, config)
+            #expect(session.status.resumeCount == 1 && session.status.identifyCount == 0, "the restart resumed")
+            await session.shutdown()
+            try await store.write([.gatewayPosition(GatewayPosition(key: key, sessionID: "gone-session", lastSeq: 7, savedAt: Date()))])
+            await store.close()
+        }
+        let (store, session, recorder) = try await started(t, config)
+        #expect(session.status.identifyCount == 1, "a session the platform does not know: Identify")
+        _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "二")
+        #expect(await recorder.waitForMessages(1))
+        #expect(try store.gatewayPosition(key: key)?.sessionID == readySession(session.status))
+        await session.shutdown()
+        await store.close()
+        await sim.stop()
+    }
+
     @Test("a restart keeps everything, continues msg_seq, and does not answer a re-pushed message twice")
     func restart() async throws {
         let t = TempStore()

@@ -279,6 +279,39 @@ struct StoreFailureTests {
                 "\(errors.map(\.message))")
     }
 
+    @Test("the whole-file check runs at every start except right after a clean close; any write since, or a crash, brings it back")
+    func integrityCheckMark() async throws {
+        let t = TempStore()
+        do {
+            let store = try t.open()
+            #expect(store.integrityChecked, "a new store is checked")
+            try await store.write([.inbound(TempStore.inbound("M1", "一"))])
+            await store.close()
+        }
+        do {
+            let store = try t.open()
+            #expect(!store.integrityChecked, "unchanged since the clean close: not read again")
+            try await store.write([.inbound(TempStore.inbound("M2", "二"))])
+            // No clean close (as after kill -9): the next start checks.
+        }
+        do {
+            let store = try t.open()
+            #expect(store.integrityChecked, "after a session that did not close cleanly")
+            await store.close()
+        }
+        // Someone else wrote to the file after the clean close.
+        let handle = try #require(FileHandle(forWritingAtPath: t.path))
+        try handle.seek(toOffset: 4096)
+        handle.write(Data(repeating: 0, count: 16))
+        try handle.close()
+        do {
+            _ = try t.open()
+            Issue.record("zeroes written into a page went unnoticed")
+        } catch let e as QQError {
+            #expect(e.message.contains("is damaged"), "\(e.message)")
+        }
+    }
+
     @Test("a store written by a newer qqtui is refused")
     func newerSchema() async throws {
         let t = TempStore()

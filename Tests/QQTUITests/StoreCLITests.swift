@@ -111,6 +111,36 @@ struct StoreCLITests {
         #expect(migrations.last == "v99-from-the-future")
     }
 
+    @Test("damage in the middle of the store is found before serve starts: exit 74 with what to do, no session opened")
+    func serveRefusesInteriorDamage() async throws {
+        let sim = try await QQSimulator.start()
+        let dir = Self.tempDir()
+        let configPath = try Self.config(sim: sim, dir: dir)
+        do {
+            let store = try MessageStore.open(path: dir + "/store.sqlite")
+            let text = String(repeating: "损坏测试", count: 300)
+            try await store.write((0..<400).map { .inbound(ConsoleFixture.inbound(.c2c("U1"), from: "U1", text + "\($0)", id: "D\($0)")) })
+            try await store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            await store.close()
+        }
+        // 16 KiB of garbage in the middle of the file (the header and the schema are intact).
+        let path = dir + "/store.sqlite"
+        let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seek(toOffset: UInt64(size / 2 / 4096 * 4096))
+        handle.write(Data(repeating: 0xA5, count: 16 * 1024))
+        try handle.close()
+
+        let serve = try ChildProcess(try binary(), ["serve", "--config", configPath])
+        defer { serve.send(SIGKILL) }
+        #expect(await serve.waitForExit() == 74, "\(serve.stderr)")
+        #expect(serve.stderr.contains("is damaged"), "\(serve.stderr)")
+        #expect(serve.stderr.contains("nothing was started"), "\(serve.stderr)")
+        #expect(serve.stderr.contains(".recover"), "\(serve.stderr)")
+        #expect(await sim.platform.currentStats().identifies == 0, "a session was opened on a damaged store")
+        try await sim.stop()
+    }
+
     @Test("export of a damaged store exits 74 with what to do and prints nothing that could pass for an export")
     func exportDamaged() async throws {
         let dir = Self.tempDir()

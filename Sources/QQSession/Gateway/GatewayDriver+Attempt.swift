@@ -46,6 +46,7 @@ extension GatewayDriver {
             token = try await tokens.token()
             let expiry = token.expiresAt
             state.withLock { $0.tokenExpiry = expiry }
+            delegate.onToken(clock.date.addingTimeInterval((expiry - clock.now).seconds))
         } catch is CancellationError {
             return .failure(AttemptFailure(outcome: AttemptOutcome(cause: .transportError("cancelled"))))
         } catch let error as QQError {

@@ -74,7 +74,7 @@ extension GatewayDriver {
                     $0.botName = ready.user?.username
                     $0.lastError = nil
                 }
-                delegate.onInbound(.ready(ready))
+                delegate.onInbound(.ready(ready, seq: state.withLock { $0.machine.lastSeq }))
                 logger.info("gateway READY", metadata: ["session": "\(ready.sessionID)"])
             case .resumed:
                 let session = state.withLock { s -> String in

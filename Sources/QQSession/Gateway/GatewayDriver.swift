@@ -4,8 +4,8 @@ import Synchronization
 
 /// What the driver hands the session, in gateway order.
 enum GatewayInbound: Sendable {
-    /// READY: the bot's identity (for @mention stripping).
-    case ready(ReadyPayload)
+    /// READY: the bot's identity (for @mention stripping) and the new session (with READY's `s`).
+    case ready(ReadyPayload, seq: Int?)
     /// A dispatch other than READY/RESUMED.
     case dispatch(GatewayFrame)
     /// A frame that could not be used.
@@ -39,6 +39,8 @@ final class GatewayDriver: Sendable {
         /// Awaited after each frame: returns when the inbound pipeline has room again, so a flood
         /// waits in the socket (TCP back-pressure) instead of piling up decoded in memory.
         var waitForRoom: @Sendable () async -> Void = {}
+        /// A token was obtained that expires at this date (kept with the session; the token is not).
+        var onToken: @Sendable (Date) -> Void = { _ in }
     }
 
     let configuration: SessionConfiguration
@@ -83,6 +85,11 @@ final class GatewayDriver: Sendable {
 
     /// Whether a reconnect loop runs now.
     var loopRunning: Bool { loopActive.load(ordering: .acquiring) }
+
+    /// Resumes `position` (a session kept by an earlier run) on the first connection. Before ``start()``.
+    func restore(_ position: GatewayPosition) {
+        state.withLock { $0.machine.restore(sessionID: position.sessionID, seq: position.lastSeq) }
+    }
 
     /// Starts the reconnect loop unless one is running. Returns true when this call started it.
     @discardableResult

@@ -116,6 +116,14 @@ struct GatewayStateMachine<Instant: InstantProtocol & Sendable>: Sendable where 
         }
     }
 
+    /// A session kept from an earlier run: the next connection resumes it (and identifies afresh if
+    /// the platform no longer has it).
+    mutating func restore(sessionID: String, seq: Int) {
+        guard phase == .closed, !sessionID.isEmpty, seq >= 0 else { return }
+        self.sessionID = sessionID
+        lastSeq = seq
+    }
+
     /// A socket opened; `plan` says whether to resume.
     mutating func connectionOpened(plan: GatewayPlan, now: Instant) {
         self.plan = plan

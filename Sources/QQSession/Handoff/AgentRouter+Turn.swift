@@ -50,6 +50,11 @@ extension AgentRouter {
                 guard current(conversation, turn.id) != nil else { continue }
                 turn.lastEventAt = clock.now
                 await apply(event, turn, conversation)
+                if turn.capped {
+                    // Cut at the cap: the agent stops; what it wrote up to the cap is delivered as usual.
+                    await agentTurn.cancel()
+                    break
+                }
             }
             guard current(conversation, turn.id) != nil else { return }
             await complete(turn, conversation)
@@ -64,11 +69,26 @@ extension AgentRouter {
             emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: kind)))
         }
         switch event {
-        case .textDelta(let text):
-            guard !text.isEmpty else { return }
-            turn.text += text
-            activity(.event(event))
-            await turn.writer?.append(text)
+        case .textDelta(var text):
+            guard !text.isEmpty, !turn.capped else { return }
+            let room = policy.maxReplyLength - turn.length
+            let count = text.count
+            if count > room {
+                text = String(text.prefix(max(0, room)))
+                turn.capped = true
+            }
+            turn.length += min(count, max(0, room))
+            if !text.isEmpty {
+                turn.text += text
+                activity(.event(.textDelta(text)))
+                await turn.writer?.append(text)
+            }
+            if turn.capped {
+                await turn.writer?.append(policy.cutNotice)
+                emit(.notice(Notice(level: .warning, kind: .agentError, message:
+                    "the agent's reply passed \(policy.maxReplyLength) characters ([handoff] max_reply_length): cut there, the agent was stopped",
+                    subject: conversation.description)))
+            }
         case .segmentBreak:
             activity(.event(event))
             await turn.writer?.segmentBreak()
@@ -85,24 +105,40 @@ extension AgentRouter {
         var s = state(conversation)
         s.turn = nil
         turn.watchdog?.cancel()
-        let outcome: AgentActivity.Outcome
+        var outcome: AgentActivity.Outcome
         switch turn.stopReason ?? .endTurn {
         case .endTurn, .other: outcome = .completed(cut: false)
         case .maxTokens: outcome = .completed(cut: true)
         case .refusal: outcome = .refused
         case .cancelled: outcome = .cancelled(reason: "the agent stopped the turn")
         }
+        if turn.capped { outcome = .completed(cut: true) }   // cut by qqtui at max_reply_length
         keep(turn, in: &s, conversation)
         conversations[conversation] = s
         if case .refused = outcome {
             emit(.notice(Notice(level: .warning, kind: .agentError, message: "the agent refused to answer", subject: conversation.description)))
         }
-        if case .completed(cut: true) = outcome {
+        if case .completed(cut: true) = outcome, !turn.capped {
             emit(.notice(Notice(level: .warning, kind: .agentError, message: "the agent's answer was cut at its length limit",
                                 subject: conversation.description)))
         }
-        // The reply is delivered (or has failed) before the turn is reported finished.
-        if let writer = turn.writer { _ = await writer.finish() }
+        // The reply is delivered (or has failed) before the turn is reported finished, within the
+        // turn's time: a reply still streaming at the deadline is closed validly and marked failed.
+        if let writer = turn.writer {
+            let limit = policy.turnTimeout
+            let deadline = turn.startedAt + limit
+            let reason = "the reply was still being sent when the turn reached \(limit.shortDescription) (turn_timeout_s)"
+            let timer = Task { [clock, emit] in
+                guard (try? await clock.sleep(until: deadline)) != nil else { return false }
+                emit(.notice(Notice(level: .error, kind: .agentError, message: "agent reply stopped: \(reason)",
+                                    subject: conversation.description)))
+                _ = await writer.cancel(failure: "agent: \(reason)")
+                return true
+            }
+            _ = await writer.finish()
+            timer.cancel()
+            if await timer.value { outcome = .failed(reason: reason) }
+        }
         emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: .finished(outcome, text: turn.text))))
         startTurnIfIdle(conversation)
     }

@@ -80,6 +80,10 @@ final class RunningTurn {
     var lastEventAt: SessionClock.Instant?
     var agentTurn: (any AgentTurn)?
     var text = ""
+    /// Characters of `text` (counted as they come: the reply cap).
+    var length = 0
+    /// The reply reached ``HandoffPolicy/maxReplyLength``.
+    var capped = false
     var stopReason: StopReason?
     var task: Task<Void, Never>?
     var watchdog: Task<Void, Never>?

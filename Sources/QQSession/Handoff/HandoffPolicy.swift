@@ -22,8 +22,14 @@ public struct HandoffPolicy: Sendable, Hashable {
     public var firstEventTimeout: Duration = .seconds(60)
     /// No event for this long in the middle of a turn: cancelled.
     public var idleTimeout: Duration = .seconds(120)
-    /// A whole turn takes at most this long.
+    /// A whole turn takes at most this long, the delivery of its reply included: a reply still
+    /// streaming then is closed validly and marked failed.
     public var turnTimeout: Duration = .seconds(600)
+    /// A reply longer than this many characters is cut there (with ``cutNotice`` for the user) and the
+    /// agent is stopped: at one frame a second a runaway reply would otherwise stream for hours.
+    public var maxReplyLength: Int = 20_000
+    /// What the user reads where a reply was cut.
+    public var cutNotice = "\n……（回复过长，已截断）"
     /// Messages of a conversation kept for the agent's context.
     public var historyMessages: Int = 40
     /// In groups, only messages that @-mention the bot start a turn (others are context); off: every

@@ -25,6 +25,10 @@ final class InboundProcessor {
     private var seen: ExpiringMap<String, Bool>
     private var botIDs: Set<String> = []
     private var tails: [ConversationID: (task: Task<Void, Never>, done: DoneFlag)] = [:]
+    /// The gateway session and the `s` of the last dispatch handled (kept with the events, under
+    /// ``positionKey``; nil key: not kept).
+    private var position: (sessionID: String, seq: Int)?
+    private let positionKey: String?
 
     init(configuration: SessionConfiguration, downloader: AttachmentDownloader, ledger: LedgerBox, store: MessageStore? = nil,
          downloads: DownloadRegistry = DownloadRegistry(),
@@ -40,6 +44,12 @@ final class InboundProcessor {
         self.seen = ExpiringMap(capacity: 200_000)
         // Until READY says otherwise, a mention of the AppID is a mention of the bot.
         self.botIDs = [configuration.appID]
+        self.positionKey = store == nil ? nil : GatewayPosition.key(appID: configuration.appID, shard: configuration.shard)
+    }
+
+    /// The session a restart resumes: dispatches replayed for it move its position on.
+    func restorePosition(_ p: GatewayPosition) {
+        position = (p.sessionID, p.lastSeq)
     }
 
     /// Remembers ids already handled (loaded from the store after a restart).
@@ -53,16 +63,26 @@ final class InboundProcessor {
     func handle(_ items: [GatewayInbound]) async {
         var outputs: [Output] = []
         var ops: [StoreOp] = []
+        var moved = false
         let duplicates = DuplicateCollector()
         for item in items {
             switch item {
-            case .ready(let ready):
+            case .ready(let ready, let seq):
                 if let id = ready.user?.id, !id.isEmpty { botIDs.insert(id) }
+                position = (ready.sessionID, seq ?? 0)
+                moved = true
             case .notice(let notice):
                 outputs.append(.event(.notice(notice)))
             case .dispatch(let frame):
                 handleDispatch(frame, duplicates, &outputs, &ops)
+                if let s = frame.s, s > 0, position != nil { position?.seq = s; moved = true }
             }
+        }
+        // The position goes in the same transaction as the events up to it: a restart resumes after
+        // the last event that is stored, so one in flight at a crash is replayed, never skipped.
+        if moved, let positionKey, let position {
+            ops.append(.gatewayPosition(GatewayPosition(key: positionKey, sessionID: position.sessionID,
+                                                        lastSeq: position.seq, savedAt: now())))
         }
         if let store, !ops.isEmpty {
             do {

@@ -124,18 +124,19 @@ struct C2CStreamMachine<Instant: InstantProtocol & Sendable>: Sendable where Ins
             if cancelled {
                 return send(Frame(segment: head.number, index: head.nextIndex, state: 10, text: "\n", streamID: head.streamID))
             }
-            if head.closeRequested, TextSplitter.length(head.pending) <= maxFrame {
+            // The closing frame goes as soon as the rest fits in it: the reply is over, nothing follows.
+            if head.closeRequested, TextSplitter.fits(head.pending, limit: maxFrame) {
                 var text = head.pending
                 segments[0].pending = ""
                 if !text.hasSuffix("\n") { text += "\n" }
                 return send(Frame(segment: head.number, index: head.nextIndex, state: 10, text: text, streamID: head.streamID))
             }
             if head.pending.isEmpty { return .idle }
+            // Every other frame: one per interval, however much is pending, also once the agent has
+            // finished (a long rest goes at the configured pace, not as fast as QQ answers).
             let due = lastSentAt.map { $0.advanced(by: interval) } ?? now
-            if head.closeRequested || TextSplitter.length(head.pending) > maxFrame || now >= due {
-                return send(Frame(segment: head.number, index: head.nextIndex, state: 1, text: take(), streamID: head.streamID))
-            }
-            return .wait(until: due)
+            guard now >= due else { return .wait(until: due) }
+            return send(Frame(segment: head.number, index: head.nextIndex, state: 1, text: take(), streamID: head.streamID))
         }
         return finishing ? .done : .idle
     }
@@ -146,14 +147,15 @@ struct C2CStreamMachine<Instant: InstantProtocol & Sendable>: Sendable where Ins
         return .send(frame)
     }
 
-    /// Takes up to `maxFrame` of the head's pending text (never splitting a character).
+    /// Takes up to `maxFrame` of the head's pending text (never splitting a character). Looks at the
+    /// first `maxFrame` characters only: a frame costs what it sends, not what is still pending.
     private mutating func take() -> String {
         let pending = segments[0].pending
-        if TextSplitter.length(pending) <= maxFrame {
+        if TextSplitter.fits(pending, limit: maxFrame) {
             segments[0].pending = ""
             return pending
         }
-        let piece = TextSplitter.pieces(of: pending, limit: maxFrame).first ?? pending
+        let piece = TextSplitter.firstPiece(of: pending, limit: maxFrame)
         segments[0].pending = String(pending.dropFirst(piece.count))
         return piece
     }

@@ -11,6 +11,23 @@ public enum TextSplitter {
     static func length(_ s: Substring) -> Int { s.utf16.count }
     static func length(_ s: String) -> Int { s.utf16.count }
 
+    /// `length(s) <= limit`, looking at no more than `limit + 1` UTF-16 units of `s`.
+    static func fits(_ s: String, limit: Int) -> Bool {
+        if s.utf8.count <= limit { return true }     // UTF-16 never needs more units than UTF-8
+        var units = 0
+        for _ in s.utf16 {
+            units += 1
+            if units > limit { return false }
+        }
+        return true
+    }
+
+    /// The first of ``pieces(of:limit:)`` of `s`, found by looking at its first `limit + 1`
+    /// characters only (the cut falls within the first `limit` units either way).
+    static func firstPiece(of s: String, limit: Int) -> String {
+        pieces(of: String(s.prefix(limit + 1)), limit: limit).first ?? ""
+    }
+
     /// The parts, in order; blank-only parts are dropped. Empty input gives no parts.
     public static func split(_ text: String, limit: Int = defaultLimit) -> [String] {
         let limit = max(limit, 16)

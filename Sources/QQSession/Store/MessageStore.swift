@@ -32,9 +32,13 @@ public final class MessageStore: Sendable {
     private let lock: InstanceLock?
     let logger: Logger
     let health = StoreHealthRelay()
+    /// Whether opening it read the whole file for damage (false: unchanged since a clean close).
+    public let integrityChecked: Bool
 
-    private init(path: String, pool: DatabasePool, lock: InstanceLock?, logger: Logger, clock: SessionClock) {
+    private init(path: String, pool: DatabasePool, lock: InstanceLock?, logger: Logger, clock: SessionClock,
+                 integrityChecked: Bool) {
         self.path = path
+        self.integrityChecked = integrityChecked
         self.pool = pool
         self.lock = lock
         self.logger = logger
@@ -66,6 +70,10 @@ public final class MessageStore: Sendable {
             throw QQError(kind: .store, message: "\(path) does not exist", context: "store")
         }
         let lock = mode == .session ? try InstanceLock.acquire(for: path) : nil
+        // Unchanged since a session closed it cleanly (and checked it when it opened): no need to read
+        // it all again. The mark goes at once: a crash in this session means a full check next time.
+        let unchanged = mode == .session && StoreCheckMark.matches(path)
+        if mode == .session { StoreCheckMark.remove(path) }
         var config = Configuration()
         config.readonly = mode == .readOnly
         config.busyMode = .timeout(5)
@@ -91,11 +99,33 @@ public final class MessageStore: Sendable {
         } catch {
             throw damaged(error, path: path)
         }
-        let store = MessageStore(path: path, pool: pool, lock: lock, logger: logger, clock: clock)
+        if mode == .session, !unchanged {
+            // Damage anywhere in the file is found now, before a session writes to it for hours and
+            // only learns at shutdown that none of it could be saved.
+            try checkIntegrity(pool, path: path)
+        }
+        let store = MessageStore(path: path, pool: pool, lock: lock, logger: logger, clock: clock,
+                                 integrityChecked: mode == .session && !unchanged)
         if mode == .session {
             do { try store.recoverInterrupted() } catch { throw damaged(error, path: path) }
         }
         return store
+    }
+
+    /// `PRAGMA quick_check`: every page of every table and index is read and its structure checked
+    /// (not the index-to-table cross-check of `integrity_check`, which costs several times more).
+    /// Its cost grows with the file's size: the README gives what it takes on a large store.
+    static func checkIntegrity(_ pool: DatabasePool, path: String) throws {
+        let problems: [String]
+        do {
+            problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+        } catch {
+            throw damaged(error, path: path)
+        }
+        guard problems != ["ok"] else { return }
+        let first = problems.first.map { " (SQLite: \($0.prefix(160)))" } ?? ""
+        throw QQError(kind: .store, message: "\(path) is damaged\(first); nothing was started. Move it away and qqtui will "
+                      + "start a new one (`sqlite3 FILE .recover` salvages what is still readable)", context: "store")
     }
 
     private static func damaged(_ error: any Error, path: String) -> QQError {
@@ -145,6 +175,11 @@ public final class MessageStore: Sendable {
         if dropped > 0 {
             unsaved = UnsavedChanges(count: (unsaved?.count ?? 0) + dropped, error: unsaved?.error
                 ?? QQError(kind: .store, message: "\(dropped) change(s) were dropped while the store was failing", context: "store"))
+        }
+        if lock != nil, unsaved == nil {
+            // Everything into the main file, then the mark that lets the next start skip the check.
+            try? await pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            StoreCheckMark.write(path)
         }
         lock?.release()
         return unsaved

@@ -22,6 +22,10 @@ enum StoreOp: Sendable {
     case alias(openID: String, name: String?, note: String?)
     /// The operator has read the conversation.
     case markRead(ConversationID)
+    /// The gateway session and the last seq whose events are committed in the same transaction.
+    case gatewayPosition(GatewayPosition)
+    /// When the access token the gateway uses expires.
+    case tokenExpiry(key: String, expiresAt: Date)
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
@@ -91,6 +95,10 @@ enum StoreOp: Sendable {
             try db.cached(sql: "DELETE FROM alias WHERE openid = ?", arguments: [openID])
         case .markRead(let c):
             try db.cached(sql: "UPDATE conversation SET unread = 0 WHERE id = ?", arguments: [c.description])
+        case .gatewayPosition(let p):
+            try Self.applyGatewayPosition(db, p)
+        case .tokenExpiry(let key, let expiresAt):
+            try Self.applyTokenExpiry(db, key: key, expiresAt: expiresAt)
         }
     }
 

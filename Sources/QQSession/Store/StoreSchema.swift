@@ -103,6 +103,18 @@ enum StoreSchema {
                 CREATE INDEX message_direction_updated ON message(direction, updated_at);
                 """)
         }
+        migrator.registerMigration("v3-gateway-session") { db in
+            // The gateway session a restart resumes (never the token: only when it expired).
+            try db.execute(sql: """
+                CREATE TABLE gateway_session (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    session_id TEXT,
+                    last_seq INTEGER,
+                    token_expires_at REAL,
+                    updated_at REAL NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }
