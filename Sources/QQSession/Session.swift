@@ -180,8 +180,26 @@ public actor Session {
 
     /// Closes the gateway, lets pending events out, and finishes ``events``.
     public func shutdown() async {
-        // Agents first, while QQ is still reachable: open C2C streams get their closing frame.
-        await router.shutdown()
+        // Agents first, while QQ is still reachable: open C2C streams get their closing frame, and
+        // sends in flight their answer, within [replies] shutdown_grace_s.
+        let grace = configuration.sending.shutdownGrace
+        let (router, lanes) = (self.router, self.lanes)
+        let settling = AbandonableTask<Bool> {
+            await router.shutdown()
+            await lanes.idle()
+            return true
+        }
+        let timer = Task { [clock] in
+            if (try? await clock.sleep(for: grace)) != nil { settling.abandon() }
+        }
+        let settled = await settling.value() ?? false
+        timer.cancel()
+        if !settled, let store {
+            let detail = "qqtui stopped before it was sent (shutdown_grace_s \(grace.shortDescription))"
+            store.enqueue([.settleSending(detail: detail, at: clock.date)])
+            continuation.yield(.notice(Notice(level: .error, kind: .storeError, message:
+                "stopping took longer than \(grace.shortDescription): what was still being sent is marked failed")))
+        }
         await driver.shutdown()
         downloads.cancelAll()
         queue.finish()

@@ -89,4 +89,37 @@ struct ServeAgentTests {
         #expect(reply.text.hasPrefix("长0 长1 "))
         await sim.stop()
     }
+
+    @Test("SIGTERM while a 300 KB reply is still streaming: its stream gets a valid closing frame, its row is settled, exit 0")
+    func sigtermDuringLongReply() async throws {
+        let sim = try await QQSimulator.start()
+        let dir = Self.tempDir()
+        // The agent writes 300 KB at once and is done; at 100 characters a frame, ten frames a second,
+        // the reply (cut at 20,000 characters) would take 20 s to go out.
+        let path = try TestConfig.write(sim: sim, dir: dir, extra: """
+            [stream]
+            interval_ms = 100
+            max_frame_length = 100
+            [handoff]
+            default_owner = "agent"
+            [agent]
+            backend = "command"
+            command = ["/bin/sh", "-c", "cat >/dev/null; head -c 300000 /dev/zero | tr '\\\\0' 'z'"]
+
+            """)
+        let serve = try ChildProcess(try binary(), ["serve", "--config", path])
+        defer { serve.send(SIGKILL) }
+        #expect(await serve.waitForOutput { $0.contains { $0.contains("READY") } }, "\(serve.stdout)\(serve.stderr)")
+        _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "长篇")
+        #expect(await eventually { (await sim.platform.streamRecords().first?.frames.count ?? 0) >= 3 })
+        #expect(await serve.stop() == 0, "\(serve.stderr)")
+        let stream = try #require(await sim.platform.streamRecords().first)
+        #expect(stream.closed, "the stream was left open: QQ rolls it back")
+        #expect(!stream.rolledBack)
+        #expect(stream.frames.count < 100, "it stopped instead of sending the whole reply")
+        let store = try MessageStore.open(path: dir + "/store.sqlite", mode: .readOnly)
+        let reply = try #require(await store.messages(in: .c2c("U1")).first { $0.origin == "agent" })
+        #expect(reply.status == "cancelled", "\(reply.status): \(reply.statusDetail ?? "")")
+        await sim.stop()
+    }
 }

@@ -166,7 +166,11 @@ public struct SendPolicy: Sendable, Hashable {
     public var retryBase: Duration = .milliseconds(500)
     /// Largest file `sendImage` uploads.
     public var maxUploadBytes: Int = 10 * 1024 * 1024
-    /// Defaults: proactive allowed, 10 s margin, 2000 characters, 3 retries from 0.5 s, 10 MiB uploads.
+    /// How long ``Session/shutdown()`` waits for what is being sent: open C2C streams get their
+    /// closing frame, sends in flight their answer. What is still sending after it is marked failed.
+    public var shutdownGrace: Duration = .seconds(10)
+    /// Defaults: proactive allowed, 10 s margin, 2000 characters, 3 retries from 0.5 s, 10 MiB uploads,
+    /// 10 s to settle at shutdown.
     public init() {}
 }
 

@@ -135,7 +135,9 @@ extension AgentRouter {
                 _ = await writer.cancel(failure: "agent: \(reason)")
                 return true
             }
+            delivering[turn.id] = writer
             _ = await writer.finish()
+            delivering[turn.id] = nil
             timer.cancel()
             if await timer.value { outcome = .failed(reason: reason) }
         }

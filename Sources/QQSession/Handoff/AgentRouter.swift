@@ -14,6 +14,8 @@ actor AgentRouter {
     /// What the turn timeouts are measured on.
     let clock: SessionClock
     var conversations: [ConversationID: ConversationState] = [:]
+    /// Replies whose turn is over but that are still being sent (by turn id).
+    var delivering: [UUID: ReplyWriter] = [:]
     /// Set by ``shutdown()``: no new turns.
     var stopping = false
     /// Transcript entries kept per conversation.
@@ -183,6 +185,9 @@ actor AgentRouter {
         for (conversation, s) in conversations where s.turn != nil {
             if let t = stopTurn(conversation, outcome: .cancelled(reason: "qqtui is stopping")) { waits.append(t) }
         }
+        // Replies the agent has finished but that are still going out (a long rest, paced): stopped
+        // now, their streams closed validly, their rows cancelled.
+        for (_, writer) in delivering { waits.append(Task { _ = await writer.cancel() }) }
         for w in waits { await w.value }
         await backend?.shutdown()
     }

@@ -16,4 +16,12 @@ actor OutboundLanes {
         if tails[conversation] == tail { tails[conversation] = nil }
         return result
     }
+
+    /// Returns once nothing is queued or being sent in any conversation.
+    func idle() async {
+        while let tail = tails.values.first {
+            await tail.value
+            if let key = tails.first(where: { $0.value == tail })?.key { tails[key] = nil }
+        }
+    }
 }

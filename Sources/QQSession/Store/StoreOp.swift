@@ -26,6 +26,8 @@ enum StoreOp: Sendable {
     case gatewayPosition(GatewayPosition)
     /// When the access token the gateway uses expires.
     case tokenExpiry(key: String, expiresAt: Date)
+    /// Shutdown ran out of time: every outbound row still `sending` ends `failed` with `detail`.
+    case settleSending(detail: String, at: Date)
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
@@ -99,6 +101,11 @@ enum StoreOp: Sendable {
             try Self.applyGatewayPosition(db, p)
         case .tokenExpiry(let key, let expiresAt):
             try Self.applyTokenExpiry(db, key: key, expiresAt: expiresAt)
+        case .settleSending(let detail, let at):
+            try db.cached(sql: """
+                UPDATE message SET status = 'failed', status_detail = ?, updated_at = max(updated_at, ?), fts_dirty = 1
+                WHERE direction = 'out' AND status = 'sending'
+                """, arguments: [detail, at.timeIntervalSince1970])
         }
     }
 

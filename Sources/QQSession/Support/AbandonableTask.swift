@@ -2,7 +2,8 @@ import Synchronization
 
 /// Work its owner waits for, unless the owner decides it never will finish and lets it go.
 ///
-/// For one case only: a WebSocket connect whose event loop was stopped under it (the way an attempt
+/// For two cases. A session's shutdown waits for replies being sent only for `shutdown_grace_s`.
+/// And a WebSocket connect whose event loop was stopped under it (the way an attempt
 /// aborts a connect or upgrade that stalls). If the loop stops before NIO registered the callback
 /// that resumes the connecting task, NIO drops that callback and the task waits forever (found by
 /// testing; `SWIFTNIO_STRICT=1` turns the drop into a crash in `EventLoopFuture.get()`). A child task

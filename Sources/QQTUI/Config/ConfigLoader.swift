@@ -260,9 +260,10 @@ enum ConfigLoader {
         if let v = try r.int("max_length", in: 100...20_000) { s.sending.maxLength = v }
         if let v = try r.int("retries", in: 0...10) { s.sending.retries = v }
         if let v = try r.int("retry_base_ms", in: 10...60_000) { s.sending.retryBase = .milliseconds(v) }
+        if let v = try r.int("shutdown_grace_s", in: 1...600) { s.sending.shutdownGrace = .seconds(v) }
         if let v = try r.int("max_upload_mb", in: 1...200) { s.sending.maxUploadBytes = v * 1024 * 1024 }
         try r.rejectUnknownKeys(known: ["group_window_s", "c2c_window_s", "budget", "proactive", "window_margin_s",
-                                        "max_length", "retries", "retry_base_ms", "max_upload_mb"])
+                                        "max_length", "retries", "retry_base_ms", "max_upload_mb", "shutdown_grace_s"])
     }
 
     private static func readStream(_ t: TOMLSection, into s: inout SessionConfiguration) throws {
