@@ -49,6 +49,10 @@ public final class MessageStore: Sendable {
     public static func open(path: String, mode: Mode = .session,
                             logger: Logger = Logger(label: "qqtui.store", factory: { _ in SwiftLogNoOpLogHandler() }),
                             clock: SessionClock = .continuous) throws -> MessageStore {
+        // The system would open the file named by what comes before it.
+        guard !path.unicodeScalars.contains("\u{0}") else {
+            throw QQError(kind: .store, message: "the store path holds a NUL character", context: "store")
+        }
         let fm = FileManager.default
         let directory = (path as NSString).deletingLastPathComponent
         if mode != .readOnly {

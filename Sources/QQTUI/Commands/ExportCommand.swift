@@ -44,7 +44,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
-        let path = try store ?? CLI.loadConfig(config).storePath
+        let path = try store ?? CLI.loadConfig(config, needsSecrets: false).storePath
         let store = try CLI.openStore(AppConfig.expand(path), mode: .readOnly)
         let aliases = (try? await store.aliases()) ?? [:]
         let encoder = JSONEncoder()
