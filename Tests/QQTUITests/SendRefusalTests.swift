@@ -5,7 +5,8 @@ import Testing
 import TestSupport
 
 /// `qqtui send` refuses what it cannot do as asked, instead of doing something else: a `--reply-to`
-/// it cannot answer, a target that is not an openid; and what it prints holds no raw control byte.
+/// it cannot answer, a target that is not an openid; and what it prints holds no raw control byte
+/// and no access token, not even an older one.
 @Suite("qqtui send refuses instead of guessing", .timeLimit(.minutes(2)))
 struct SendRefusalTests {
     func binary() throws -> String { try #require(BuildPaths.qqtui, "qqtui binary not built (swift build)") }
@@ -85,6 +86,41 @@ struct SendRefusalTests {
         #expect(await ok.waitForExit() == 0, "\(ok.stderr)")
         #expect(!Self.hasRawControl(ok.stdout + ok.stderr), "\((ok.stdout + ok.stderr).debugDescription)")
         #expect(ok.stdout.contains("hi ␛[31m red"), "\(ok.stdout)")
+        await sim.stop()
+    }
+
+    @Test("an error body echoing an older, rotated access token: nothing send prints or logs holds it")
+    func rotatedTokenEcho() async throws {
+        let sim = try await QQSimulator.start()
+        let dir = TestConfig.tempDir("rotated")
+        let config = try TestConfig.write(sim: sim, dir: dir, logLevel: "trace")
+        let scan = LeakScan()
+        var needles: [(name: String, value: String)] = []
+        // Each send first gets a token the platform no longer takes (401), drops it and fetches another;
+        // the refusal of the message then quotes the first one: in a QQ error message, and in a body
+        // that is not JSON, where it sits across the point at which the quote is cut.
+        let bodies: [(contentType: String, body: (String) -> String)] = [
+            ("application/json", { #"{"code":11244,"message":"token \#($0) was rotated"}"# }),
+            ("text/plain", { "refused " + String(repeating: "x", count: 82) + " Authorization: QQBot " + $0 }),
+        ]
+        for (i, answer) in bodies.enumerated() {
+            let old = "OLDTOKEN\(i)" + (UUID().uuidString + UUID().uuidString).replacingOccurrences(of: "-", with: "")
+            needles += LeakScan.needles("old token #\(i + 1)", String(old.dropFirst(9)))
+            await sim.platform.apply(.oddResponses([
+                OddResponse(scope: .token, body: #"{"access_token":"\#(old)","expires_in":"7200"}"#),
+                OddResponse(scope: .api, status: 400, contentType: answer.contentType, body: answer.body(old), skip: 1),
+            ]))
+            let child = try ChildProcess(try binary(), ["send", "--config", config, "--to", "c2c:U1", "hello"])
+            defer { child.send(SIGKILL) }
+            #expect(await child.waitForExit() == 1, "\(child.stderr)")
+            scan.add("send \(i + 1): stdout", child.stdout)
+            scan.add("send \(i + 1): stderr", child.stderr)
+        }
+        // Each odd answer was taken by the retry after the 401: nothing went through.
+        #expect(await sim.platform.sent().map(\.status) == [400, 400])
+        scan.addFiles(under: dir, skipping: ["config.toml"])
+        let findings = scan.findings(needles)
+        #expect(findings.isEmpty, "\(findings)")
         await sim.stop()
     }
 }

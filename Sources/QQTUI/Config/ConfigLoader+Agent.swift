@@ -111,7 +111,7 @@ extension ConfigLoader {
         }
         let key = try t.string("api_key_env").map {
             Secret(try environmentSecret($0, key: "api_key_env", in: t, environment: environment,
-                                         hint: "the key itself never goes in the file", required: needsSecrets), pinned: true)
+                                         hint: "the key itself never goes in the file", required: needsSecrets))
         }
         // The key travels to this URL: plain http only to this machine. Without a key, a LAN server is fine.
         _ = try httpURL(base, "base_url", t, httpOnlyToLoopback: key != nil)

@@ -135,7 +135,7 @@ enum ConfigLoader {
             throw bot.fail("app_secret", "missing: set app_secret, or app_secret_env to the name of an environment variable holding it")
         }
         let sandbox = try bot.bool("sandbox") ?? false
-        var session = SessionConfiguration(appID: appID, appSecret: Secret(secret, pinned: true), sandbox: sandbox)
+        var session = SessionConfiguration(appID: appID, appSecret: Secret(secret), sandbox: sandbox)
         if let raw = bot.raw("intents") { session.intents = try readIntents(raw, bot) }
         if let allow = try bot.stringList("allow_from") {
             guard !allow.isEmpty else {
