@@ -125,6 +125,11 @@ public final class MessageStore: Sendable {
     /// Commits `ops` and returns once they are on disk.
     func write(_ ops: [StoreOp]) async throws { try await writer.write(ops) }
 
+    /// Commits `ops`, waiting at most `limit`: false when they are not on disk yet (still queued).
+    func write(_ ops: [StoreOp], waitingAtMost limit: Duration) async throws -> Bool {
+        try await writer.write(ops, waitingAtMost: limit)
+    }
+
     /// Queues `ops` for the next commit, in call order, without waiting.
     func enqueue(_ ops: [StoreOp]) {
         buffer.append(ops)
