@@ -111,13 +111,15 @@ enum CLI {
     }
 
     /// Loads the config file, turning a ``ConfigError`` into a one-line message and exit code 78 (EX_CONFIG).
-    static func loadConfig(_ path: String?) throws -> AppConfig {
+    /// Commands that only use the store pass `needsSecrets: false`: they run without the app secret.
+    static func loadConfig(_ path: String?, needsSecrets: Bool = true) throws -> AppConfig {
         do {
-            let config = try ConfigLoader.load(path: path ?? AppConfig.defaultPath)
-            for warning in config.warnings { StandardOutput.error("qqtui: warning: \(warning)") }
+            let config = try ConfigLoader.load(path: path ?? AppConfig.defaultPath, needsSecrets: needsSecrets)
+            for warning in config.warnings { StandardOutput.error(TextSanitizer.line("qqtui: warning: \(warning)")) }
             return config
         } catch let error as ConfigError {
-            StandardOutput.error("qqtui: \(error)")
+            // The message quotes what the operator wrote: made safe for the terminal.
+            StandardOutput.error(TextSanitizer.line("qqtui: \(error)"))
             throw ExitCode(78)
         }
     }

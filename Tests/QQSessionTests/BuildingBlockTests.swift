@@ -215,5 +215,15 @@ struct SecretTests {
         #expect(error.description.contains(Redactor.placeholder))
     }
 
+    @Test("every token the process held stays scrubbed, however many came after it; a cut quote keeps no part of one")
+    func everyTokenRemembered() {
+        let first = Secret("first-token-" + UUID().uuidString)
+        for _ in 0..<200 { _ = Secret("later-token-" + UUID().uuidString) }
+        #expect(Redactor.shared.redact("old: \(first.exposedValue)") == "old: \(Redactor.placeholder)")
+        let quote = String(repeating: "x", count: 150) + first.exposedValue
+        let cut = Redactor.shared.redact(quote, clippedTo: 160)
+        #expect(!cut.contains("first-token"), "\(cut)")
+    }
+
     struct SomeError: Error, CustomStringConvertible { var text: String; var description: String { text } }
 }

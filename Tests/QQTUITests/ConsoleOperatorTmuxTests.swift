@@ -196,6 +196,27 @@ struct ConsoleOperatorTmuxTests {
         await sim.stop()
     }
 
+    @Test("1 MiB messages in a conversation not on screen (notifications with their start): the one on screen keeps up; opening the big one shows the end")
+    func bigMessageElsewhere() async throws {
+        let sim = try await QQSimulator.start()
+        let tmux = try await ready(sim: sim, extra: """
+            [notify]
+            command = ["/bin/true", "{title}", "{body}"]
+
+            """)
+        defer { tmux.stop() }
+        _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "先来的")
+        #expect(await tmux.waitFor { $0.contains("先来的") }, "\(tmux.screen)")
+        let big = String(repeating: "这是一段很长的消息 with words ", count: 1024 * 1024 / 40)
+        for i in 1...3 { _ = await sim.platform.userSendsC2C(userOpenID: "U2", content: big + "大消息结尾\(i)") }
+        // Delivered in order: once this shows, the big ones went through the console before it.
+        _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "后来的")
+        #expect(await tmux.waitFor { $0.contains("后来的") && $0.contains("私 U2") }, "\(tmux.screen)")
+        await tmux.press("Down")
+        #expect(await tmux.waitFor { $0.contains("U2 · private") && $0.contains("大消息结尾3") }, "\(tmux.screen)")
+        await sim.stop()
+    }
+
     @Test("the notify command inherits qqtui's environment without the app secret (app_secret_env)")
     func notifyCommandHasNoSecret() async throws {
         let sim = try await QQSimulator.start()

@@ -36,7 +36,7 @@ public final class OpenAIAgent: AgentBackend {
         self.configuration = configuration
         self.clock = clock
         // The key lives as long as the agent: it must stay redacted however many tokens come and go.
-        if let key = configuration.apiKey { Redactor.shared.register(key.exposedValue, pinned: true) }
+        if let key = configuration.apiKey { Redactor.shared.register(key.exposedValue) }
     }
 
     /// Starts the request in the background and returns the turn at once; throws only when the

@@ -102,7 +102,6 @@ struct OpenAIStreamDecoder: Sendable {
         let clean = String(String.UnicodeScalarView(text.unicodeScalars.map {
             $0.properties.generalCategory == .control ? " " : $0
         }))
-        let redacted = Redactor.shared.redact(clean)
-        return redacted.count > limit ? String(redacted.prefix(limit)) + "…" : redacted
+        return Redactor.shared.redact(clean, clippedTo: limit)
     }
 }

@@ -74,7 +74,7 @@ public struct SessionConfiguration: Sendable {
 
     /// A configuration pointed at a local simulator (`http://127.0.0.1:PORT`).
     public static func simulator(baseURL: String, appID: String, appSecret: String) -> SessionConfiguration {
-        var config = SessionConfiguration(appID: appID, appSecret: Secret(appSecret, pinned: true))
+        var config = SessionConfiguration(appID: appID, appSecret: Secret(appSecret))
         config.tokenURL = baseURL + "/app/getAppAccessToken"
         config.apiBase = baseURL
         return config

@@ -15,7 +15,7 @@ enum GatewaySocketFailure {
         if let qq = error as? QQError { return qq.description }
         if isAbort(error) { return aborted }
         let text = String(describing: error)
-        return Redactor.shared.redact(text.count > 160 ? String(text.prefix(160)) + "…" : text)
+        return Redactor.shared.redact(text, clippedTo: 160)
     }
 
     /// True for what the socket throws when the attempt aborts it: the event loop stopped under a

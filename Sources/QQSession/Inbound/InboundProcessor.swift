@@ -6,8 +6,10 @@ import Synchronization
 /// @mention → skip empty → open the ledger entry → commit to the store → emit (images downloaded first).
 ///
 /// Works in batches on one task: everything that arrived together is committed in one transaction
-/// before any of it is emitted, so nothing is seen that is not stored. A message waiting for its
-/// image holds back only the later events of its own conversation.
+/// before any of it is emitted, so nothing is seen that is not stored, unless the commit takes longer
+/// than ``commitPatience`` (another process holds the file's lock): then it is shown anyway and
+/// stored when the lock goes. A message waiting for its image holds back only the later events of
+/// its own conversation.
 final class InboundProcessor {
     private enum Output {
         case event(SessionEvent)
@@ -21,6 +23,8 @@ final class InboundProcessor {
     private let store: MessageStore?
     private let emit: @Sendable (SessionEvent) -> Void
     private let now: @Sendable () -> Date
+    /// How long delivery waits for the store's commit (on the store's clock; a commit takes milliseconds).
+    static let commitPatience = Duration.milliseconds(500)
     private let downloads: DownloadRegistry
     private var seen: ExpiringMap<String, Bool>
     private var botIDs: Set<String> = []
@@ -86,13 +90,16 @@ final class InboundProcessor {
         }
         if let store, !ops.isEmpty {
             do {
-                try await store.write(ops)
                 // The store remembers every message ever received, beyond the de-duplication window
                 // held in memory: one it already had was handled by an earlier run.
-                outputs = outputs.map { output in
-                    guard case .message(let m) = output, duplicates.contains(m.id) else { return output }
-                    return .event(.notice(Notice(level: .debug, kind: .duplicate,
-                                                 message: "duplicate message \(m.id) ignored (already stored)", subject: m.id, at: m.receivedAt)))
+                // Not in yet (the file is locked): shown now, the store commits it when it can.
+                let committed = try await store.write(ops, waitingAtMost: Self.commitPatience)
+                if committed {
+                    outputs = outputs.map { output in
+                        guard case .message(let m) = output, duplicates.contains(m.id) else { return output }
+                        return .event(.notice(Notice(level: .debug, kind: .duplicate,
+                                                     message: "duplicate message \(m.id) ignored (already stored)", subject: m.id, at: m.receivedAt)))
+                    }
                 }
             } catch {
                 // Shown anyway (never lost from view); the store keeps these writes and retries them,

@@ -88,15 +88,15 @@ struct RESTClient: Sendable {
         return media == "application/json"
     }
 
-    /// At most 160 printable characters of a body, secrets scrubbed, for an error message.
+    /// At most 160 printable characters of a body, secrets scrubbed (in the whole body, before it is
+    /// cut), for an error message.
     static func snippet(_ body: Data) -> String {
         if body.isEmpty { return "(empty)" }
-        let text = String(decoding: body.prefix(480), as: UTF8.self)
+        let text = String(decoding: body, as: UTF8.self)
         let printable = String(String.UnicodeScalarView(text.unicodeScalars.map {
             $0.properties.generalCategory == .control ? " " : $0
         }))
-        let clipped = printable.count > 160 ? String(printable.prefix(160)) + "…" : printable
-        return Redactor.shared.redact(clipped)
+        return Redactor.shared.redact(printable, clippedTo: 160)
     }
 
     static func describe(_ error: any Error) -> String {

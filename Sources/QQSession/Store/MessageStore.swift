@@ -53,6 +53,10 @@ public final class MessageStore: Sendable {
     public static func open(path: String, mode: Mode = .session,
                             logger: Logger = Logger(label: "qqtui.store", factory: { _ in SwiftLogNoOpLogHandler() }),
                             clock: SessionClock = .continuous) throws -> MessageStore {
+        // The system would open the file named by what comes before it.
+        guard !path.unicodeScalars.contains("\u{0}") else {
+            throw QQError(kind: .store, message: "the store path holds a NUL character", context: "store")
+        }
         let fm = FileManager.default
         let directory = (path as NSString).deletingLastPathComponent
         if mode != .readOnly {
@@ -150,6 +154,11 @@ public final class MessageStore: Sendable {
 
     /// Commits `ops` and returns once they are on disk.
     func write(_ ops: [StoreOp]) async throws { try await writer.write(ops) }
+
+    /// Commits `ops`, waiting at most `limit`: false when they are not on disk yet (still queued).
+    func write(_ ops: [StoreOp], waitingAtMost limit: Duration) async throws -> Bool {
+        try await writer.write(ops, waitingAtMost: limit)
+    }
 
     /// Queues `ops` for the next commit, in call order, without waiting.
     func enqueue(_ ops: [StoreOp]) {

@@ -34,6 +34,11 @@ actor StoreWriter {
     private let clock: SessionClock
     private var pending: [StoreOp] = []
     private var waiters: [CheckedContinuation<Void, any Error>] = []
+    /// Callers of ``write(_:waitingAtMost:)`` still waiting, by id: true once committed, false once
+    /// they stopped waiting.
+    private var watchers: [Int: CheckedContinuation<Bool, any Error>] = [:]
+    private var expired: Set<Int> = []
+    private var nextWatcher = 0
     private var committing = false
     private var failed: [StoreOp] = []
     private var retryTask: Task<Void, Never>?
@@ -57,8 +62,67 @@ actor StoreWriter {
     /// Commits what the synchronous buffer holds (soon, without waiting).
     func kick() { startRounds() }
 
-    /// Commits `ops` (with whatever else is pending) and returns once they are on disk.
+    /// Commits `ops` (with whatever else is pending) and returns once they are on disk. While the
+    /// store is failing (a locked file, a full disk) nobody waits: the ops are kept for the retry and
+    /// the error is thrown at once, even while a retry waits on the lock, so what the session shows
+    /// or sends is never held up by the store.
     func write(_ ops: [StoreOp]) async throws {
+        if let lastError {
+            pending.append(contentsOf: ops)
+            startRounds()
+            throw lastError
+        }
+        try await commit(ops)
+    }
+
+    /// Like ``write(_:)``, but waits at most `limit` (on the writer's clock): false when the commit
+    /// has not finished by then (another process holds the lock); the ops stay queued and are
+    /// committed, or kept and retried, as usual. For whoever must not be held up by the file.
+    func write(_ ops: [StoreOp], waitingAtMost limit: Duration) async throws -> Bool {
+        if let lastError {
+            pending.append(contentsOf: ops)
+            startRounds()
+            throw lastError
+        }
+        pending.append(contentsOf: ops)
+        nextWatcher += 1
+        let id = nextWatcher
+        return try await withThrowingTaskGroup(of: Bool?.self) { group in
+            group.addTask { try await self.watch(id) }
+            group.addTask { [clock] in
+                try? await clock.sleep(for: limit)   // cancelled once the commit is in: returns at once
+                await self.stopWatching(id)
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let committed = result { return committed }
+            }
+            return false
+        }
+    }
+
+    private func watch(_ id: Int) async throws -> Bool {
+        if expired.remove(id) != nil { return false }
+        return try await withCheckedThrowingContinuation { continuation in
+            watchers[id] = continuation
+            startRounds()
+        }
+    }
+
+    private func stopWatching(_ id: Int) {
+        if let watcher = watchers.removeValue(forKey: id) { watcher.resume(returning: false) } else { expired.insert(id) }
+    }
+
+    private func resumeWatchers(_ ids: some Sequence<Int>, _ result: Result<Bool, QQError>) {
+        for id in ids {
+            watchers.removeValue(forKey: id)?.resume(with: result.mapError { $0 as any Error })
+            expired.remove(id)
+        }
+    }
+
+    /// Queues `ops` and waits for the round that commits them (or fails).
+    private func commit(_ ops: [StoreOp]) async throws {
         pending.append(contentsOf: ops)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             waiters.append(continuation)
@@ -80,6 +144,9 @@ actor StoreWriter {
     /// Ops waiting for a retry after a failed commit.
     var unsavedCount: Int { failed.count }
 
+    /// True while a commit round runs (tests watch a retry that waits on a lock).
+    var isCommitting: Bool { committing }
+
     private func startRounds() {
         guard !committing else { return }
         committing = true
@@ -88,7 +155,7 @@ actor StoreWriter {
 
     private func runRounds() async {
         // Kept ops count too: a retry round may have nothing new to commit.
-        while !failed.isEmpty || !pending.isEmpty || !waiters.isEmpty || !buffer.isEmpty {
+        while !failed.isEmpty || !pending.isEmpty || !waiters.isEmpty || !watchers.isEmpty || !buffer.isEmpty {
             if let error = lastError, retryTask != nil {
                 // Backing off after a failure: new changes join the kept ones and wait for the retry
                 // timer instead of hammering a full disk with every batch.
@@ -98,11 +165,13 @@ actor StoreWriter {
                 let batchWaiters = waiters
                 waiters.removeAll(keepingCapacity: true)
                 for w in batchWaiters { w.resume(throwing: error) }
+                resumeWatchers(Array(watchers.keys), .failure(error))
                 break
             }
             // Buffered (synchronously queued) changes first: they happened before anything awaited.
             let ops = failed + buffer.drain() + pending
             let batchWaiters = waiters
+            let batchWatchers = Array(watchers.keys)
             pending.removeAll(keepingCapacity: true)
             waiters.removeAll(keepingCapacity: true)
             do {
@@ -119,6 +188,7 @@ actor StoreWriter {
                 lastError = nil
                 retryDelay = .seconds(2)
                 for w in batchWaiters { w.resume() }
+                resumeWatchers(batchWatchers, .success(true))
             } catch {
                 let qq = Self.describe(error, path: pool.path)
                 let wasFailing = lastError != nil
@@ -128,12 +198,13 @@ actor StoreWriter {
                 if !wasFailing { health.report(qq, failed.count) }
                 logger.error("store commit failed", metadata: ["error": "\(qq)", "kept": "\(failed.count)"])
                 for w in batchWaiters { w.resume(throwing: qq) }
+                resumeWatchers(batchWatchers, .failure(qq))
                 scheduleRetry()
                 break
             }
         }
         committing = false
-        if !pending.isEmpty || !waiters.isEmpty || (!buffer.isEmpty && failed.isEmpty) { startRounds() }
+        if !pending.isEmpty || !waiters.isEmpty || !watchers.isEmpty || (!buffer.isEmpty && failed.isEmpty) { startRounds() }
     }
 
     private func trimFailed() {
@@ -165,7 +236,7 @@ actor StoreWriter {
     func retryImmediately() async throws {
         retryTask?.cancel()
         retryTask = nil
-        try await write([])
+        try await commit([])
     }
 
     /// A store error a person can act on.

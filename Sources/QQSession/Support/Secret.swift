@@ -9,11 +9,11 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     /// The raw value, for the one place that sends it (token request, Authorization header, Identify).
     public let exposedValue: String
 
-    /// Wraps a value and registers it with the ``Redactor`` so it is scrubbed from any error text.
-    /// `pinned` secrets (the app secret) are never forgotten; others (tokens) only the most recent.
-    public init(_ value: String, pinned: Bool = false) {
+    /// Wraps a value and registers it with the ``Redactor`` so it is scrubbed from any error text,
+    /// for the rest of the process (an error body may quote a token long after it was rotated).
+    public init(_ value: String) {
         self.exposedValue = value
-        Redactor.shared.register(value, pinned: pinned)
+        Redactor.shared.register(value)
     }
 
     /// True when the secret is the empty string.
@@ -32,30 +32,33 @@ public final class Redactor: Sendable {
     /// The process-wide redactor.
     public static let shared = Redactor()
 
-    /// Tokens remembered (a token lives 2 h, so this covers days of them).
-    static let recentLimit = 64
-    private let secrets = Mutex<(pinned: Set<String>, recent: [String])>(([], []))
+    /// Every value registered, longest first so a secret that contains another is replaced whole.
+    /// None is ever forgotten: a token lives 2 h, so a year of them is a few thousand short strings.
+    private let secrets = Mutex<[String]>([])
 
     /// Remembers a value to scrub; values shorter than 6 characters are ignored (too likely to be words).
-    public func register(_ value: String, pinned: Bool = false) {
+    public func register(_ value: String) {
         guard value.count >= 6 else { return }
-        secrets.withLock { s in
-            if pinned { s.pinned.insert(value); return }
-            guard !s.recent.contains(value) else { return }
-            s.recent.append(value)
-            if s.recent.count > Self.recentLimit { s.recent.removeFirst(s.recent.count - Self.recentLimit) }
+        secrets.withLock { known in
+            guard !known.contains(value) else { return }
+            known.insert(value, at: known.firstIndex { $0.count < value.count } ?? known.endIndex)
         }
     }
 
     /// Returns `text` with every registered secret replaced by ``placeholder``.
     public func redact(_ text: String) -> String {
-        let known = secrets.withLock { $0.pinned.union($0.recent) }
-        guard !known.isEmpty else { return text }
+        let known = secrets.withLock { $0 }
         var out = text
-        // Longest first so a secret that contains another is replaced whole.
-        for secret in known.sorted(by: { $0.count > $1.count }) where out.contains(secret) {
+        for secret in known where out.contains(secret) {
             out = out.replacingOccurrences(of: secret, with: Redactor.placeholder)
         }
         return out
+    }
+
+    /// `text` redacted, then cut to `limit` characters with `…`: cut first, a secret across the cut
+    /// would no longer match and its first part would stay.
+    public func redact(_ text: String, clippedTo limit: Int) -> String {
+        let redacted = redact(text)
+        return redacted.count > limit ? String(redacted.prefix(limit)) + "…" : redacted
     }
 }

@@ -20,7 +20,7 @@ struct AliasCommand: AsyncParsableCommand {
     var name: [String] = []
 
     func run() async throws {
-        let appConfig = try CLI.loadConfig(config)
+        let appConfig = try CLI.loadConfig(config, needsSecrets: false)
         let store = try CLI.openStore(appConfig.storePath, mode: .shared)
         if let openid, remove || !name.isEmpty {
             try await CLI.storeCall { try await store.setAlias(remove ? nil : name.joined(separator: " "), for: openid) }
@@ -46,7 +46,7 @@ struct SearchCommand: AsyncParsableCommand {
     var query: [String]
 
     func run() async throws {
-        let appConfig = try CLI.loadConfig(config)
+        let appConfig = try CLI.loadConfig(config, needsSecrets: false)
         let store = try CLI.openStore(appConfig.storePath, mode: .shared)
         let aliases = (try? await store.aliases()) ?? [:]
         let result = try await CLI.storeCall { try await store.search(query.joined(separator: " "), limit: limit) }

@@ -17,7 +17,8 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws {
             let c = try CLI.loadConfig(config)
             let s = c.session
-            StandardOutput.write("""
+            // Every value is the operator's text (paths, names, URLs): shown made safe for the terminal.
+            StandardOutput.write(TextSanitizer.multiline("""
                 \(c.source): OK
                   app_id        \(s.appID)
                   app_secret    \(s.appSecret)
@@ -41,7 +42,7 @@ struct ConfigCommand: AsyncParsableCommand {
                   canned        \(c.canned.isEmpty ? "none" : c.canned.keys.sorted().joined(separator: ", "))
                   store         \(c.storePath)
                   log           \(c.logFile) (\(c.logLevel))
-                """)
+                """))
         }
     }
 

@@ -26,8 +26,8 @@ struct ExportCommand: AsyncParsableCommand {
     var format: Format = .jsonl
 
     func validate() throws {
-        if let conversation, ConversationID(conversation) == nil {
-            throw ValidationError("--conversation must look like c2c:<openid> or group:<group_openid>")
+        if let conversation, ConversationID(operatorTarget: conversation) == nil {
+            throw ValidationError(ConversationID.targetProblem("--conversation", conversation))
         }
         if let since, Self.parseDate(since) == nil {
             throw ValidationError("--since must be a date like 2026-11-22 or 2026-11-22T10:00:00+08:00")
@@ -44,14 +44,14 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
-        let path = try store ?? CLI.loadConfig(config).storePath
+        let path = try store ?? CLI.loadConfig(config, needsSecrets: false).storePath
         let store = try CLI.openStore(AppConfig.expand(path), mode: .readOnly)
         let aliases = (try? await store.aliases()) ?? [:]
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         var count = 0
-        try await CLI.storeCall { try store.export(conversation: conversation.flatMap(ConversationID.init), since: since.flatMap(Self.parseDate)) { m in
+        try await CLI.storeCall { try store.export(conversation: conversation.flatMap { ConversationID(operatorTarget: $0) }, since: since.flatMap(Self.parseDate)) { m in
             count += 1
             switch format {
             case .jsonl:

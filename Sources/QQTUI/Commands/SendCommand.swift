@@ -21,7 +21,7 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("c2c:<openid> or group:<group_openid>.", valueName: "id"))
     var to: String
 
-    @Option(help: ArgumentHelp("The inbound message to answer (default: the newest open one).", valueName: "msg-id"))
+    @Option(help: ArgumentHelp("The inbound message to answer (default: the newest open one); refused unless it is a message of --to whose reply window is open.", valueName: "msg-id"))
     var replyTo: String?
 
     @Option(help: ArgumentHelp("Send this image file.", valueName: "path"))
@@ -34,7 +34,7 @@ struct SendCommand: AsyncParsableCommand {
     var text: [String] = []
 
     func validate() throws {
-        guard ConversationID(to) != nil else { throw ValidationError("--to must look like c2c:<openid> or group:<group_openid>") }
+        guard ConversationID(operatorTarget: to) != nil else { throw ValidationError(ConversationID.targetProblem("--to", to)) }
         if stream, image != nil || !text.isEmpty { throw ValidationError("--stream reads standard input; give no text or --image") }
         if !stream, image == nil, text.isEmpty { throw ValidationError("nothing to send: give a text, --image or --stream") }
     }
@@ -46,8 +46,14 @@ struct SendCommand: AsyncParsableCommand {
         let store = try CLI.openStore(appConfig.storePath, mode: .shared, logger: Logger(label: "qqtui.store"))
         let session = Session(configuration: appConfig.session, store: store, logger: Logger(label: "qqtui.send"))
         await session.restoreFromStore()
-        guard let conversation = ConversationID(to) else { throw ExitCode(64) }
-        StandardOutput.error("qqtui send: route \(session.route(for: conversation, replyingTo: replyTo).summary())")
+        guard let conversation = ConversationID(operatorTarget: to) else { throw ExitCode(64) }
+        if let replyTo, let problem = await Self.replyProblem(replyTo, in: conversation, session: session, store: store) {
+            StandardOutput.error(TextSanitizer.line("qqtui send: --reply-to \(replyTo): \(problem); nothing was sent"))
+            await session.shutdown()
+            await CLI.closeStore(store)
+            throw ExitCode(1)
+        }
+        StandardOutput.error(TextSanitizer.line("qqtui send: route \(session.route(for: conversation, replyingTo: replyTo).summary())"))
         let result: OutboundMessage
         if stream {
             result = await Self.streamStdin(session: session, to: conversation, replyTo: replyTo)
@@ -59,9 +65,24 @@ struct SendCommand: AsyncParsableCommand {
         }
         await session.shutdown()
         let saved = await CLI.closeStore(store)
-        StandardOutput.write(EventPrinter.describe(result))
+        StandardOutput.write(TextSanitizer.line(EventPrinter.describe(result)))
         guard case .sent = result.status else { throw ExitCode(1) }
         if !saved { throw ExitCode(74) }
+    }
+
+    /// Why `--reply-to msgID` cannot be answered as asked (nil: it can, passively). Answering another
+    /// message instead, or sending proactively, would not be what the operator asked for.
+    static func replyProblem(_ msgID: String, in conversation: ConversationID, session: Session,
+                             store: MessageStore) async -> String? {
+        switch session.route(for: conversation, replyingTo: msgID) {
+        case .passive(let id, _, _) where id == msgID, .passiveEvent(let id, _, _) where id == msgID: return nil
+        default: break
+        }
+        let stored = try? await store.message(uid: msgID)
+        let received = stored.flatMap { $0.direction == "in" ? $0.conversation : nil } ?? session.ledgerEntry(for: msgID)?.conversation
+        guard let received else { return "the store holds no message received with this id" }
+        guard received == conversation else { return "that message is in \(received), not \(conversation)" }
+        return "its reply window has closed or its replies are used up (leave out --reply-to to send anyway)"
     }
 
     /// Reads stdin in chunks into a reply writer; a form-feed line is a segment break.

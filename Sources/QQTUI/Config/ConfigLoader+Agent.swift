@@ -61,7 +61,7 @@ extension ConfigLoader {
     }
 
     /// `[agent]`: which backend answers the conversations handed to the agent.
-    static func readAgent(_ t: TOMLSection, environment: [String: String]) throws -> AgentChoice {
+    static func readAgent(_ t: TOMLSection, environment: [String: String], needsSecrets: Bool = true) throws -> AgentChoice {
         guard let backend = try t.string("backend") else {
             throw t.fail("backend", "missing: one of \(agentBackends.joined(separator: ", "))")
         }
@@ -70,7 +70,7 @@ extension ConfigLoader {
         case "command":
             let command = try readCommand(t)
             var c = CommandAgentConfiguration(command: command, environment: try t.stringTable("env") ?? [:],
-                                              directory: try t.string("directory").map(AppConfig.expand))
+                                              directory: try t.path("directory"))
             if let v = try t.int("kill_grace_ms", in: 0...60_000) { c.killGrace = .milliseconds(v) }
             choice = .command(c)
             try t.rejectUnknownKeys(known: ["backend", "command", "env", "directory", "kill_grace_ms"])
@@ -81,14 +81,14 @@ extension ConfigLoader {
                 throw t.fail("permission_policy", "\"\(policy)\" is not one of deny, ask_operator")
             }
             var c = ACPAgentConfiguration(command: command, environment: try t.stringTable("env") ?? [:],
-                                          directory: try t.string("directory").map(AppConfig.expand), permissionPolicy: permissions)
+                                          directory: try t.path("directory"), permissionPolicy: permissions)
             if let v = try t.int("start_timeout_s", in: 1...600) { c.startTimeout = .seconds(v) }
             if let v = try t.int("cancel_grace_ms", in: 0...60_000) { c.cancelGrace = .milliseconds(v) }
             choice = .acp(c)
             try t.rejectUnknownKeys(known: ["backend", "command", "env", "directory", "permission_policy", "start_timeout_s",
                                             "cancel_grace_ms"])
         case "openai":
-            choice = .openai(try readOpenAI(t, environment: environment))
+            choice = .openai(try readOpenAI(t, environment: environment, needsSecrets: needsSecrets))
         case "echo":
             choice = .echo
             try t.rejectUnknownKeys(known: ["backend"])
@@ -103,7 +103,7 @@ extension ConfigLoader {
     }
 
     /// `backend = "openai"`: an OpenAI-compatible chat completions server.
-    private static func readOpenAI(_ t: TOMLSection, environment: [String: String]) throws -> OpenAIAgentConfiguration {
+    private static func readOpenAI(_ t: TOMLSection, environment: [String: String], needsSecrets: Bool) throws -> OpenAIAgentConfiguration {
         guard let base = try t.string("base_url") else {
             throw t.fail("base_url", "missing: the server, e.g. \"http://127.0.0.1:8080/v1\" (llama.cpp, Ollama, vLLM) or a cloud API")
         }
@@ -112,7 +112,7 @@ extension ConfigLoader {
         }
         let key = try t.string("api_key_env").map {
             Secret(try environmentSecret($0, key: "api_key_env", in: t, environment: environment,
-                                         hint: "the key itself never goes in the file"), pinned: true)
+                                         hint: "the key itself never goes in the file", required: needsSecrets))
         }
         // The key travels to this URL: plain http only to this machine. Without a key, a LAN server is fine.
         _ = try httpURL(base, "base_url", t, httpOnlyToLoopback: key != nil)

@@ -5,8 +5,10 @@ import TOMLKit
 
 /// Reads `config.toml` into an ``AppConfig``; any problem is a ``ConfigError`` naming the key.
 enum ConfigLoader {
-    /// Loads and validates the file at `path`.
-    static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
+    /// Loads and validates the file at `path`. With `needsSecrets` false (commands that only use the
+    /// store), an app secret or API key whose environment variable is not set is no error.
+    static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                     needsSecrets: Bool = true) throws -> AppConfig {
         let file = AppConfig.expand(path)
         guard FileManager.default.fileExists(atPath: file) else {
             throw ConfigError(file: file, key: nil, problem:
@@ -15,7 +17,7 @@ enum ConfigLoader {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: file, key: nil, problem: "cannot be read as UTF-8 text")
         }
-        var config = try parse(text, file: file, environment: environment)
+        var config = try parse(text, file: file, environment: environment, needsSecrets: needsSecrets)
         // Decided from what was parsed, not the text: `bot.app_secret = …` or an inline table hold it too.
         if config.secretInFile, let attributes = try? FileManager.default.attributesOfItem(atPath: file),
            let mode = attributes[.posixPermissions] as? Int, mode & 0o044 != 0 {
@@ -25,14 +27,16 @@ enum ConfigLoader {
     }
 
     /// Parses config text (`file` is only used in messages).
-    static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws -> AppConfig {
+    static func parse(_ text: String, file: String, environment: [String: String] = [:], needsSecrets: Bool = true) throws -> AppConfig {
         if let (line, column) = TOMLHeaderCheck.firstBrokenHeader(in: text) {
             throw ConfigError(file: file, key: nil, problem:
                 "syntax error at line \(line), column \(column): a table header needs a name, e.g. [bot]")
         }
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
+            // The parser hands strings over as C strings, cut at a NUL: each \u0000 is marked so the
+            // getters refuse the value by its key instead (TOMLSection.nulMark).
+            table = try TOMLTable(string: TOMLHeaderCheck.markingNULEscapes(in: text))
         } catch let error as TOMLParseError {
             throw ConfigError(file: file, key: nil, problem:
                 "syntax error at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
@@ -41,18 +45,18 @@ enum ConfigLoader {
         guard let bot = try root.section("bot") else {
             throw ConfigError(file: file, key: "bot", problem: "missing: the [bot] table with app_id and app_secret is required")
         }
-        var session = try readBot(bot, environment: environment)
+        var session = try readBot(bot, environment: environment, needsSecrets: needsSecrets)
         if let gateway = try root.section("gateway") { try readGateway(gateway, into: &session) }
         if let replies = try root.section("replies") { try readReplies(replies, into: &session) }
         if let stream = try root.section("stream") { try readStream(stream, into: &session) }
         session.attachments.directory = AppConfig.dataDirectory + "/attachments"
         if let inbound = try root.section("inbound") { try readInbound(inbound, into: &session) }
         if let handoff = try root.section("handoff") { try readHandoff(handoff, into: &session) }
-        let agent = try root.section("agent").map { try readAgent($0, environment: environment) }
+        let agent = try root.section("agent").map { try readAgent($0, environment: environment, needsSecrets: needsSecrets) }
         var logFile = AppConfig.stateDirectory + "/qqtui.log"
         var logLevel = Logger.Level.info
         if let log = try root.section("log") {
-            if let f = try log.string("file") { logFile = AppConfig.expand(f) }
+            if let f = try log.path("file") { logFile = f }
             if let l = try log.string("level") {
                 guard let level = Logger.Level(rawValue: l.lowercased()) else {
                     throw log.fail("level", "\"\(l)\" is not a level (trace, debug, info, notice, warning, error, critical)")
@@ -63,9 +67,9 @@ enum ConfigLoader {
         }
         var storePath = AppConfig.dataDirectory + "/qqtui.sqlite"
         if let store = try root.section("store") {
-            if let p = try store.string("path") {
+            if let p = try store.path("path") {
                 guard !p.trimmingCharacters(in: .whitespaces).isEmpty else { throw store.fail("path", "is empty") }
-                storePath = AppConfig.expand(p)
+                storePath = p
             }
             try store.rejectUnknownKeys(known: ["path"])
         }
@@ -101,45 +105,18 @@ enum ConfigLoader {
         return config
     }
 
-    /// `[keys]`: `handoff = "F2"` and so on; an unknown action or key name, a fixed editing key and
-    /// two actions on one key are errors.
-    private static func readKeys(_ table: TOMLSection) throws -> KeyBindings {
-        var keys = KeyBindings()
-        let actions = KeyBindings.Action.allCases
-        for action in actions {
-            guard let name = try table.string(action.rawValue) else { continue }
-            guard let key = KeyBindings.parse(name) else {
-                throw table.fail(action.rawValue, "\"\(name)\" is not a key name: use F1…F12, C-x (Ctrl) or M-x (Alt)")
-            }
-            do { try keys.bind(action, to: key) } catch let e as KeyBindings.BindingError {
-                throw table.fail(action.rawValue, e.message)
-            }
-        }
-        try table.rejectUnknownKeys(known: actions.map(\.rawValue))
-        return keys
-    }
-
-    /// `[canned]`: `name = "text"`.
-    private static func readCanned(_ table: TOMLSection) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for name in table.keys {
-            guard let text = try table.string(name), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw table.fail(name, "is empty: a canned reply needs its text")
-            }
-            guard !name.contains(where: \.isWhitespace) else { throw table.fail(name, "a name cannot contain spaces (/canned NAME)") }
-            out[name] = text
-        }
-        return out
-    }
-
     static let botKeys = ["app_id", "app_secret", "app_secret_env", "sandbox", "intents", "allow_from", "markdown",
                           "token_url", "api_base", "gateway_url"]
 
-    private static func readBot(_ bot: TOMLSection, environment: [String: String]) throws -> SessionConfiguration {
+    private static func readBot(_ bot: TOMLSection, environment: [String: String], needsSecrets: Bool) throws -> SessionConfiguration {
         let appID: String
         if let n = bot.raw("app_id")?.int { appID = String(n) }
         else if let s = try bot.string("app_id"), !s.trimmingCharacters(in: .whitespaces).isEmpty { appID = s.trimmingCharacters(in: .whitespaces) }
         else { throw bot.fail("app_id", bot.has("app_id") ? "is empty" : "missing (the bot's AppID from the QQ Open Platform)") }
+        // It travels in a header and is printed by `config check`: no control character may ride along.
+        guard appID.unicodeScalars.allSatisfy(TextSanitizer.isSafe) else {
+            throw bot.fail("app_id", "holds a control or formatting character (the AppID is the number from the QQ Open Platform)")
+        }
 
         let inline = try bot.string("app_secret")
         let envName = try bot.string("app_secret_env")
@@ -152,12 +129,13 @@ enum ConfigLoader {
             secret = s
         case (nil, let name?):
             secret = try environmentSecret(name, key: "app_secret_env", in: bot, environment: environment,
-                                           hint: "to put the secret itself in the file, use app_secret")
+                                           hint: "to put the secret itself in the file, use app_secret", required: needsSecrets)
         case (nil, nil):
+            guard needsSecrets else { secret = ""; break }
             throw bot.fail("app_secret", "missing: set app_secret, or app_secret_env to the name of an environment variable holding it")
         }
         let sandbox = try bot.bool("sandbox") ?? false
-        var session = SessionConfiguration(appID: appID, appSecret: Secret(secret, pinned: true), sandbox: sandbox)
+        var session = SessionConfiguration(appID: appID, appSecret: Secret(secret), sandbox: sandbox)
         if let raw = bot.raw("intents") { session.intents = try readIntents(raw, bot) }
         if let allow = try bot.stringList("allow_from") {
             guard !allow.isEmpty else {
@@ -215,13 +193,15 @@ enum ConfigLoader {
     }
 
     /// The value of the environment variable `name` given in `key`. The name is echoed only when it
-    /// looks like one: a secret pasted there by mistake must not be printed.
+    /// looks like one: a secret pasted there by mistake must not be printed. Unless `required`, an
+    /// unset variable gives "".
     static func environmentSecret(_ name: String, key: String, in section: TOMLSection, environment: [String: String],
-                                  hint: String) throws -> String {
+                                  hint: String, required: Bool = true) throws -> String {
         guard name.range(of: #"^[A-Za-z_][A-Za-z0-9_]{0,63}$"#, options: .regularExpression) != nil else {
             throw section.fail(key, "is not an environment variable name (\(hint))")
         }
         guard let value = environment[name], !value.isEmpty else {
+            guard required else { return "" }
             throw section.fail(key, "environment variable \(name) is not set or empty")
         }
         return value
@@ -287,7 +267,7 @@ enum ConfigLoader {
 
     private static func readInbound(_ i: TOMLSection, into s: inout SessionConfiguration) throws {
         if let v = try i.bool("download_attachments") { s.attachments.download = v }
-        if let v = try i.string("attachment_dir") { s.attachments.directory = AppConfig.expand(v) }
+        if let v = try i.path("attachment_dir") { s.attachments.directory = v }
         if let v = try i.int("max_attachment_mb", in: 1...1024) { s.attachments.maxBytes = v * 1024 * 1024 }
         if let v = try i.int("download_timeout_s", in: 1...600) { s.attachments.timeout = .seconds(v) }
         if let v = try i.int("dedup_window_s", in: 1...604_800) { s.dedupWindow = .seconds(v) }

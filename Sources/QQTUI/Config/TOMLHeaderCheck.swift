@@ -13,9 +13,28 @@ enum TOMLHeaderCheck {
         return scan.run()
     }
 
+    /// `text` with every `\u0000` / `\U00000000` escape of a basic string replaced by one of
+    /// ``TOMLSection/nulMark``, so the value reaches the getters whole and is refused by its key.
+    static func markingNULEscapes(in text: String) -> String {
+        var scan = Scanner(Array(text.unicodeScalars))
+        _ = scan.run()
+        guard !scan.nulEscapes.isEmpty else { return text }
+        var out = String.UnicodeScalarView()
+        var next = 0
+        for escape in scan.nulEscapes {
+            out.append(contentsOf: scan.s[next..<escape.lowerBound])
+            out.append(contentsOf: ("\\U00" + String(TOMLSection.nulMark.value, radix: 16, uppercase: true)).unicodeScalars)
+            next = escape.upperBound
+        }
+        out.append(contentsOf: scan.s[next...])
+        return String(out)
+    }
+
     private struct Scanner {
         let s: [Unicode.Scalar]
         var i = 0
+        /// Where basic strings hold a NUL escape (`\u0000`, `\U00000000`), in order.
+        var nulEscapes: [Range<Int>] = []
         var line = 1
         var lineStart = 0
         /// Open `[` and `{` of the value being read (arrays may span lines).
@@ -93,12 +112,24 @@ enum TOMLHeaderCheck {
             return nil
         }
 
+        /// At a `\` in a basic string: records it when it starts a NUL escape.
+        mutating func noteNULEscape() {
+            guard let kind = at(i + 1), kind == "u" || kind == "U" else { return }
+            let digits = kind == "u" ? 4 : 8
+            guard i + 1 + digits < s.count, s[(i + 2)...(i + 1 + digits)].allSatisfy({ $0 == "0" }) else { return }
+            nulEscapes.append(i..<(i + 2 + digits))
+        }
+
         /// Skips a string starting at `i`: basic or literal, single- or multi-line.
         mutating func string(quote: Unicode.Scalar) {
             let multi = at(i + 1) == quote && at(i + 2) == quote
             i += multi ? 3 : 1
             while let d = at(i) {
-                if quote == "\"", d == "\\" { i += at(i + 1) == "\n" ? 1 : 2; continue }
+                if quote == "\"", d == "\\" {
+                    noteNULEscape()
+                    i += at(i + 1) == "\n" ? 1 : 2
+                    continue
+                }
                 if d == "\n" {
                     guard multi else { return }   // an unterminated one-line string ends at the line
                     newline()

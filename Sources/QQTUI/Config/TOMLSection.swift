@@ -42,10 +42,28 @@ final class TOMLSection {
     /// The table's keys, sorted.
     var keys: [String] { table.keys.sorted() }
 
+    /// What a `\u0000` escape is read as (the last private-use character, which no config holds): the
+    /// parser would cut the string there, so ``TOMLHeaderCheck/markingNULEscapes(in:)`` puts this in
+    /// its place first.
+    static let nulMark: Unicode.Scalar = "\u{10FFFD}"
+
+    /// `text`, unless it held a `\u0000` (refused by key: a path or argument would be cut short there).
+    private func whole(_ text: String, _ key: String) throws -> String {
+        guard !text.unicodeScalars.contains(Self.nulMark) else {
+            throw fail(key, "holds a NUL character (\\u0000): the system would cut the value short there")
+        }
+        return text
+    }
+
     func string(_ key: String) throws -> String? {
         guard let v = value(key) else { return nil }
         guard let s = v.string else { throw fail(key, "expected a string, found \(describe(v))") }
-        return s
+        return try whole(s, key)
+    }
+
+    /// A file or folder path, `~` expanded.
+    func path(_ key: String) throws -> String? {
+        try string(key).map(AppConfig.expand)
     }
 
     func bool(_ key: String) throws -> Bool? {
@@ -81,7 +99,7 @@ final class TOMLSection {
         var out: [String] = []
         for (i, item) in array.enumerated() {
             guard let s = item.string else { throw fail(key, "item \(i + 1) is \(describe(item)), expected a string") }
-            out.append(s)
+            out.append(try whole(s, key))
         }
         return out
     }
@@ -104,7 +122,7 @@ final class TOMLSection {
         var out: [String: String] = [:]
         for k in t.keys {
             guard let s = t[k]?.string else { throw fail(key, "\(k) must be a string") }
-            out[k] = s
+            out[try whole(k, key)] = try whole(s, key)
         }
         return out
     }

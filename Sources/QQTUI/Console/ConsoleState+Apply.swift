@@ -113,7 +113,9 @@ extension ConsoleState {
         var effects: [Effect] = []
         if settings.bell { effects.append(.bell) }
         if settings.notify {
-            let preview = TextSanitizer.line(m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text)
+            // 200 cells at most: a long message is not read past what the notification can show.
+            let text = m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text
+            let preview = TextSanitizer.line(String(text.unicodeScalars.prefix(400)))
             let who = label(of: .user(openID: m.author.openID))
             let title = m.conversation.isGroup ? "qqtui · \(name(of: m.conversation)) · \(who)" : "qqtui · \(who)"
             effects.append(.notify(title: title, body: TextWidth.clip(preview, to: 200)))
