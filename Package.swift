@@ -75,6 +75,7 @@ let package = Package(
         // Seeded random input for the fuzz tests (shared by the test targets; not part of any product).
         .target(
             name: "FuzzSupport",
+            dependencies: ["TestSupport"],
             path: "Tests/FuzzSupport"
         ),
         // What every test target shares: waiting for a condition, the simulator on a manual clock.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs a property over many generated cases, deterministically.
 ///
@@ -51,6 +52,9 @@ public enum Fuzz {
             print("fuzz \(name): seed \(hex(base)), \(count) case(s)")
         }
         var report = FuzzReport(name: name, seed: base, iterations: count)
+        // One CPU-heavy test at a time (see CPUGate).
+        await CPUGate.shared.enter()
+        defer { Task { await CPUGate.shared.leave() } }
         for index in 0..<count {
             // CPU-bound: give the cooperative threads back now and then, or every async test running
             // alongside (sockets, timeouts, cancellations) stalls until the fuzzers are done.

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import QQSession
 import QQSimulator
 import Testing
@@ -30,6 +31,11 @@ struct ChaosSoakTests {
 
     @Test("no message lost or duplicated, every stream closed, every reply sent or failed with a reason")
     func soak() async throws {
+        try await CPUGate.run { try await soakAlone() }
+    }
+
+    /// ``soak()`` once the CPU gate lets it run.
+    func soakAlone() async throws {
         var sim = SimulatorConfiguration()
         sim.heartbeatIntervalMs = 400
         sim.resumeWindow = .seconds(3600)   // an abandoned session never expires into an excuse

@@ -2,6 +2,7 @@ import Foundation
 import QQSession
 import QQSimulator
 import Testing
+import TestSupport
 
 /// Hostile gateway input: nothing crashes, nothing stops the session, the operator is told.
 @Suite("Malformed gateway frames", .timeLimit(.minutes(1)))
@@ -82,6 +83,11 @@ struct MalformedFrameTests {
 
     @Test("deeply nested JSON does not crash the decoder")
     func deepNesting() async throws {
+        try await CPUGate.run { try await deepNestingAlone() }
+    }
+
+    /// ``deepNesting()`` once the CPU gate lets it run (parsing 100,000 levels is heavy).
+    func deepNestingAlone() async throws {
         try await SimHarness.run { h in
             #expect(await h.recorder.waitForReady())
             let depth = 100_000

@@ -17,6 +17,11 @@ struct CrashTests {
 
     @Test("kill -9 during a burst: every message serve printed (so had committed) is in the store")
     func killDuringBurst() async throws {
+        try await CPUGate.run { try await killDuringBurstAlone() }
+    }
+
+    /// ``killDuringBurst()`` once the CPU gate lets it run.
+    func killDuringBurstAlone() async throws {
         let sim = try await QQSimulator.start()
         let dir = Self.tempDir()
         let serve = try ChildProcess(try binary(), ["serve", "--json", "--config", try config(sim: sim, dir: dir)])
@@ -91,6 +96,11 @@ struct CrashTests {
 
     @Test("kill -9 mid-burst, messages while down, a restart: the gateway session is resumed, every message is stored once, none printed twice")
     func restartResumesSession() async throws {
+        try await CPUGate.run { try await restartResumesSessionAlone() }
+    }
+
+    /// ``restartResumesSession()`` once the CPU gate lets it run.
+    func restartResumesSessionAlone() async throws {
         let sim = try await QQSimulator.start()
         let dir = Self.tempDir()
         let configPath = try config(sim: sim, dir: dir)
