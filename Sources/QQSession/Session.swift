@@ -31,6 +31,10 @@ public actor Session {
     private let queue = InboundQueue()
     private var pipeline: Task<Void, Never>?
     private var indexer: Task<Void, Never>?
+    private var recovery: Task<Void, Never>?
+    /// How far the msg_seq counters of open reply windows move on after a run that did not close the
+    /// store (more than the numbers one store commit round can hold back).
+    static let seqSkipAfterCrash = 16
     private let downloads = DownloadRegistry()
     private let sender: OutboundSender
     private let lanes = OutboundLanes()
@@ -128,7 +132,15 @@ public actor Session {
                 // ids already answered (no second answer to a message pushed again).
                 let now = clock.date
                 do {
-                    ledger.restore(try store.openLedgerEntries(now: now), now: now)
+                    var entries = try store.openLedgerEntries(now: now)
+                    if store.integrityChecked {
+                        // Not closed cleanly (or written by someone else): the last msg_seq numbers a
+                        // killed run took may not have reached the store. Numbers only need to be
+                        // unique per message, so skip past any it may have used.
+                        entries = entries.map { var e = $0; e.nextSeq += Self.seqSkipAfterCrash; return e }
+                        store.enqueue(entries.map { .ledger($0) })
+                    }
+                    ledger.restore(entries, now: now)
                     processor.rememberSeen(try store.inboundIDs(since: now.addingTimeInterval(-configuration.dedupWindow.seconds)))
                     // The gateway session the last run had: resumed, so what the platform held for it is replayed.
                     let key = GatewayPosition.key(appID: configuration.appID, shard: configuration.shard)
@@ -142,6 +154,11 @@ public actor Session {
                     continuation.yield(.notice(Notice(level: .error, kind: .storeError, message: "could not read the store: \(error)")))
                 }
                 indexer = Task.detached { [store, clock] in await Self.runIndexer(store, now: clock.date) }
+                let (sender, router, ledger, clock, emit) = (self.sender, self.router, self.ledger, self.clock, continuation)
+                recovery = Task.detached {
+                    await SessionRecovery(store: store, sender: sender, router: router, ledger: ledger, clock: clock,
+                                          emit: { emit.yield($0) }).run()
+                }
             }
             let router = self.router, messages = self.routerMessages
             routerPipeline = Task.detached {
@@ -184,7 +201,9 @@ public actor Session {
         // sends in flight their answer, within [replies] shutdown_grace_s.
         let grace = configuration.sending.shutdownGrace
         let (router, lanes) = (self.router, self.lanes)
+        let recovery = self.recovery
         let settling = AbandonableTask<Bool> {
+            await recovery?.value
             await router.shutdown()
             await lanes.idle()
             return true

@@ -105,6 +105,26 @@ actor AgentRouter {
         }
     }
 
+    /// After a restart: of the conversations whose user was left waiting, those the agent owns get a
+    /// turn now when the passive reply window of the user's last message is still open; the others
+    /// stay WAITING for the operator. Returns both lists.
+    func recover(_ waiting: [ConversationID], windowOpen: @Sendable (String) -> Bool)
+        -> (answered: [ConversationID], leftWaiting: [ConversationID]) {
+        guard backend != nil else { return ([], []) }
+        var answered: [ConversationID] = [], left: [ConversationID] = []
+        for conversation in waiting {
+            let s = state(conversation)
+            guard s.owner != .human, s.answerDue, let last = s.lastUserMessage else { continue }
+            if windowOpen(last.id) {
+                startTurnIfIdle(conversation)
+                answered.append(conversation)
+            } else {
+                left.append(conversation)
+            }
+        }
+        return (answered, left)
+    }
+
     // MARK: - Messages in and out
 
     /// A user message passed the filters and is stored: give it to the agent if the agent answers here.

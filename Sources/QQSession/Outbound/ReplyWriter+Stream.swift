@@ -86,6 +86,9 @@ extension ReplyWriter {
             switch decision {
             case .delivered(let delivery):
                 delivered(frame, text: text, delivery: delivery, seq: seq, latency: latency)
+                // The stream's id is on disk before the next frame: without it a start after a crash
+                // cannot close the stream (only a crash between QQ's answer and this commit loses it).
+                if frame.index == 0, frame.state != 10 { await sender.persist(message) }
                 return
             case .retryWithNewline:
                 if !text.hasSuffix("\n") { text += "\n" }
@@ -158,7 +161,9 @@ extension ReplyWriter {
         machine.frameSucceeded(streamID: streamID, now: clock.now)
         if frame.state == 10, let part = streamSegments[frame.segment]?.part { message.parts[part].status = .sent }
         message.updatedAt = clock.date
-        schedulePersist()
+        // Kept at once (not on the 250 ms timer): the stream id and the frames QQ accepted are what a
+        // start after a crash needs to close the stream (one frame a pace interval at most).
+        sender.store?.enqueue([.outbound(message)])
         sender.emit(.outbound(message))
     }
 
@@ -182,28 +187,13 @@ extension ReplyWriter {
     }
 
     private func post(_ frame: Frame, text: String, seq: Int?, msgID: String) async -> PostResult {
-        let base = OutboundSender.base(conversation)
-        let markdown = sender.useMarkdown
-        var body: [String: JSONValue]
-        let path: String
+        var index = frame.index
         if sender.configuration.stream.api == .streamMessages {
-            let index = streamSegments[frame.segment]?.wireIndex ?? 0
+            index = streamSegments[frame.segment]?.wireIndex ?? 0
             streamSegments[frame.segment]?.wireIndex = index + 1    // consumed even if this POST fails
-            path = base + "/stream_messages"
-            body = ["input_mode": .string("append"), "input_state": .number(Double(frame.state)),
-                    "index": .number(Double(index)), "content_type": .string(markdown ? "markdown" : "text"),
-                    "content_raw": .string(text), "msg_id": .string(msgID)]
-            if let id = frame.streamID { body["stream_msg_id"] = .string(id) }
-        } else {
-            path = base + "/messages"
-            body = sender.textBody(text, markdown: markdown)
-            body["msg_id"] = .string(msgID)
-            var stream: [String: JSONValue] = ["state": .number(Double(frame.state)), "index": .number(Double(frame.index)),
-                                               "reset": .bool(false)]
-            if let id = frame.streamID { stream["id"] = .string(id) }   // the first frame has no id key at all
-            body["stream"] = .object(stream)
         }
-        if let seq { body["msg_seq"] = .number(Double(seq)) }
+        let (path, body) = StreamFrameBody.make(sender: sender, conversation: conversation, text: text, state: frame.state,
+                                                index: index, streamID: frame.streamID, msgID: msgID, seq: seq)
         return await sender.post(path, body: body, context: "stream frame to \(conversation)")
     }
 

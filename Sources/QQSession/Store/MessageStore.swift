@@ -108,12 +108,11 @@ public final class MessageStore: Sendable {
             // only learns at shutdown that none of it could be saved.
             try checkIntegrity(pool, path: path)
         }
-        let store = MessageStore(path: path, pool: pool, lock: lock, logger: logger, clock: clock,
-                                 integrityChecked: mode == .session && !unchanged)
         if mode == .session {
-            do { try store.recoverInterrupted() } catch { throw damaged(error, path: path) }
+            do { try recoverInterrupted(pool) } catch { throw damaged(error, path: path) }
         }
-        return store
+        return MessageStore(path: path, pool: pool, lock: lock, logger: logger, clock: clock,
+                            integrityChecked: mode == .session && !unchanged)
     }
 
     /// `PRAGMA quick_check`: every page of every table and index is read and its structure checked
@@ -140,13 +139,14 @@ public final class MessageStore: Sendable {
         return StoreWriter.describe(error, path: path)
     }
 
-    /// Sends a crash interrupted can never finish: say so instead of leaving them "sending".
-    private func recoverInterrupted() throws {
+    /// Sends a crash interrupted can never finish: say so instead of leaving them "sending" (the
+    /// session then closes the QQ streams among them, ``abandonedStreams(since:)``).
+    private static func recoverInterrupted(_ pool: DatabasePool) throws {
         try pool.write { db in
             try db.execute(sql: """
-                UPDATE message SET status = 'interrupted', status_detail = 'qqtui stopped before it finished', fts_dirty = 1
+                UPDATE message SET status = 'interrupted', status_detail = ?, fts_dirty = 1
                 WHERE direction = 'out' AND status = 'sending'
-                """)
+                """, arguments: [interruptedDetail])
         }
     }
 

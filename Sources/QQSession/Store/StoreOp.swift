@@ -28,6 +28,8 @@ enum StoreOp: Sendable {
     case tokenExpiry(key: String, expiresAt: Date)
     /// Shutdown ran out of time: every outbound row still `sending` ends `failed` with `detail`.
     case settleSending(detail: String, at: Date)
+    /// A new status detail for a message (its status stays).
+    case statusDetail(uid: String, detail: String)
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
@@ -106,6 +108,8 @@ enum StoreOp: Sendable {
                 UPDATE message SET status = 'failed', status_detail = ?, updated_at = max(updated_at, ?), fts_dirty = 1
                 WHERE direction = 'out' AND status = 'sending'
                 """, arguments: [detail, at.timeIntervalSince1970])
+        case .statusDetail(let uid, let detail):
+            try db.cached(sql: "UPDATE message SET status_detail = ? WHERE uid = ?", arguments: [detail, uid])
         }
     }
 
