@@ -29,6 +29,8 @@ public actor Session {
     let ledger: LedgerBox
     private let driver: GatewayDriver
     private let queue = InboundQueue()
+    /// The agent answers only what is stored (see ``CommitFence``).
+    private let fence = CommitFence()
     private var pipeline: Task<Void, Never>?
     private var indexer: Task<Void, Never>?
     private var recovery: Task<Void, Never>?
@@ -122,7 +124,8 @@ public actor Session {
             let processor = InboundProcessor(
                 configuration: configuration,
                 downloader: AttachmentDownloader(policy: configuration.attachments, transport: HTTPTransport(clock: clock), logger: logger),
-                ledger: ledger, store: store, downloads: downloads, now: { [clock] in clock.date }, emit: { [continuation, routerInbox] event in
+                ledger: ledger, store: store, downloads: downloads, fence: fence, now: { [clock] in clock.date },
+                emit: { [continuation, routerInbox] event in
                     continuation.yield(event)
                     // The router sees a message after it is stored and shown, in arrival order.
                     if case .message(let m) = event { routerInbox.yield(m) }
@@ -160,9 +163,9 @@ public actor Session {
                                           emit: { emit.yield($0) }).run()
                 }
             }
-            let router = self.router, messages = self.routerMessages
+            let router = self.router, messages = self.routerMessages, fence = self.fence
             routerPipeline = Task.detached {
-                for await m in messages { await router.inbound(m) }
+                for await m in messages where await fence.pass(m.id) { await router.inbound(m) }
             }
             let queue = self.queue
             pipeline = Task.detached {

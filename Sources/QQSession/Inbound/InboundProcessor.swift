@@ -33,10 +33,13 @@ final class InboundProcessor {
     /// ``positionKey``; nil key: not kept).
     private var position: (sessionID: String, seq: Int)?
     private let positionKey: String?
+    /// Holds the router back while a shown batch is not stored yet (nil: nobody routes).
+    private let fence: CommitFence?
 
     init(configuration: SessionConfiguration, downloader: AttachmentDownloader, ledger: LedgerBox, store: MessageStore? = nil,
-         downloads: DownloadRegistry = DownloadRegistry(),
+         downloads: DownloadRegistry = DownloadRegistry(), fence: CommitFence? = nil,
          now: @escaping @Sendable () -> Date = { Date() }, emit: @escaping @Sendable (SessionEvent) -> Void) {
+        self.fence = fence
         self.configuration = configuration
         self.downloader = downloader
         self.ledger = ledger
@@ -94,6 +97,15 @@ final class InboundProcessor {
                 // held in memory: one it already had was handled by an earlier run.
                 // Not in yet (the file is locked): shown now, the store commits it when it can.
                 let committed = try await store.write(ops, waitingAtMost: Self.commitPatience)
+                if !committed, let fence {
+                    // Shown now; answered once stored (CommitFence).
+                    await fence.hold()
+                    let ids = outputs.compactMap { output -> String? in if case .message(let m) = output { return m.id }; return nil }
+                    Task {
+                        try? await store.flush()
+                        await fence.release(duplicates: ids.filter { duplicates.contains($0) })
+                    }
+                }
                 if committed {
                     outputs = outputs.map { output in
                         guard case .message(let m) = output, duplicates.contains(m.id) else { return output }
