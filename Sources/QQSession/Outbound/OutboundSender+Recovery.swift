@@ -8,9 +8,7 @@ extension OutboundSender {
     func closeAbandoned(_ stream: AbandonedStream) async -> Bool {
         // A busy conversation's older messages leave the in-memory ledger (only the newest are kept);
         // the store still has their entry while the window lasts.
-        if ledger.entry(stream.msgID, now: clock.date) == nil, let saved = store?.ledgerEntry(stream.msgID) {
-            ledger.restore([saved], now: clock.date)
-        }
+        if ledger.entry(stream.msgID, now: clock.date) == nil { resyncLedger(stream.msgID) }
         guard ledger.entry(stream.msgID, now: clock.date) != nil else {
             logger.info("a stream left open by a crash is past its reply window", metadata: ["stream": "\(stream.streamID)"])
             return false
@@ -19,7 +17,7 @@ extension OutboundSender {
         var index = stream.nextIndex
         var last: QQError?
         for _ in 0..<6 {
-            let seq = perStream ? stream.firstSeq : ledger.takeSeq(stream.msgID, now: clock.date)
+            let seq = perStream ? stream.firstSeq : takeSeq(stream.msgID)
             let (path, body) = StreamFrameBody.make(sender: self, conversation: stream.conversation, text: "\n", state: 10,
                                                     index: index, streamID: stream.streamID, msgID: stream.msgID, seq: seq)
             let result = await post(path, body: body, context: "closing a stream left open by a crash, in \(stream.conversation)")

@@ -143,7 +143,22 @@ struct OutboundSender: Sendable {
     /// (`qqtui send` beside a running session) used it. Catch up with the store's counters.
     func resyncLedger(_ msgID: String?) {
         guard let msgID, let keeper = ledgerStore ?? store, let saved = keeper.ledgerEntry(msgID) else { return }
+        // An entry a busy conversation pushed out of memory comes back whole (merge only updates), a few
+        // numbers on: the store may not have its last increments yet, and numbers need only be unique.
+        if ledger.entry(msgID, now: clock.date) == nil {
+            var entry = saved
+            entry.nextSeq += 4
+            ledger.restore([entry], now: clock.date)
+        }
         ledger.merge(saved, now: clock.date)
+    }
+
+    /// The next msg_seq of a reply to `msgID`. The in-memory ledger keeps only a conversation's newest
+    /// messages: a stream still answering an older one gets its entry back from the store first, so it
+    /// never falls back to guessing a number another reply to the same message already used.
+    func takeSeq(_ msgID: String) -> Int? {
+        if ledger.entry(msgID, now: clock.date) == nil { resyncLedger(msgID) }
+        return ledger.takeSeq(msgID, now: clock.date)
     }
 
     /// Commits the message's current state (and the ledger changes before it) to the store. A failure

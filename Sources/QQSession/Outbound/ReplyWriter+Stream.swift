@@ -104,7 +104,7 @@ extension ReplyWriter {
                 // the store's counter before the next one is taken.
                 record(frame, text: text, streamID: nil, seq: seq, latency: latency, error: error?.description)
                 sender.resyncLedger(msgID)
-                if freshSeq, let fresh = sender.ledger.takeSeq(msgID, now: clock.date) {
+                if freshSeq, let fresh = sender.takeSeq(msgID) {
                     streamSegments[frame.segment]?.seq = fresh
                     lastSeq = max(lastSeq, fresh)
                     if let part = streamSegments[frame.segment]?.part { message.parts[part].msgSeq = fresh }
@@ -142,7 +142,7 @@ extension ReplyWriter {
         let config = sender.configuration.stream
         if config.api == .streamMessages, !config.seqPerFrame { return streamSegments[frame.segment]?.seq }
         if frame.index == 0, reserved { return streamSegments[frame.segment]?.seq }
-        let seq = sender.ledger.takeSeq(msgID, now: clock.date) ?? (lastSeq + 1)
+        let seq = sender.takeSeq(msgID) ?? (lastSeq + 1)
         lastSeq = max(lastSeq, seq)
         return seq
     }
