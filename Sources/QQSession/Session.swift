@@ -30,7 +30,7 @@ public actor Session {
     private let driver: GatewayDriver
     private let queue = InboundQueue()
     /// The agent answers only what is stored (see ``CommitFence``).
-    private let fence = CommitFence()
+    let fence = CommitFence()
     private var pipeline: Task<Void, Never>?
     private var indexer: Task<Void, Never>?
     private var recovery: Task<Void, Never>?

@@ -68,4 +68,26 @@ struct StoreLockTests {
         #expect(try await store.counts().messages == 21)
         #expect(await store.close() == nil, "nothing unsaved at close")
     }
+
+    @Test("a message shown while another process locks the store reaches the agent only once it is stored, and is answered with its msg_id then")
+    func agentWaitsForTheCommit() async throws {
+        let t = TempStore()
+        let store = try t.open()
+        try await SimHarness.run(store: store, agent: shellAgent("cat >/dev/null; printf '收到'")) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .c2c("U1"))
+            try await store.flush()
+            let locker = try await Self.lock(t.path)
+            // Shown after the commit's 0.5 s of patience, while the file is still locked.
+            let question = await h.c2cMessage(from: "U1", "锁住时的问题")
+            #expect(await eventually { await h.session.fence.waiting == 1 }, "the router did not stop at the fence")
+            #expect(await h.recorder.activities.isEmpty, "a turn started for a message that is not stored")
+            #expect(try await store.message(uid: question.id) == nil)
+            await locker.kill()
+            #expect(await h.recorder.waitForTurns(1))
+            #expect(try await store.message(uid: question.id) != nil)
+            #expect(await h.waitStreams { $0.first?.closed == true })
+            #expect(await h.streams().first?.msgID == question.id)
+        }
+    }
 }

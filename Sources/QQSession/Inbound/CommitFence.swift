@@ -8,6 +8,9 @@ actor CommitFence {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var alreadyStored: Set<String> = []
 
+    /// Routers waiting at the fence now (tests watch the router reach it).
+    var waiting: Int { waiters.count }
+
     /// A batch is shown before its commit.
     func hold() { held += 1 }
 
