@@ -1,4 +1,5 @@
 import QQSession
+import Synchronization
 
 /// The key line at the bottom (in context) and the full help (F1 or `/help`): wrapped to any
 /// width, scrolled with Up/Down/PgUp/PgDn.
@@ -44,9 +45,18 @@ enum HelpView {
     /// How many QQ messages the composer's text goes as (nil for commands and empty text).
     static func parts(_ state: ConsoleState) -> Int? {
         let text = state.composer.text
-        guard text.utf16.count > state.settings.maxMessageLength / 2, state.composerHoldsDraft || !text.hasPrefix("/") else { return nil }
-        return TextSplitter.split(text, limit: state.settings.maxMessageLength).count
+        let limit = state.settings.maxMessageLength
+        guard text.utf16.count > limit / 2, state.composerHoldsDraft || !text.hasPrefix("/") else { return nil }
+        // Drawn after every key: splitting a long paste again each time made typing it quadratic
+        // (4.6 kB took over 20 s on a loaded machine). The last answer is kept.
+        if let last = lastParts.withLock({ $0 }), last.limit == limit, last.text == text { return last.parts }
+        let parts = TextSplitter.split(text, limit: limit).count
+        lastParts.withLock { $0 = (text, limit, parts) }
+        return parts
     }
+
+    /// The composer text ``parts(_:)`` last split, and its answer.
+    private static let lastParts = Mutex<(text: String, limit: Int, parts: Int)?>(nil)
 
     /// A help entry: a key (or command) and what it does; a nil key is a heading.
     typealias Entry = (key: String?, text: String)
