@@ -71,12 +71,7 @@ struct StoreSessionTests {
         config.attachments.directory = nil
         let msgID: String
         do {
-            let store = try t.open()
-            let session = Session(configuration: config, store: store)
-            let recorder = EventRecorder()
-            await recorder.attach(session.events)
-            await session.start()
-            #expect(await recorder.waitForReady())
+            let (store, session, recorder) = try await started(t, config)
             let m = await sim.platform.userSendsC2C(userOpenID: "U1", content: "第一条")
             msgID = m.id
             #expect(await recorder.waitForMessages(1))
