@@ -266,9 +266,11 @@ public actor Session {
 
     /// Sends text (split at 2000 characters, each part routed on its own) and returns the outcome.
     /// Every step is also a `SessionEvent.outbound`. Messages to one conversation go out in order.
+    /// `operatorName` names the operator who sent it (kept with the message in the store and on every screen).
     public func send(_ text: String, to conversation: ConversationID, replyingTo msgID: String? = nil,
-                     origin: String = "operator") async -> OutboundMessage {
-        let message = OutboundMessage.new(.text, to: conversation, text: text, replyTo: msgID, origin: origin, createdAt: clock.date)
+                     origin: String = "operator", by operatorName: String? = nil) async -> OutboundMessage {
+        let message = OutboundMessage.new(.text, to: conversation, text: text, replyTo: msgID, origin: origin,
+                                          operatorName: operatorName, createdAt: clock.date)
         sender.emit(.outbound(message))
         if origin == "operator" { await router.operatorSent(text, to: conversation, id: message.id) }
         let sender = self.sender
@@ -283,8 +285,9 @@ public actor Session {
 
     /// Uploads an image and sends it (with an optional caption).
     public func sendImage(_ data: Data, filename: String, caption: String = "", to conversation: ConversationID,
-                          replyingTo msgID: String? = nil, origin: String = "operator") async -> OutboundMessage {
-        let message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: origin, createdAt: clock.date)
+                          replyingTo msgID: String? = nil, origin: String = "operator", by operatorName: String? = nil) async -> OutboundMessage {
+        let message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: origin,
+                                          operatorName: operatorName, createdAt: clock.date)
         sender.emit(.outbound(message))
         let sender = self.sender
         await sender.persist(message)
@@ -297,17 +300,17 @@ public actor Session {
 
     /// Sends a local image file; an unreadable file is refused with the reason (nothing is sent).
     public func sendImage(path: String, caption: String = "", to conversation: ConversationID,
-                          replyingTo msgID: String? = nil) async -> OutboundMessage {
+                          replyingTo msgID: String? = nil, by operatorName: String? = nil) async -> OutboundMessage {
         let name = (path as NSString).lastPathComponent
         guard let data = FileManager.default.contents(atPath: path) else {
             var message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: "operator",
-                                              createdAt: clock.date)
+                                              operatorName: operatorName, createdAt: clock.date)
             message.status = .refused(reason: "cannot read \(path)")
             sender.emit(.outbound(message))
             await sender.persist(message)
             return message
         }
-        return await sendImage(data, filename: name, caption: caption, to: conversation, replyingTo: msgID)
+        return await sendImage(data, filename: name, caption: caption, to: conversation, replyingTo: msgID, by: operatorName)
     }
 
     /// A writer for an agent's reply: a C2C stream when a passive route exists, else one message at the end.
@@ -352,9 +355,15 @@ public actor Session {
     /// Sends a waiting draft (`id`, else the oldest), or the operator's edit of it (`text`), as the
     /// reply to the message it answers (passive with that msg_id while its window lasts). Nil when
     /// there is no such draft: nothing is sent.
-    public func sendDraft(_ id: UUID? = nil, for conversation: ConversationID, text: String? = nil) async -> OutboundMessage? {
+    public func sendDraft(_ id: UUID? = nil, for conversation: ConversationID, text: String? = nil,
+                          by operatorName: String? = nil) async -> OutboundMessage? {
         guard let draft = await router.takeDraft(id, in: conversation) else { return nil }
-        return await send(text ?? draft.text, to: conversation, replyingTo: draft.replyTo, origin: "operator")
+        return await send(text ?? draft.text, to: conversation, replyingTo: draft.replyTo, origin: "operator", by: operatorName)
+    }
+
+    /// Every conversation's waiting drafts (what a console attaching to a running session starts with).
+    public func allDrafts() async -> [ConversationID: [AgentDraft]] {
+        await router.allDrafts()
     }
 
     /// Drops a waiting draft (`id`, else the oldest); the others stay.

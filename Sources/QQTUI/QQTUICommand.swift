@@ -18,7 +18,8 @@ struct QQTUICommand: AsyncParsableCommand {
             Try it without credentials or network: qqtui --demo
             """,
         version: QQTUIVersion.string,
-        subcommands: [ConsoleCommand.self, SimCommand.self, ServeCommand.self, SendCommand.self, ExportCommand.self,
+        subcommands: [ConsoleCommand.self, SimCommand.self, ServeCommand.self, AttachCommand.self, StatusCommand.self,
+                      SendCommand.self, ExportCommand.self,
                       SearchCommand.self, AliasCommand.self, ConfigCommand.self, BenchCommand.self],
         defaultSubcommand: ConsoleCommand.self)
 }
@@ -38,8 +39,12 @@ struct ConsoleCommand: AsyncParsableCommand {
     @Flag(help: "Also show debug notices (skipped empty messages, duplicates).")
     var verbose = false
 
+    @Option(help: ArgumentHelp("Your name, shown to other operators and kept with what you send (default: your login name).", valueName: "name"))
+    var `operator`: String?
+
     func validate() throws {
         if demo && config != nil { throw ValidationError("--demo uses its own simulator; leave out --config") }
+        try AttachSupport.validate(operatorName: `operator`)
     }
 
     func run() async throws {
@@ -49,6 +54,14 @@ struct ConsoleCommand: AsyncParsableCommand {
         }
         if demo {
             let code = try await DemoRunner.run(verbose: verbose)
+            if code != 0 { throw ExitCode(code) }
+            return
+        }
+        let operatorName = `operator` ?? ConsoleRunner.loginName
+        // A serve runs this bot: attach to it (the console then never opens the store).
+        if let quick = try? ConfigLoader.load(path: config ?? AppConfig.defaultPath, needsSecrets: false),
+           ControlLink.isAnswering(quick.socketPath) {
+            let code = try await AttachSupport.runConsole(target: .socket(quick.socketPath), operatorName: operatorName, config: quick)
             if code != 0 { throw ExitCode(code) }
             return
         }
@@ -68,7 +81,7 @@ struct ConsoleCommand: AsyncParsableCommand {
         let code = await ConsoleRunner.run(session: session, agentName: agent?.name,
                                            options: .init(settings: settings, notifyCommand: appConfig.notify.command,
                                                           childEnvironment: appConfig.childEnvironment,
-                                                          keys: appConfig.keys, canned: appConfig.canned))
+                                                          keys: appConfig.keys, canned: appConfig.canned, operatorName: operatorName))
         let saved = await CLI.closeStore(store)
         if code != 0 { throw ExitCode(code) }
         if !saved { throw ExitCode(74) }
@@ -112,10 +125,10 @@ enum CLI {
 
     /// Loads the config file, turning a ``ConfigError`` into a one-line message and exit code 78 (EX_CONFIG).
     /// Commands that only use the store pass `needsSecrets: false`: they run without the app secret.
-    static func loadConfig(_ path: String?, needsSecrets: Bool = true) throws -> AppConfig {
+    static func loadConfig(_ path: String?, needsSecrets: Bool = true, quiet: Bool = false) throws -> AppConfig {
         do {
             let config = try ConfigLoader.load(path: path ?? AppConfig.defaultPath, needsSecrets: needsSecrets)
-            for warning in config.warnings { StandardOutput.error(TextSanitizer.line("qqtui: warning: \(warning)")) }
+            if !quiet { for warning in config.warnings { StandardOutput.error(TextSanitizer.line("qqtui: warning: \(warning)")) } }
             return config
         } catch let error as ConfigError {
             // The message quotes what the operator wrote: made safe for the terminal.

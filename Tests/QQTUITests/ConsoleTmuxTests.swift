@@ -28,7 +28,7 @@ struct ConsoleTmuxTests {
         let config = try config(sim: sim, dir: dir)
         let tmux = try TmuxSession(command: "'\(try binary())' --config '\(config)'; echo EXIT=$?; sleep 30", cols: cols, rows: rows,
                                    environment: ["LANG": "C.UTF-8", "XDG_DATA_HOME": dir + "/data", "XDG_STATE_HOME": dir + "/state",
-                                                 "TERM": "screen"])
+                                                 "TERM": "screen", "USER": "xiaoli"])
         return (tmux, dir)
     }
 
@@ -56,7 +56,8 @@ struct ConsoleTmuxTests {
         }
         let transcript = await sim.platform.sent()
         #expect(replied, "\(transcript)")
-        #expect(await tmux.waitFor { $0.contains("✓ operator") })
+        // The operator's login name is who sent it (no --operator given).
+        #expect(await tmux.waitFor { $0.contains("✓ xiaoli") })
 
         // F2: the agent answers the next message, growing live on screen and on QQ.
         await tmux.press("F2")

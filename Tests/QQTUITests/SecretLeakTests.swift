@@ -117,6 +117,10 @@ struct SecretLeakTests {
         let serve = try ChildProcess(try binary(), ["serve", "--json", "--verbose", "--config", config])
         defer { serve.send(SIGKILL) }
         #expect(await serve.waitForOutput { $0.contains { $0.contains(#""type":"gateway""#) && $0.contains(#""ready""#) } }, "\(serve.stderr)")
+        // A console attached through the whole run: everything serve tells consoles is searched too.
+        let socket = (config as NSString).deletingLastPathComponent + "/run/store.sock"
+        let console = try ControlTestClient(socket: socket, operatorName: "leak-check")
+        defer { console.close() }
         _ = await sim.platform.userSendsC2C(userOpenID: "U2", content: "serve 在吗")
         #expect(await serve.waitForOutput { $0.contains { $0.contains("serve 在吗") } })
         let send = try ChildProcess(try binary(), ["send", "--config", config, "--to", "c2c:U2", "beside serve"])
@@ -124,7 +128,12 @@ struct SecretLeakTests {
         #expect(await send.waitForExit() == 0, "\(send.stderr)")
         await sim.platform.apply(.reconnect)
         #expect(await eventually(timeout: .seconds(20)) { await sim.platform.currentStats().connectionsOpened >= 6 })
+        let status = try ChildProcess(try binary(), ["status", "--json", "--config", config])
+        #expect(await status.waitForExit() == 0, "\(status.stderr)")
+        #expect(await console.waitFor { _ in console.messageTexts.contains("serve 在吗") })
         #expect(await serve.stop() == 0)
+        scan.add("the control socket, as an attached console got it", console.raw)
+        scan.add("status --json", status.stdout + status.stderr)
         scan.add("serve stdout", serve.stdout)
         scan.add("serve stderr", serve.stderr)
         scan.add("send beside serve: stdout", send.stdout)

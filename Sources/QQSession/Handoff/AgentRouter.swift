@@ -174,6 +174,11 @@ actor AgentRouter {
     /// The drafts waiting for the operator, oldest first.
     func drafts(for conversation: ConversationID) -> [AgentDraft] { conversations[conversation]?.drafts ?? [] }
 
+    /// Every conversation's waiting drafts.
+    func allDrafts() -> [ConversationID: [AgentDraft]] {
+        conversations.compactMapValues { $0.drafts.isEmpty ? nil : $0.drafts }
+    }
+
     /// Takes a waiting draft (the oldest when `id` is nil); it is gone from the router.
     func takeDraft(_ id: UUID?, in conversation: ConversationID) -> AgentDraft? {
         guard var s = conversations[conversation] else { return nil }

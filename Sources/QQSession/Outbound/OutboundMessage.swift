@@ -49,6 +49,8 @@ public struct OutboundMessage: Sendable, Hashable, Codable {
     public var kind: Kind
     /// `operator` or `agent`.
     public var origin: String
+    /// The operator who sent it (their console's `--operator` name); nil for the agent's replies.
+    public var operatorName: String?
     /// The whole text (for a reply: everything the agent produced that was meant for QQ).
     public var text: String
     /// The inbound message it answers, when known.
@@ -64,9 +66,9 @@ public struct OutboundMessage: Sendable, Hashable, Codable {
     /// `createdAt` on the session's clock: every later `updatedAt` comes from the same clock, and the
     /// store keeps only the newest state of a message by it.
     static func new(_ kind: Kind, to conversation: ConversationID, text: String, replyTo: String?, origin: String,
-                    id: String = OutboundSender.newID(), createdAt: Date) -> OutboundMessage {
-        OutboundMessage(id: id, conversation: conversation, kind: kind, origin: origin, text: text, replyTo: replyTo,
-                        status: .sending, parts: [], error: nil, createdAt: createdAt, updatedAt: createdAt)
+                    id: String = OutboundSender.newID(), operatorName: String? = nil, createdAt: Date) -> OutboundMessage {
+        OutboundMessage(id: id, conversation: conversation, kind: kind, origin: origin, operatorName: operatorName, text: text,
+                        replyTo: replyTo, status: .sending, parts: [], error: nil, createdAt: createdAt, updatedAt: createdAt)
     }
 
     /// True once nothing more will happen to it.

@@ -118,11 +118,11 @@ enum StoreOp: Sendable {
         let qqID = m.parts.compactMap(\.qqMessageID).first
         let parts = m.parts.isEmpty ? nil : Self.json(m.parts)
         try db.cached(sql: """
-            INSERT INTO message (uid, conversation, direction, origin, kind, text, status, status_detail,
+            INSERT INTO message (uid, conversation, direction, origin, operator, kind, text, status, status_detail,
                 qq_code, trace_id, qq_message_id, reply_to, parts, created_at, updated_at)
-            VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(uid) DO NOTHING
-            """, arguments: [m.id, m.conversation.description, m.origin, m.kind.rawValue, m.text, status, detail,
+            """, arguments: [m.id, m.conversation.description, m.origin, m.operatorName, m.kind.rawValue, m.text, status, detail,
                              m.error?.qqCode, m.error?.traceID, qqID, m.replyTo, parts,
                              m.createdAt.timeIntervalSince1970, m.updatedAt.timeIntervalSince1970])
         if db.changesCount > 0 {

@@ -115,6 +115,10 @@ enum StoreSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v4-operator") { db in
+            // Which operator's console sent a message (several consoles attach to one serve).
+            try db.execute(sql: "ALTER TABLE message ADD COLUMN operator TEXT")
+        }
         return migrator
     }
 }

@@ -12,6 +12,8 @@ public struct StoredMessage: Sendable, Hashable, Codable {
     public var direction: String
     /// `user`, `operator` or `agent`.
     public var origin: String
+    /// The operator who sent it (outbound messages from a console that named its operator).
+    public var operatorName: String?
     /// `text`, `media`, `image`, `reply`.
     public var kind: String
     /// The author's openid (inbound).
@@ -48,6 +50,7 @@ public struct StoredMessage: Sendable, Hashable, Codable {
         conversation = ConversationID(row["conversation"] as String? ?? "") ?? .c2c("?")
         direction = row["direction"] as String? ?? "?"
         origin = row["origin"] as String? ?? "?"
+        operatorName = row["operator"] as String?
         kind = row["kind"] as String? ?? "text"
         author = row["author"] as String?
         authorRole = row["author_role"] as String?

@@ -15,13 +15,34 @@ enum ConsoleRunner {
         var childEnvironment: [String: String]?
         var keys = KeyBindings()
         var canned: [String: String] = [:]
+        /// The operator's name (recorded on what they send; other consoles show it).
+        var operatorName: String = ConsoleRunner.loginName
+        /// Attached to a serve (nil: the console runs its own session).
+        var attached: ConsoleState.Attach?
+        /// The gateway status to show before the first event.
+        var gateway: GatewayStatus?
     }
 
-    /// Runs until the operator quits or a signal; returns the exit code.
+    /// The login name (the default operator name).
+    static var loginName: String {
+        if let name = ProcessInfo.processInfo.environment["USER"], !name.isEmpty { return name }
+        if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { return String(cString: name) }
+        return "operator"
+    }
+
+    /// Runs the console over its own session until the operator quits or a signal; returns the exit code.
     static func run(session: Session, agentName: String?, options: Options,
                     alongside: (@Sendable () async -> Void)? = nil) async -> Int32 {
+        var options = options
+        if options.gateway == nil { options.gateway = session.status }
+        return await run(backend: LocalBackend(session: session, operatorName: options.operatorName), agentName: agentName,
+                         options: options, alongside: alongside)
+    }
+
+    /// Runs the console over `backend` until the operator quits or a signal; returns the exit code.
+    static func run(backend: any ConsoleBackend, agentName: String?, options: Options,
+                    alongside: (@Sendable () async -> Void)? = nil) async -> Int32 {
         let inbox = UIInbox()
-        let gateway = session.status
         let makeState: @Sendable () -> ConsoleState = {
             var state = ConsoleState()
             state.agentName = agentName
@@ -29,19 +50,27 @@ enum ConsoleRunner {
             state.settings = options.settings
             state.keys = options.keys
             state.canned = options.canned
-            state.gateway = gateway
+            state.operatorName = options.operatorName
+            state.attach = options.attached
+            if let gateway = options.gateway { state.gateway = gateway }
             return state
         }
         let (finished, finish) = AsyncStream.makeStream(of: Void.self)
-        let runner = EffectRunner(session: session, store: session.store, inbox: inbox,
-                                  notifier: Notifier(command: options.notifyCommand, environment: options.childEnvironment), onQuit: { finish.yield() })
+        let notifier = Notifier(command: options.notifyCommand, environment: options.childEnvironment)
+        let perform: @Sendable (Effect) -> Void = { effect in
+            switch effect {
+            case .quit: finish.yield()
+            case .notify(let title, let body): notifier?.notify(title: title, body: body, inbox: inbox)
+            case .bell, .redraw: break
+            default: backend.perform(effect)
+            }
+        }
         // The UI thread: curses lives and dies on it.
         let (uiResult, uiDone) = AsyncStream.makeStream(of: String?.self)
         let thread = Thread {
             var failure: String?
             do {
-                let loop = ConsoleLoop(inbox: inbox, state: makeState(), routes: { session.route(for: $0) },
-                                       perform: { runner.perform($0) })
+                let loop = ConsoleLoop(inbox: inbox, state: makeState(), routes: { backend.route(for: $0) }, perform: perform)
                 try loop.run()
             } catch {
                 failure = "\(error)"
@@ -58,25 +87,11 @@ enum ConsoleRunner {
         winch.resume()
         thread.start()
 
-        let forward = Task.detached {
-            for await event in session.events { inbox.post(.session(event)) }
-        }
         let signals = Task.detached {
             for await _ in await UnixSignalsSequence(trapping: .sigterm, .sighup, .sigint) { inbox.post(.quit) }
         }
-        if let store = session.store {
-            Task.detached {
-                do {
-                    async let list = store.conversations(limit: 5000)
-                    async let names = store.aliases()
-                    inbox.post(.conversationsLoaded(try await list, aliases: try await names))
-                } catch {
-                    inbox.post(.storeFailed((error as? QQError)?.message ?? "\(error)"))
-                }
-            }
-        }
         let extra = alongside.map { work in Task.detached { await work() } }
-        await session.start()
+        await backend.start(inbox: inbox)
 
         var waiter = finished.makeAsyncIterator()
         _ = await waiter.next()
@@ -87,8 +102,7 @@ enum ConsoleRunner {
         winch.cancel()
         extra?.cancel()
         signals.cancel()
-        await session.shutdown()
-        await forward.value
+        await backend.stop()
         if let failure {
             StandardOutput.error("qqtui: \(failure)")
             return 1

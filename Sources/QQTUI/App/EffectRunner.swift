@@ -6,8 +6,10 @@ import QQSession
 struct EffectRunner: Sendable {
     let session: Session
     let store: MessageStore?
-    let inbox: UIInbox
+    let inbox: any AppEventSink
     let notifier: Notifier?
+    /// The operator whose console asked (recorded on what it sends and in the ownership log).
+    var operatorName: String?
     /// Called once for `.quit`.
     let onQuit: @Sendable () -> Void
 
@@ -19,8 +21,8 @@ struct EffectRunner: Sendable {
         case .quit:
             onQuit()
             return
-        case .bell, .redraw:
-            return   // the UI thread does these
+        case .bell, .redraw, .presence:
+            return   // the UI thread does these; presence only matters to serve
         case .notify(let title, let body):
             notifier?.notify(title: title, body: body, inbox: inbox)
             return
@@ -31,22 +33,27 @@ struct EffectRunner: Sendable {
         default:
             break
         }
-        let (session, store, inbox) = (self.session, self.store, self.inbox)
+        let (session, store, inbox, who) = (self.session, self.store, self.inbox, self.operatorName)
         Task.detached {
             switch effect {
             case .send(let text, let id):
-                _ = await session.send(text, to: id)
+                _ = await session.send(text, to: id, by: who)
             case .resend(let text, let replyTo, let id):
-                _ = await session.send(text, to: id, replyingTo: replyTo)
+                _ = await session.send(text, to: id, replyingTo: replyTo, by: who)
             case .sendImage(let path, let id):
-                _ = await session.sendImage(path: path, to: id)
+                _ = await session.sendImage(path: path, to: id, by: who)
+            case .sendImageData(let data, let filename, let id):
+                _ = await session.sendImage(data, filename: filename, to: id, by: who)
             case .sendDraft(let draft, let text, let replyTo, let id):
                 // A draft the session no longer holds (taken back meanwhile) still answers its own message.
-                if await session.sendDraft(draft, for: id, text: text) == nil { _ = await session.send(text, to: id, replyingTo: replyTo) }
+                if await session.sendDraft(draft, for: id, text: text, by: who) == nil {
+                    _ = await session.send(text, to: id, replyingTo: replyTo, by: who)
+                }
             case .discardDraft(let draft, let id):
                 await session.discardDraft(draft, for: id)
             case .setOwner(let owner, let id):
-                await session.setOwner(owner, for: id, by: "operator", reason: owner == .human ? "taken back" : "handed over")
+                await session.setOwner(owner, for: id, by: who ?? "operator",
+                                       reason: owner == .human ? "taken back" : "handed over")
             case .answerPermission(let request, let option, let id):
                 await session.answerPermission(request, optionID: option, in: id)
             case .loadPage(let id, let before):

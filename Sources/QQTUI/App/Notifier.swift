@@ -15,7 +15,7 @@ final class Notifier: Sendable {
         self.environment = environment
     }
 
-    func notify(title: String, body: String, inbox: UIInbox) {
+    func notify(title: String, body: String, inbox: any AppEventSink) {
         let arguments = command.map { $0.replacingOccurrences(of: "{title}", with: title).replacingOccurrences(of: "{body}", with: body) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.resolve(arguments[0]))

@@ -12,6 +12,10 @@ struct AppConfig: Sendable {
     var logLevel: Logger.Level
     /// The SQLite store.
     var storePath: String = AppConfig.dataDirectory + "/qqtui.sqlite"
+    /// `[serve] socket`: where `qqtui serve` listens for consoles (default: `run/<store name>.sock` beside the store).
+    var socketPath: String = ControlSocketPath.beside(store: AppConfig.dataDirectory + "/qqtui.sqlite")
+    /// `[serve] console_queue_kb`: what serve holds at most for one console before dropping it to a snapshot.
+    var consoleQueueBytes = 4 << 20
     /// The agent for conversations handed to it (nil: none configured; hand-over is refused).
     var agent: AgentChoice?
     /// What the console does when a message arrives in a HUMAN conversation that is not on screen.

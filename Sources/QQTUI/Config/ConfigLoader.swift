@@ -73,6 +73,22 @@ enum ConfigLoader {
             }
             try store.rejectUnknownKeys(known: ["path"])
         }
+        var socketPath: String?
+        var consoleQueue = 4 << 20
+        if let serve = try root.section("serve") {
+            if let p = try serve.path("socket") {
+                guard !p.trimmingCharacters(in: .whitespaces).isEmpty else { throw serve.fail("socket", "is empty") }
+                guard p.utf8.count <= ControlSocketPath.maxLength else {
+                    throw serve.fail("socket", "is \(p.utf8.count) bytes long; a Unix socket path may have at most \(ControlSocketPath.maxLength)")
+                }
+                socketPath = p
+            }
+            if let kb = try serve.int("console_queue_kb") {
+                guard (64...1_048_576).contains(kb) else { throw serve.fail("console_queue_kb", "must be between 64 and 1048576 (KiB)") }
+                consoleQueue = kb << 10
+            }
+            try serve.rejectUnknownKeys(known: ["socket", "console_queue_kb"])
+        }
         var notify = NotifyConfig()
         if let n = try root.section("notify") {
             if let bell = try n.bool("bell") { notify.bell = bell }
@@ -87,7 +103,7 @@ enum ConfigLoader {
         let keys = try root.section("keys").map(readKeys) ?? KeyBindings()
         let canned = try root.section("canned").map(readCanned) ?? [:]
         try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "store", "log", "handoff", "agent",
-                                           "notify", "keys", "canned"])
+                                           "notify", "keys", "canned", "serve"])
         var config = AppConfig(session: session, logFile: logFile, logLevel: logLevel, source: file)
         // Children never inherit a secret qqtui holds, by the variable's name or by its value.
         var withheldNames: Set<String> = []
@@ -100,6 +116,8 @@ enum ConfigLoader {
         config.keys = keys
         config.canned = canned
         config.storePath = storePath
+        config.socketPath = socketPath ?? ControlSocketPath.beside(store: storePath)
+        config.consoleQueueBytes = consoleQueue
         config.agent = agent?.inheriting(config.childEnvironment)
         config.secretInFile = bot.has("app_secret")
         return config

@@ -19,6 +19,8 @@ enum AppEvent: Sendable {
     case storeFailed(String)
     /// A line for the status bar from the effect side (e.g. the notify command failed).
     case status(String, Notice.Level)
+    /// From the serve this console is attached to.
+    case attach(AttachEvent)
     /// SIGTERM, SIGHUP or SIGINT: leave cleanly.
     case quit
 }
@@ -29,6 +31,8 @@ enum Effect: Sendable, Equatable {
     /// Send again what failed, as the reply to the message it answered (`/retry`).
     case resend(String, replyTo: String?, to: ConversationID)
     case sendImage(path: String, to: ConversationID)
+    /// An image's bytes (an attached console reads its file and sends them to serve).
+    case sendImageData(Data, filename: String, to: ConversationID)
     /// Send the agent's draft `id` (as edited by the operator) as the reply to the message it answers.
     case sendDraft(UUID, String, replyTo: String?, to: ConversationID)
     /// Drop the agent's draft `id` (the others stay).
@@ -44,6 +48,8 @@ enum Effect: Sendable, Equatable {
     /// Load pages older than `before` (nil: from the newest) until the message `uid` is among them.
     case loadThrough(ConversationID, uid: String, before: String?)
     case reconnect
+    /// Tells the other consoles which conversation is on screen and whether a reply is being typed.
+    case presence(ConversationID?, typing: Bool)
     case bell
     case notify(title: String, body: String)
     /// Repaint everything (Ctrl-L).

@@ -44,6 +44,8 @@ extension ConsoleState {
         case .status(let text, let level):
             say(text, level, now: now)
             return []
+        case .attach(let e):
+            return apply(e, now: now)
         case .quit:
             return quit()
         }

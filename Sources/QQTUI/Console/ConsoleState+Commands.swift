@@ -19,6 +19,15 @@ extension ConsoleState {
             say("pick a conversation first (Tab)", .warning, now: now)
             return []
         }
+        // Another operator is typing here: two answers to one customer are worse than a second Enter.
+        let typing = othersIn(id, now: now).typing
+        if !typing.isEmpty, confirmingSend != id {
+            confirmingSend = id
+            say(typing.joined(separator: ", ") + (typing.count == 1 ? " is" : " are") + " typing here too: Enter again to send anyway",
+                .warning, now: now)
+            return []
+        }
+        confirmingSend = nil
         remember(text)
         conversations[id]?.anchor = nil
         conversations[id]?.newBelow = 0

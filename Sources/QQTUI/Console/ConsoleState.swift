@@ -42,8 +42,30 @@ struct ConsoleState {
         var maxMessageLength = 2000
     }
 
+    /// The serve this console is attached to (nil: it runs its own session).
+    struct Attach: Sendable, Equatable {
+        /// serve's pid.
+        var pid: Int32
+        /// This console's id at serve.
+        var console: Int
+        /// False while the link is down (it reconnects by itself).
+        var connected = true
+        /// Why it went down.
+        var lostReason: String?
+        /// The other consoles attached, and what they do.
+        var others: [PresenceEntry] = []
+    }
+
     var rows = 24
     var cols = 80
+    /// Set when attached to a serve.
+    var attach: Attach?
+    /// The operator at this console (recorded on what they send; shown to the others).
+    var operatorName = "operator"
+    /// Enter was pressed once while another operator typed in this conversation: a second Enter sends.
+    var confirmingSend: ConversationID?
+    /// The presence last told to serve: the conversation, whether typing, and when.
+    var sentPresence: (open: ConversationID?, typing: Bool, at: Date)?
     var conversations: [ConversationID: ConversationModel] = [:]
     /// Conversations by last activity, newest first.
     private(set) var order: [ConversationID] = []
@@ -109,6 +131,28 @@ struct ConsoleState {
             order.remove(at: i)
             order.insert(id, at: 0)
         }
+    }
+
+    /// Starts over from a snapshot of serve's conversations: message windows reload, the composers
+    /// (and the conversation on screen) stay.
+    mutating func reset(to summaries: [ConversationSummary]) {
+        var fresh: [ConversationID: ConversationModel] = [:]
+        for s in summaries {
+            var c = ConversationModel(id: s.id, lastActivity: s.lastActivity)
+            c.unread = s.unread
+            c.owner = Owner(rawValue: s.owner) ?? .human
+            c.waitingSince = s.waitingSince
+            c.savedComposer = conversations[s.id]?.savedComposer ?? Composer()
+            fresh[s.id] = c
+        }
+        // A conversation on screen that is not in the snapshot (nothing stored yet) stays listed.
+        if let id = selected, fresh[id] == nil, let old = conversations[id] {
+            var c = ConversationModel(id: id, lastActivity: old.lastActivity)
+            c.owner = old.owner
+            fresh[id] = c
+        }
+        conversations = fresh
+        order = conversations.values.sorted { $0.lastActivity > $1.lastActivity }.map(\.id)
     }
 
     /// Replaces the list (at start, from the store), keeping conversations already seen live.
@@ -256,7 +300,7 @@ struct ConsoleState {
     func label(of sender: MessageEntry.Sender) -> String {
         switch sender {
         case .user(let openID): return aliases[openID].map(TextSanitizer.line) ?? Self.short(openID)
-        case .operatorSide: return "operator"
+        case .operatorSide(let name): return name.map(TextSanitizer.line) ?? "operator"
         case .agent: return "agent"
         case .system: return "·"
         }

@@ -7,7 +7,8 @@ struct MessageEntry: Sendable, Equatable {
     /// Who wrote it.
     enum Sender: Sendable, Equatable {
         case user(openID: String)
-        case operatorSide
+        /// An operator: `name` when their console gave one.
+        case operatorSide(name: String? = nil)
         case agent
         /// A line from qqtui (ownership changes, agent notes, permission requests).
         case system
@@ -99,7 +100,7 @@ extension MessageEntry {
     init(_ m: OutboundMessage) {
         var text = m.text
         if m.kind == .image, text.isEmpty { text = "[image]" }
-        self.init(uid: m.id, at: m.createdAt, sender: m.origin == "agent" ? .agent : .operatorSide, text: text,
+        self.init(uid: m.id, at: m.createdAt, sender: m.origin == "agent" ? .agent : .operatorSide(name: m.operatorName), text: text,
                   status: Self.status(of: m))
     }
 
@@ -107,7 +108,7 @@ extension MessageEntry {
     init(_ m: StoredMessage) {
         let sender: Sender
         if m.direction == "in" { sender = .user(openID: m.author ?? "?") }
-        else { sender = m.origin == "agent" ? .agent : .operatorSide }
+        else { sender = m.origin == "agent" ? .agent : .operatorSide(name: m.operatorName) }
         let status: Status
         switch m.status {
         case "received": status = .received

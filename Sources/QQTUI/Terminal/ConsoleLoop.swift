@@ -73,6 +73,7 @@ final class ConsoleLoop {
                 for event in events { apply(event, terminal: terminal) }
                 dirty = true
             }
+            if let presence = state.presenceUpdate(now: Date()) { perform(presence) }
             if countdown, clock.now - lastTick >= .seconds(1) {
                 lastTick = clock.now
                 dirty = true

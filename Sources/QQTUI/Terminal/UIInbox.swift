@@ -3,7 +3,7 @@ import Synchronization
 
 /// The one door from async code into the UI thread: events queue under a lock and a pipe wakes the
 /// thread's `poll` (one byte per batch, not per event).
-final class UIInbox: Sendable {
+final class UIInbox: AppEventSink {
     private let pending = Mutex<[AppEvent]>([])
     private let resized = Atomic<Bool>(false)
     /// The end the UI thread polls.

@@ -117,6 +117,11 @@ final class TmuxSession: @unchecked Sendable {
         return predicate(await capture())
     }
 
+    /// The pid of the pane's process (the command itself when it was started with `exec`).
+    func panePID() async -> Int32? {
+        await runOffPool(["list-panes", "-a", "-F", "#{pane_pid}"]).1.split(separator: "\n").compactMap { Int32($0) }.first
+    }
+
     /// Kills the command by its pid, then the server.
     func stop() {
         let pids = run(["list-panes", "-a", "-F", "#{pane_pid}"]).1.split(separator: "\n").compactMap { Int32($0) }

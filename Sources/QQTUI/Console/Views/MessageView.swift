@@ -21,11 +21,19 @@ enum MessageView {
         }
         var middle: [StyledLine.Run] = [.init(text: c.id.isGroup ? " · group · " : " · private · ", style: .dim),
                                         .init(text: ConversationListView.badge(c.owner), style: ConversationListView.badgeStyle(c.owner))]
-        if c.turn != nil { middle.append(.init(text: " streaming", style: .agent)) }
+        let streaming = c.turn != nil ? middle.count : nil
+        if streaming != nil { middle.append(.init(text: " streaming", style: .agent)) }
+        // Other operators here (attached consoles): who types matters more than who looks.
+        let others = state.othersIn(c.id, now: now)
+        if !others.typing.isEmpty {
+            middle.append(.init(text: " · " + others.typing.map(TextSanitizer.line).joined(separator: ", ") + " typing", style: .warning))
+        } else if !others.viewing.isEmpty {
+            middle.append(.init(text: " · " + others.viewing.map(TextSanitizer.line).joined(separator: ", ") + " here", style: .dim))
+        }
         let name = " " + state.name(of: c.id)
         if TextWidth.cells(name) + cells(middle) + cells(reply) > rect.width {
             middle[0].text = " · "
-            if c.turn != nil { middle[middle.count - 1].text = " ▶" }
+            if let i = streaming { middle[i].text = " ▶" }
         }
         let room = max(4, rect.width - cells(middle) - cells(reply))
         var line = StyledLine(TextWidth.clip(name, to: room), .bold)

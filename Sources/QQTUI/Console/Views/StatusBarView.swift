@@ -18,7 +18,14 @@ enum StatusBarView {
         case .reconnecting: phaseStyle = .warning
         default: phaseStyle = .bar
         }
-        x = buffer.put(TextSanitizer.line(g.summary), row: rect.row, col: x, width: rect.col + rect.width - x, style: phaseStyle)
+        if let attach = state.attach, !attach.connected {
+            x = buffer.put("reconnecting to serve…", row: rect.row, col: x, width: rect.col + rect.width - x, style: .warning)
+        } else {
+            x = buffer.put(TextSanitizer.line(g.summary), row: rect.row, col: x, width: rect.col + rect.width - x, style: phaseStyle)
+            if let attach = state.attach {
+                x = buffer.put(" · attached to serve, pid \(attach.pid)", row: rect.row, col: x, width: rect.col + rect.width - x, style: .bar)
+            }
+        }
         // The totals first (they matter most), then the agent backend when there is room.
         let waiting = state.waitingCount, unread = state.unreadTotal
         let totals = " " + (waiting > 0 ? "⏳\(waiting) waiting · " : "") + "\(unread) unread "
