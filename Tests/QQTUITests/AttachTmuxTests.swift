@@ -89,8 +89,10 @@ struct AttachTmuxTests {
 
         // A is killed: serve and the bot go on (B hands over again; the agent answers in full).
         let aPID = try #require(await a.panePID())
-        kill(aPID, SIGKILL)
-        #expect(await eventually { kill(aPID, 0) != 0 })
+        #expect(kill(aPID, SIGKILL) == 0)
+        // serve notices at once (A's socket closed with it): one console left, and B no longer sees alice.
+        let socket = dir + "/run/store.sock"
+        #expect(await eventually { (try? await ServeControlTests.status(socket))?.consoles.map(\.operatorName) == ["bob"] })
         await typeLine(b, "/handoff")
         #expect(await b.waitFor { $0.contains("now AGENT (by bob") }, "\(b.screen)")
         _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "还在吗")

@@ -34,6 +34,16 @@ struct BenchCommandTests {
         #expect((m["send→event p99"] ?? -1) >= (m["send→event p50"] ?? 0))
     }
 
+    @Test("consoles: a reading console gets every event of both bursts, a sleeping one is held to its limit, everything is stored")
+    func consoles() async throws {
+        let m = try await bench(["consoles", "--events", "2000"])
+        #expect(m["stored"] == 4000)
+        #expect(m["lost at the reading console"] == 0)
+        #expect((m["held for the sleeper"] ?? 99) <= 4)
+        #expect((m["send→session (+1 asleep) p99"] ?? -1) >= (m["send→session (+1 asleep) p50"] ?? 0))
+        #expect((m["send→console (1 console) p50"] ?? 0) > 0)
+    }
+
     @Test("replies: every message gets an echo reply the platform accepted (0 lost)")
     func replies() async throws {
         let m = try await bench(["replies", "--events", "150"])

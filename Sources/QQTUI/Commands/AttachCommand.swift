@@ -72,6 +72,10 @@ enum AttachSupport {
     /// serve's socket: `--socket`, else `[serve] socket` of the config (which needs no secret here).
     static func socketPath(config: String?, socket: String?) throws -> String {
         if let socket { return AppConfig.expand(socket) }
+        // No config file: a serve of the default config listens beside the default store.
+        if config == nil, !FileManager.default.fileExists(atPath: AppConfig.defaultPath) {
+            return ControlSocketPath.beside(store: AppConfig.dataDirectory + "/qqtui.sqlite")
+        }
         return try CLI.loadConfig(config, needsSecrets: false, quiet: true).socketPath
     }
 

@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
             store (removed afterwards). Build with -c release for numbers worth comparing:
               swift run -c release qqtui bench all
             """,
-        subcommands: [Ingest.self, Replies.self, Stream.self, Render.self, Memory.self, All.self])
+        subcommands: [Ingest.self, Replies.self, Stream.self, Render.self, Memory.self, Consoles.self, All.self])
 
     struct Output: ParsableArguments {
         @Flag(help: "Print the results as JSON (one object with the machine and every result).")
@@ -72,12 +72,22 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
+    struct Consoles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "What attached consoles cost serve: latency and memory with a reading console, then with one that never reads.")
+        @Option(help: "How many messages in each of the two bursts.") var events = 20_000
+        @OptionGroup var output: Output
+        func validate() throws { try BenchCommand.positive(events, "--events") }
+        func run() async throws {
+            try await BenchCommand.report([{ try await ConsolesBench.run(events: events) }], json: output.json)
+        }
+    }
+
     struct All: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every benchmark with its defaults, each in a fresh process (so peak memory is its own).")
         @OptionGroup var output: Output
         func run() async throws {
             var results: [BenchResult] = []
-            for name in ["ingest", "replies", "stream", "render", "memory"] {
+            for name in ["ingest", "replies", "stream", "render", "memory", "consoles"] {
                 results += try await BenchCommand.runChild(name)
             }
             BenchCommand.print(results, json: output.json)

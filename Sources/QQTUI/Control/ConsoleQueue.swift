@@ -7,6 +7,8 @@ import Synchronization
 final class ConsoleQueue: Sendable {
     struct State {
         var lines: [Data] = []
+        /// Answers to the console's own requests: kept when the backlog is dropped.
+        var direct: [Data] = []
         var bytes = 0
         /// Its backlog was dropped: it needs a snapshot before anything else (a new console starts so).
         var lagging = true
@@ -32,23 +34,33 @@ final class ConsoleQueue: Sendable {
             guard !s.closed, !s.lagging else { return false }
             if s.bytes + line.count > limit {
                 s.lines.removeAll()
-                s.bytes = 0
+                s.bytes = s.direct.reduce(0) { $0 + $1.count }
                 s.lagging = true
                 s.resyncs += 1
                 return true
             }
             s.lines.append(line)
             s.bytes += line.count
-            return s.lines.count == 1
+            return s.lines.count + s.direct.count == 1
         }
         if rang { wake.yield() }
     }
 
-    /// Queues a line even while lagging (answers to the console's own requests, errors).
+    /// Queues a line even while lagging (answers to the console's own requests). A console that asks
+    /// and never reads is bounded too: past twice the limit its backlog goes and it resyncs.
     func pushDirect(_ line: Data) {
         state.withLock { s in
             guard !s.closed else { return }
-            s.lines.append(line)
+            if s.bytes + line.count > 2 * limit {
+                // It asks and never reads: everything goes, answers too; it starts over from a snapshot.
+                s.lines.removeAll()
+                s.direct.removeAll()
+                s.bytes = 0
+                if !s.lagging { s.resyncs += 1 }
+                s.lagging = true
+                return
+            }
+            s.direct.append(line)
             s.bytes += line.count
         }
         wake.yield()
@@ -58,26 +70,30 @@ final class ConsoleQueue: Sendable {
     /// part while no line can slip in between), else the queued lines.
     func take<T>(ifLagging body: () -> T) -> (snapshot: T?, lines: [Data]) {
         state.withLock { s in
-            if s.lagging {
-                s.lagging = false
-                s.lines.removeAll()
+            defer {
+                s.lines.removeAll(keepingCapacity: true)
+                s.direct.removeAll()
                 s.bytes = 0
-                return (body(), [])
             }
-            defer { s.lines.removeAll(keepingCapacity: true); s.bytes = 0 }
-            return (nil, s.lines)
+            if s.lagging {
+                // The snapshot replaces the backlog; answers to its own requests still go, after it.
+                s.lagging = false
+                return (body(), s.direct)
+            }
+            return (nil, s.direct + s.lines)
         }
     }
 
     var isLagging: Bool { state.withLock { $0.lagging } }
     var queuedBytes: Int { state.withLock { $0.bytes } }
     var resyncs: Int { state.withLock { $0.resyncs } }
-    var hasLines: Bool { state.withLock { !$0.lines.isEmpty || $0.lagging } }
+    var hasLines: Bool { state.withLock { !$0.lines.isEmpty || !$0.direct.isEmpty || $0.lagging } }
 
     func close() {
         state.withLock { s in
             s.closed = true
             s.lines.removeAll()
+            s.direct.removeAll()
             s.bytes = 0
         }
         wake.finish()

@@ -32,6 +32,8 @@ final class ServeHub: Sendable {
     /// Bytes held at most for one console before it is dropped to a snapshot.
     let queueLimit: Int
     private let state = Mutex(State())
+    /// True while at least one console is attached.
+    private let attached = Atomic<Bool>(false)
 
     init(session: Session, socketPath: String, storePath: String, agentName: String?, queueLimit: Int = 4 << 20) {
         self.session = session
@@ -46,15 +48,17 @@ final class ServeHub: Sendable {
 
     /// One session event, in order (serve's event consumer calls this for every event).
     func publish(_ event: SessionEvent) {
+        // With no console attached (most of a service's life) only the turns and the gateway are kept.
+        guard attached.load(ordering: .acquiring) else {
+            state.withLock { track(event, in: &$0) }
+            return
+        }
         let conversation = Self.conversation(of: event)
         let route = conversation.flatMap { session.route(for: $0) }
         state.withLock { s in
             track(event, in: &s)
             let listening = s.consoles.values.filter { !$0.queue.isLagging }
-            guard !s.consoles.isEmpty else {
-                if let conversation, let route { s.routes[conversation] = route }
-                return
-            }
+            guard !s.consoles.isEmpty else { return }
             if !listening.isEmpty {
                 var line = ServerLine(t: "event")
                 line.event = event
@@ -141,6 +145,10 @@ final class ServeHub: Sendable {
             let id = s.nextID
             s.nextID += 1
             s.consoles[id] = Console(queue: queue, presence: PresenceEntry(console: id, operatorName: operatorName), connectedAt: Date())
+            // Routes were not followed while nobody watched (and the new console's snapshot reads them
+            // fresh): the next event of each conversation sends its route again.
+            s.routes.removeAll()
+            attached.store(true, ordering: .releasing)
             return id
         }
         queue.ring()
@@ -150,7 +158,11 @@ final class ServeHub: Sendable {
 
     /// Removes a console (closed, killed or refused).
     func detach(_ id: Int) {
-        let queue = state.withLock { $0.consoles.removeValue(forKey: id)?.queue }
+        let queue: ConsoleQueue? = state.withLock { s in
+            let queue = s.consoles.removeValue(forKey: id)?.queue
+            if s.consoles.isEmpty { attached.store(false, ordering: .releasing) }
+            return queue
+        }
         queue?.close()
         if queue != nil { broadcastPresence() }
     }
