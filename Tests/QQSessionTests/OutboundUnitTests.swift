@@ -176,6 +176,28 @@ struct C2CStreamMachineTests {
         #expect(m.next(now: t0 + .seconds(5)) == .done)
     }
 
+    @Test("only the closing frame left: once every word is out or in the closing frame on its way; not while text waits, a paced rest remains, or after a cancel")
+    func onlyClosingLeft() {
+        var m = Machine(interval: .seconds(1), maxFrame: 4)
+        var frames: [Machine.Frame] = [], fb: [String] = []
+        m.append("第一句")
+        drain(&m, at: t0, frames: &frames, fallbacks: &fb)
+        #expect(!m.onlyClosingLeft, "the agent is still writing")
+        m.append(String(repeating: "第二句话很长", count: 5))
+        m.finish()
+        #expect(!m.onlyClosingLeft, "text is still waiting for its frames")
+        guard case .send(let paced) = m.next(now: t0 + .seconds(1)) else { Issue.record("no text frame"); return }
+        #expect(paced.state == 1, "a rest longer than a frame goes out paced")
+        #expect(!m.onlyClosingLeft, "a text frame is on its way and more waits")
+        m.frameSucceeded(streamID: "S1", now: t0 + .seconds(1))
+        #expect(!m.onlyClosingLeft, "part of the answer has not gone out yet")
+        guard case .send(let close) = m.next(now: t0 + .seconds(2)) else { Issue.record("no closing frame"); return }
+        #expect(close.state == 10 && !close.text.isEmpty, "the last words ride on the closing frame")
+        #expect(m.onlyClosingLeft, "every word is in the closing frame on its way: stopping now changes nothing QQ shows")
+        m.cancel()
+        #expect(!m.onlyClosingLeft)
+    }
+
     @Test("500 deltas over 5 s: about one frame a second, only new text each time, nothing lost or repeated")
     func manyDeltas() {
         var m = Machine(interval: .seconds(1), maxFrame: 1800)

@@ -87,6 +87,13 @@ struct C2CStreamMachine<Instant: InstantProtocol & Sendable>: Sendable where Ins
         if let last = segments.indices.last { segments[last].closeRequested = true }
     }
 
+    /// The reply is finished and every word of it went out: only closing frames are left (or one is on
+    /// its way). Stopping now would change nothing QQ shows, only call a delivered answer cancelled.
+    var onlyClosingLeft: Bool {
+        guard finishing, !cancelled, inFlight.map({ $0.state == 10 }) ?? true else { return false }
+        return segments.allSatisfy { $0.pending.isEmpty && $0.fallback.isEmpty && !$0.broken }
+    }
+
     /// Stop: nothing more is sent but a valid closing frame for a stream QQ is showing.
     mutating func cancel() {
         cancelled = true

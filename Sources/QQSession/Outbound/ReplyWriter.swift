@@ -174,6 +174,8 @@ public actor ReplyWriter {
     /// Take-back: stop sending now. Pending text is dropped; an open stream is closed validly. With a
     /// `failure` (the agent died or timed out) the message ends `failed` with it instead of `cancelled`.
     public func cancel(failure: String? = nil) async -> OutboundMessage {
+        // Everything was delivered and the closing frame goes now (or is on its way): let it finish as sent.
+        if streams, failure == nil, machine.onlyClosingLeft { return await outcome() }
         switch lifecycle.cancel(failure: failure, streaming: streams) {
         case .none:
             break
