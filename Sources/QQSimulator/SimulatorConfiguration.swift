@@ -27,8 +27,15 @@ public struct SimulatorConfiguration: Sendable {
     public var groupReplyWindow: Duration = .seconds(300)
     /// C2C passive reply window.
     public var c2cReplyWindow: Duration = .seconds(3600)
-    /// Passive replies accepted per msg_id.
-    public var passiveReplyBudget = 5
+    /// Passive replies accepted per C2C msg_id (4 in the 2026 documents).
+    public var c2cPassiveReplyBudget = 4
+    /// Passive replies accepted per group msg_id.
+    public var groupPassiveReplyBudget = 5
+    /// Sets both budgets.
+    public var passiveReplyBudget: Int {
+        get { min(c2cPassiveReplyBudget, groupPassiveReplyBudget) }
+        set { c2cPassiveReplyBudget = newValue; groupPassiveReplyBudget = newValue }
+    }
     /// Whether `msg_type 2` (markdown) is allowed (most bots need approval: default off).
     public var markdownAllowed = false
     /// Whether proactive (no msg_id) messages are accepted.

@@ -78,6 +78,8 @@ struct ConsoleCommand: AsyncParsableCommand {
         settings.notify = appConfig.notify.command != nil
         settings.verbose = verbose
         settings.maxMessageLength = appConfig.session.sending.maxLength
+        settings.c2cBudget = appConfig.session.replyWindow.c2cBudget
+        settings.groupBudget = appConfig.session.replyWindow.groupBudget
         let code = await ConsoleRunner.run(session: session, agentName: agent?.name,
                                            options: .init(settings: settings, notifyCommand: appConfig.notify.command,
                                                           childEnvironment: appConfig.childEnvironment,

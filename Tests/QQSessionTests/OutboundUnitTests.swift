@@ -94,13 +94,14 @@ struct ReplyPlannerTests {
         let passive = ledger.reserve(for: .c2c("U"), preferred: nil, margin: .seconds(10), proactive: true, now: t)
         #expect(passive.route.isPassive)
         #expect(passive.seq == 1)
-        for _ in 0..<4 { _ = ledger.reserve(for: .c2c("U"), preferred: nil, margin: .seconds(10), proactive: true, now: t) }
+        // A C2C message has 4 passive replies (the 2026 budget).
+        for _ in 0..<3 { _ = ledger.reserve(for: .c2c("U"), preferred: nil, margin: .seconds(10), proactive: true, now: t) }
         #expect(ledger.route(for: .c2c("U"), preferred: nil, margin: .seconds(10), proactive: true, now: t) == .proactive)
         if case .refused = ledger.route(for: .c2c("U"), preferred: nil, margin: .seconds(10), proactive: false, now: t) {} else {
             Issue.record("expected a refusal")
         }
         ledger.refundReply("M1", now: t)
-        #expect(ledger.reserve(for: .c2c("U"), preferred: nil, margin: .seconds(10), proactive: true, now: t).seq == 6,
+        #expect(ledger.reserve(for: .c2c("U"), preferred: nil, margin: .seconds(10), proactive: true, now: t).seq == 5,
                 "a refund gives the budget back, never the msg_seq")
     }
 

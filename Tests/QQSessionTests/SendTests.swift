@@ -16,7 +16,7 @@ struct SendTests {
             #expect(await h.recorder.waitForReady())
             let msg = await h.c2cMessage()
             guard case .passive(let id, _, let left) = h.session.route(for: .c2c("U1")) else { Issue.record("not passive"); return }
-            #expect(id == msg.id && left == 5)
+            #expect(id == msg.id && left == 4)
             for text in ["one", "two", "three"] {
                 let out = await h.session.send(text, to: .c2c("U1"))
                 #expect(out.status == .sent)
@@ -27,7 +27,7 @@ struct SendTests {
             #expect(sent.map(\.msgID) == [msg.id, msg.id, msg.id])
             #expect(sent.map(\.msgSeq) == [1, 2, 3])
             guard case .passive(_, _, let after) = h.session.route(for: .c2c("U1")) else { Issue.record("not passive"); return }
-            #expect(after == 2)
+            #expect(after == 1)
             #expect(h.session.ledgerEntry(for: msg.id)?.nextSeq == 4)
         }
     }

@@ -70,7 +70,7 @@ struct StreamReplyTests {
             #expect(s.text == text + "\n")
             #expect(s.frames.count == 12, "\(s.frames.count) frames: coalesced, one per interval and the closing one")
             #expect(s.frames.map(\.index) == Array(0..<s.frames.count))
-            #expect(h.session.ledgerEntry(for: msg.id)?.repliesLeft == 4)
+            #expect(h.session.ledgerEntry(for: msg.id)?.repliesLeft == 3)
             let count = s.frames.count
             #expect(await h.recorder.wait { $0.filter { if case .streamFrame = $0 { return true }; return false }.count >= count })
             let frames = await h.recorder.events.compactMap { if case .streamFrame(let f) = $0 { return f }; return nil }

@@ -85,7 +85,7 @@ struct SimulatorHTTPTests {
         }
     }
 
-    @Test("passive replies: msg_seq duplicates 40054005, budget of 5, foreign or unknown msg_id 40034024")
+    @Test("passive replies: msg_seq duplicates 40054005, C2C budget of 4, foreign or unknown msg_id 40034024")
     func passiveRules() async throws {
         try await withSim { sim, http in
             let token = try await http.token()
@@ -105,13 +105,14 @@ struct SimulatorHTTPTests {
             #expect(dup.json?["err_code"] as? Int == 40054005)
             #expect((dup.json?["trace_id"] as? String)?.isEmpty == false)
             #expect(dup.header("X-Tps-trace-ID") == dup.json?["trace_id"] as? String)
-            for seq in 2...5 { #expect(try await reply(seq).status == 200) }
-            #expect(try await reply(6).json?["code"] as? Int == 40034128)
+            // 4 passive replies per C2C message (the 2026 budget); the 5th is over it.
+            for seq in 2...4 { #expect(try await reply(seq).status == 200) }
+            #expect(try await reply(5).json?["code"] as? Int == 40034128)
             #expect(try await reply(1, to: "U2").json?["code"] as? Int == 40034024)
             #expect(try await reply(1, msgID: "ROBOT1.0_unknown!").json?["code"] as? Int == 40034024)
             let sent = await sim.platform.sent()
-            #expect(sent.count == 9)
-            #expect(sent.filter { $0.status == 200 }.count == 5)
+            #expect(sent.count == 8)
+            #expect(sent.filter { $0.status == 200 }.count == 4)
             #expect(sent[1].code == 40054005)
         }
     }

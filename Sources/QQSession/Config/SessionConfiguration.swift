@@ -42,12 +42,15 @@ public struct SessionConfiguration: Sendable {
     /// Ownership and agent turns.
     public var handoff: HandoffPolicy
 
-    /// Production REST base.
-    public static let productionAPIBase = "https://api.sgroup.qq.com"
+    /// Production REST base: the one host the platform documents since 2026-08 (changelog 20260810).
+    public static let productionAPIBase = "https://api.bot.qq.com"
     /// Sandbox REST base.
-    public static let sandboxAPIBase = "https://sandbox.api.sgroup.qq.com"
-    /// Token endpoint of the real platform.
-    public static let productionTokenURL = "https://bots.qq.com/app/getAppAccessToken"
+    public static let sandboxAPIBase = "https://sandbox.api.bot.qq.com"
+    /// Token endpoint of the real platform (on the same host since 2026-08).
+    public static let productionTokenURL = "https://api.bot.qq.com/app/getAppAccessToken"
+    /// The hosts before 2026-08 (`api_base` / `token_url` take them back if a bot needs them).
+    public static let legacyAPIBase = "https://api.sgroup.qq.com"
+    public static let legacyTokenURL = "https://bots.qq.com/app/getAppAccessToken"
 
     /// A configuration with the platform's defaults for everything but the credentials.
     public init(appID: String, appSecret: Secret, sandbox: Bool = false) {
@@ -146,10 +149,23 @@ public struct ReplyWindow: Sendable, Hashable {
     public var group: Duration = .seconds(5 * 60)
     /// C2C passive replies are accepted this long after the message.
     public var c2c: Duration = .seconds(60 * 60)
-    /// Passive replies per inbound msg_id.
-    public var budget: Int = 5
-    /// The platform's numbers: group 5 min, C2C 60 min, 5 replies.
+    /// Passive replies per inbound C2C msg_id (4 since the 2026 documents; 5 before).
+    public var c2cBudget: Int = 4
+    /// Passive replies per inbound group msg_id.
+    public var groupBudget: Int = 5
+    /// The platform's numbers: group 5 min and 5 replies, C2C 60 min and 4 replies.
     public init() {}
+
+    /// Sets both budgets (`[replies] budget`).
+    public var budget: Int {
+        get { min(c2cBudget, groupBudget) }
+        set { c2cBudget = newValue; groupBudget = newValue }
+    }
+
+    /// The budget of a conversation's messages.
+    public func budget(for conversation: ConversationID) -> Int {
+        conversation.isGroup ? groupBudget : c2cBudget
+    }
 }
 
 /// How messages are sent.

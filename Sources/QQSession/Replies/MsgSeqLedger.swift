@@ -56,7 +56,7 @@ struct MsgSeqLedger: Sendable {
         if let existing = map.value(for: msgID, now: now) { return existing }
         let ends = start.addingTimeInterval(windowLength(for: conversation).seconds)
         let entry = LedgerEntry(msgID: msgID, conversation: conversation, nextSeq: 1, repliesUsed: 0,
-                                budget: window.budget, windowEnds: ends, isEvent: isEvent)
+                                budget: window.budget(for: conversation), windowEnds: ends, isEvent: isEvent)
         if ends > now {
             map.set(msgID, entry, expiresAt: ends, now: now)
             var ids = recent[conversation, default: []]

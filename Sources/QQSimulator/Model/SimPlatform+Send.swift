@@ -83,7 +83,7 @@ extension SimPlatform {
             return media ? .refused(40034024, "请求参数msg_id无效或越权") : .refused(40034005, "回复消息msg_id已过期")
         }
         guard !original.usedSeqs.contains(seq) else { return .refused(40054005, "消息被去重，请检查请求msgseq") }
-        guard original.passiveReplies < configuration.passiveReplyBudget else {
+        guard original.passiveReplies < (isGroup ? configuration.groupPassiveReplyBudget : configuration.c2cPassiveReplyBudget) else {
             return media ? .refused(40034024, "请求参数msg_id无效或越权") : .refused(40034128, "被动回复时间或次数超限")
         }
         original.usedSeqs.insert(seq)
@@ -102,7 +102,7 @@ extension SimPlatform {
             return .refused(40034005, "回复消息event_id已过期")
         }
         guard !original.usedSeqs.contains(seq) else { return .refused(40054005, "消息被去重，请检查请求msgseq") }
-        guard original.passiveReplies < configuration.passiveReplyBudget else {
+        guard original.passiveReplies < (isGroup ? configuration.groupPassiveReplyBudget : configuration.c2cPassiveReplyBudget) else {
             return .refused(40034128, "被动回复时间或次数超限")
         }
         original.usedSeqs.insert(seq)

@@ -31,7 +31,7 @@ struct ConfigCommand: AsyncParsableCommand {
                   gateway       \(s.gatewayURL ?? "discovered with GET /gateway/bot")
                   shard         [\(s.shard.index), \(s.shard.count)]
                   reconnect     \(s.reconnect.baseDelay.shortDescription) → \(s.reconnect.maxDelay.shortDescription), \(s.reconnect.maxAttempts) attempts
-                  reply window  group \(s.replyWindow.group.shortDescription), c2c \(s.replyWindow.c2c.shortDescription), \(s.replyWindow.budget) replies
+                  reply window  group \(s.replyWindow.group.shortDescription), c2c \(s.replyWindow.c2c.shortDescription), replies: group \(s.replyWindow.groupBudget), c2c \(s.replyWindow.c2cBudget)
                   sending       \(s.sending.proactive ? "proactive when no window is open" : "no proactive sends"), split at \(s.sending.maxLength), \(s.sending.retries) retries
                   stream        \(s.stream.enabled ? "\(s.stream.api.rawValue), one frame per \(s.stream.interval.shortDescription)" : "off")
                   attachments   \(s.attachments.download ? "downloaded to \(s.attachments.directory ?? "memory")" : "not downloaded")
@@ -64,8 +64,8 @@ enum ExampleConfig {
         intents = ["group_and_c2c"]               # or an integer bitmask, e.g. 33554432
         allow_from = ["*"]                        # user/member openids allowed to reach the bot, "*" = everyone
         markdown = false                          # send msg_type 2 (needs platform approval)
-        # token_url = "https://bots.qq.com/app/getAppAccessToken"
-        # api_base = "https://api.sgroup.qq.com"  # sandbox default: https://sandbox.api.sgroup.qq.com
+        # token_url = "https://api.bot.qq.com/app/getAppAccessToken"   # before 2026-08: https://bots.qq.com/app/getAppAccessToken
+        # api_base = "https://api.bot.qq.com"     # sandbox: https://sandbox.api.bot.qq.com; before 2026-08: https://api.sgroup.qq.com
         # gateway_url = "wss://…"                 # skip GET /gateway/bot
 
         [gateway]
@@ -83,7 +83,8 @@ enum ExampleConfig {
         [replies]
         group_window_s = 300                      # passive replies to a group message: 5 min
         c2c_window_s = 3600                       # to a C2C message: 60 min
-        budget = 5                                # passive replies per message
+        c2c_budget = 4                            # passive replies per C2C message (4 since 2026; 5 before)
+        group_budget = 5                          # per group message (budget = N sets both)
         proactive = true                          # no window open: send proactively (false: refuse first)
         window_margin_s = 10                      # treat a window as closed this early
         max_length = 2000                         # longer text is split (at lines, never inside code fences)

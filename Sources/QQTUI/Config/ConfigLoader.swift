@@ -253,6 +253,8 @@ enum ConfigLoader {
         if let v = try r.int("group_window_s", in: 1...86_400) { s.replyWindow.group = .seconds(v) }
         if let v = try r.int("c2c_window_s", in: 1...86_400) { s.replyWindow.c2c = .seconds(v) }
         if let v = try r.int("budget", in: 1...100) { s.replyWindow.budget = v }
+        if let v = try r.int("c2c_budget", in: 1...100) { s.replyWindow.c2cBudget = v }
+        if let v = try r.int("group_budget", in: 1...100) { s.replyWindow.groupBudget = v }
         if let v = try r.bool("proactive") { s.sending.proactive = v }
         if let v = try r.int("window_margin_s", in: 0...600) { s.sending.windowMargin = .seconds(v) }
         if let v = try r.int("max_length", in: 100...20_000) { s.sending.maxLength = v }
@@ -260,7 +262,7 @@ enum ConfigLoader {
         if let v = try r.int("retry_base_ms", in: 10...60_000) { s.sending.retryBase = .milliseconds(v) }
         if let v = try r.int("shutdown_grace_s", in: 1...600) { s.sending.shutdownGrace = .seconds(v) }
         if let v = try r.int("max_upload_mb", in: 1...200) { s.sending.maxUploadBytes = v * 1024 * 1024 }
-        try r.rejectUnknownKeys(known: ["group_window_s", "c2c_window_s", "budget", "proactive", "window_margin_s",
+        try r.rejectUnknownKeys(known: ["group_window_s", "c2c_window_s", "budget", "c2c_budget", "group_budget", "proactive", "window_margin_s",
                                         "max_length", "retries", "retry_base_ms", "max_upload_mb", "shutdown_grace_s"])
     }
 

@@ -55,6 +55,8 @@ extension ConsoleState {
     private mutating func resync(_ s: ControlSnapshot, now: Date) -> [Effect] {
         gateway = s.gateway
         agentName = s.agentName
+        if let b = s.c2cBudget { settings.c2cBudget = b }
+        if let b = s.groupBudget { settings.groupBudget = b }
         aliases = s.aliases
         aliasVersion += 1
         let me = attach?.console

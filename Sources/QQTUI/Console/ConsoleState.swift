@@ -40,6 +40,11 @@ struct ConsoleState {
         var burstSeconds = 10.0
         /// The platform's limit per QQ message (longer text goes as several).
         var maxMessageLength = 2000
+        /// Passive replies per message (`[replies] c2c_budget`, `group_budget`): the list shows `left/budget`.
+        var c2cBudget = 4
+        var groupBudget = 5
+
+        func budget(for id: ConversationID) -> Int { id.isGroup ? groupBudget : c2cBudget }
     }
 
     /// The serve this console is attached to (nil: it runs its own session).

@@ -215,6 +215,9 @@ struct ControlSnapshot: Codable, Sendable {
     var drafts: [AgentDraft]
     var turns: [TurnSnapshot]
     var consoles: [PresenceEntry]
+    /// serve's passive reply budgets (C2C, group): the console shows `left/budget`.
+    var c2cBudget: Int?
+    var groupBudget: Int?
 
     struct RouteEntry: Codable, Sendable {
         var conversation: ConversationID

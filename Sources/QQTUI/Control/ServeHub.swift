@@ -227,7 +227,8 @@ final class ServeHub: Sendable {
         let routes: [ControlSnapshot.RouteEntry] = conversations.map { .init(conversation: $0.id, route: session.route(for: $0.id)) }
         return ControlSnapshot(gateway: part.gateway, agentName: agentName, conversations: conversations, aliases: aliases,
                                routes: routes, drafts: drafts.filter { taken[$0.id] == nil }, turns: part.turns,
-                               consoles: part.consoles)
+                               consoles: part.consoles, c2cBudget: session.configuration.replyWindow.c2cBudget,
+                               groupBudget: session.configuration.replyWindow.groupBudget)
     }
 
     /// Claims a draft for a console: nil when it is free (now taken), else who took it before.

@@ -55,7 +55,9 @@ enum ConversationListView {
             if c.turn != nil { line.add(" ▶", .agent) }
             if c.permission != nil { line.add(" ?", .warning) }
             if !c.drafts.isEmpty || (isSelected && state.composerHoldsDraft) { line.add(" ✎", .draft) }
-            if let route = routes(id) { line.add(" " + window(route, now: now), windowStyle(route, now: now)) }
+            if let route = routes(id) {
+                line.add(" " + window(route, now: now, budget: state.settings.budget(for: id)), windowStyle(route, now: now))
+            }
             line.draw(into: &buffer, row: row + 1, col: rect.col, width: rect.width)
         }
     }
@@ -97,12 +99,12 @@ enum ConversationListView {
         }
     }
 
-    /// `04:12 4/5`, `proactive`, `closed`.
-    static func window(_ route: ReplyRoute, now: Date) -> String {
+    /// `04:12 4/5` (time and replies left of `budget`), `proactive`, `closed`.
+    static func window(_ route: ReplyRoute, now: Date, budget: Int) -> String {
         switch route {
         case .passive(_, let ends, let left), .passiveEvent(_, let ends, let left):
             let s = max(0, Int(ends.timeIntervalSince(now)))
-            return String(format: "%02d:%02d %d/5", s / 60, s % 60, left)
+            return String(format: "%02d:%02d %d/%d", s / 60, s % 60, left, max(left, budget))
         case .proactive: return "proactive"
         case .refused: return "closed"
         }

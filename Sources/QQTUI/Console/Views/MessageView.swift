@@ -15,7 +15,8 @@ enum MessageView {
         var reply: [StyledLine.Run] = []
         if let route {
             let style: Style = route.isPassive ? ConversationListView.windowStyle(route, now: now) : (route == .proactive ? .warning : .error)
-            let text = route.isPassive ? ConversationListView.window(route, now: now) : route.summary(now: now)
+            let text = route.isPassive ? ConversationListView.window(route, now: now, budget: state.settings.budget(for: c.id))
+                                       : route.summary(now: now)
             reply = [.init(text: " · reply ", style: .dim), .init(text: (route.isPassive ? "passive " : "") + text, style: style)]
             if cells(reply) + 24 > rect.width { reply = [.init(text: " · ", style: .dim), .init(text: text, style: style)] }
         }
