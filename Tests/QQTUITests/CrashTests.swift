@@ -1,5 +1,6 @@
 import Foundation
 @testable import QQSession
+@testable import QQTUI
 import QQSimulator
 import Testing
 import TestSupport
@@ -131,6 +132,10 @@ struct CrashTests {
         // not replayed: it was handled; the restart's recovery deals with what it still needs).
         let store = try MessageStore.open(path: dir + "/store.sqlite", mode: .readOnly)
         #expect(await eventually(timeout: .seconds(60)) { (try? await store.counts().messages) == sent.count })
+        // The resumed run never saw READY: it still knows the bot's name (the consoles' status bar shows it).
+        #expect(await eventually {
+            (try? await ServeControlTests.status(dir + "/run/store.sock"))?.gateway.botName == sim.configuration.botName
+        })
         #expect(await second.stop() == 0)
         let printed = firstPrinted + Self.printedIDs(second.stdoutLines)
         #expect(printed.count == Set(printed).count, "\(printed.count - Set(printed).count) messages printed twice")

@@ -87,6 +87,8 @@ extension GatewayDriver {
                     $0.lastError = nil
                 }
                 logger.info("gateway RESUMED", metadata: ["session": "\(session)"])
+                // A run that resumed the last run's session never saw its READY: who the bot is comes from the API.
+                if status.botName == nil { learnBotUser() }
             case .heartbeatAcknowledged(let rtt):
                 if let expiry = await tokens.timeToLive() {
                     state.withLock { $0.tokenExpiry = clock.now + expiry }

@@ -136,6 +136,21 @@ final class GatewayDriver: Sendable {
 
     // MARK: - Status
 
+    /// Fills the bot's id and name from `GET /users/@me` (nothing changes when it fails).
+    func learnBotUser() {
+        Task { [rest, logger] in
+            do {
+                let me = try await rest.request(.GET, "/users/@me", as: BotUser.self)
+                publish { s in
+                    if s.botID == nil { s.botID = me.id }
+                    if s.botName == nil { s.botName = me.username }
+                }
+            } catch {
+                logger.debug("could not read the bot's own user", metadata: ["reason": "\(error)"])
+            }
+        }
+    }
+
     func publish(_ update: (inout GatewayStatus) -> Void) {
         let snapshot = state.withLock { s -> GatewayStatus in
             update(&s.status)
