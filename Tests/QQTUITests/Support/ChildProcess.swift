@@ -3,49 +3,90 @@ import Synchronization
 
 /// A real child process for tests: stdout/stderr captured line by line, every wait bounded,
 /// and always killed by its pid at the end.
+///
+/// Started with posix_spawn, not Foundation's `Process`: `Process.run()` crashes now and then on
+/// Linux when tests start children from several threads at once (a memmove on a freed buffer inside
+/// it, swift-corelibs-foundation#5472; it took the whole suite down in CI about once in twenty runs).
 final class ChildProcess: @unchecked Sendable {
-    // Invariant: `process` is only read after `run()`; its own methods are thread-safe.
-    private let process: Process
+    // Invariant: `pid` is set once; the exit status and output are behind locks.
     private let output = OutputBuffer()
+    private let exit = Mutex<Int32?>(nil)
     let pid: Int32
 
     /// Starts `executable` with `arguments`.
     init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
          stdin: FileHandle? = nil) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
         // Never the user's real data: default store, logs and attachments go to a scratch folder.
         var env = environment ?? ProcessInfo.processInfo.environment
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-child-\(UUID().uuidString)").path
         env["XDG_DATA_HOME"] = scratch + "/data"
         env["XDG_STATE_HOME"] = scratch + "/state"
         env["XDG_CONFIG_HOME"] = scratch + "/config"
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = stdin ?? FileHandle.nullDevice
+        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
+        guard pipe(&out) == 0, pipe(&err) == 0 else { throw SpawnError(message: "cannot create pipes") }
+        // Close-on-exec here, so other tests' children never hold these pipes open (dup2 clears it
+        // on the child's own 1 and 2).
+        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdin {
+            posix_spawn_file_actions_adddup2(&actions, stdin.fileDescriptor, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        var child: pid_t = 0
+        // A serve must see SIGTERM: the child starts with no signal blocked.
+        let result = SpawnSignals.withDefaults { posix_spawn(&child, executable, &actions, &$0, argv, envp) }
+        close(out[1])
+        close(err[1])
+        guard result == 0 else {
+            close(out[0])
+            close(err[0])
+            throw SpawnError(message: "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        pid = child
         let output = self.output
-        out.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            if d.isEmpty { h.readabilityHandler = nil; output.closed.withLock { $0.out = true } }
-            else { output.text.withLock { $0.out += String(decoding: d, as: UTF8.self) } }
+        Self.drain(out[0], into: output, isErr: false)
+        Self.drain(err[0], into: output, isErr: true)
+        let spawned = child
+        // Reaped on a thread of its own (never the concurrency pool): the exit status, or the signal.
+        Thread.detachNewThread { [self] in
+            var status: Int32 = 0
+            while waitpid(spawned, &status, 0) < 0, errno == EINTR {}
+            let code = status & 0x7F == 0 ? (status >> 8) & 0xFF : status & 0x7F
+            self.exit.withLock { $0 = code }
         }
-        err.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            if d.isEmpty { h.readabilityHandler = nil; output.closed.withLock { $0.err = true } }
-            else { output.text.withLock { $0.err += String(decoding: d, as: UTF8.self) } }
+    }
+
+    struct SpawnError: Error { var message: String }
+
+    /// Reads `fd` to its end on a thread of its own.
+    private static func drain(_ fd: Int32, into output: OutputBuffer, isErr: Bool) {
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(fd, &buffer, buffer.count)
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { break }
+                let text = String(decoding: buffer[0..<n], as: UTF8.self)
+                output.text.withLock { if isErr { $0.err += text } else { $0.out += text } }
+            }
+            close(fd)
+            output.closed.withLock { if isErr { $0.err = true } else { $0.out = true } }
         }
-        try p.run()
-        process = p
-        pid = p.processIdentifier
     }
 
     var stdout: String { output.text.withLock { $0.out } }
     var stderr: String { output.text.withLock { $0.err } }
     var stdoutLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
-    var isRunning: Bool { process.isRunning }
+    var isRunning: Bool { exit.withLock { $0 == nil } }
 
     /// Waits until `predicate(stdout lines)` holds; false on timeout.
     func waitForOutput(timeout: Duration = .seconds(20), _ predicate: ([String]) -> Bool) async -> Bool {
@@ -53,7 +94,7 @@ final class ChildProcess: @unchecked Sendable {
         let deadline = clock.now + timeout
         while clock.now < deadline {
             if predicate(stdoutLines) { return true }
-            if !process.isRunning { return predicate(stdoutLines) }
+            if !isRunning { return predicate(stdoutLines) }
             try? await Task.sleep(for: .milliseconds(20))
         }
         return false
@@ -64,14 +105,13 @@ final class ChildProcess: @unchecked Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
-            if !process.isRunning {
-                process.waitUntilExit()
+            if let code = exit.withLock({ $0 }) {
                 // Its last output is in once both pipes reached their end (a grandchild that kept
                 // them open is not waited for past the deadline).
                 while clock.now < deadline, !output.closed.withLock({ $0.out && $0.err }) {
                     try? await Task.sleep(for: .milliseconds(5))
                 }
-                return process.terminationStatus
+                return code
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -79,7 +119,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Sends `signal` to the pid.
-    func send(_ signal: Int32) { if process.isRunning { kill(pid, signal) } }
+    func send(_ signal: Int32) { if isRunning { kill(pid, signal) } }
 
     /// SIGTERM, then SIGKILL if it does not go within `grace`.
     @discardableResult

@@ -52,19 +52,10 @@ final class TmuxSession: @unchecked Sendable {
         let settings: [String] = ["PATH=/usr/bin:/bin", "TMUX_TMPDIR=" + NSTemporaryDirectory()]
         let env: [UnsafeMutablePointer<CChar>?] = settings.map { strdup($0) } + [nil]
         defer { env.forEach { free($0) } }
-        // The test's threads block most signals and posix_spawn passes the mask on: a tmux server
-        // started with SIGCHLD and SIGTERM blocked never reaps its pane and outlives kill-server.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // A tmux server started with SIGCHLD and SIGTERM blocked never reaps its pane and outlives kill-server.
         var pid: pid_t = 0
-        guard posix_spawn(&pid, tmux, &actions, &attributes, argv, env) == 0 else { return (-1, "cannot start tmux") }
+        let spawned = SpawnSignals.withDefaults { posix_spawn(&pid, tmux, &actions, &$0, argv, env) }
+        guard spawned == 0 else { return (-1, "cannot start tmux") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         let data = FileManager.default.contents(atPath: path) ?? Data()
