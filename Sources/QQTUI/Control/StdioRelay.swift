@@ -4,20 +4,20 @@ import Foundation
 /// until either side ends (the far end of `qqtui attach --ssh`).
 enum StdioRelay {
     static func run(path: String) -> Int32 {
-        let socket: ControlLinkSocket
+        let fd: Int32
         do {
-            socket = try ControlLinkSocket(path: path)
+            fd = try ControlLink.connectedSocket(path)
         } catch {
             StandardOutput.error("qqtui: cannot attach to serve at \(path): \(error)")
             return 1
         }
-        defer { close(socket.fd) }
-        var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)]
+        defer { close(fd) }
+        var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         while true {
             let ready = poll(&fds, 2, -1)
             if ready < 0 { if errno == EINTR { continue } else { return 1 } }
-            for (i, (from, to)) in [(Int32(0), socket.fd), (socket.fd, Int32(1))].enumerated() where fds[i].revents != 0 {
+            for (i, (from, to)) in [(Int32(0), fd), (fd, Int32(1))].enumerated() where fds[i].revents != 0 {
                 let n = read(from, &buffer, buffer.count)
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else {
@@ -33,10 +33,4 @@ enum StdioRelay {
             }
         }
     }
-}
-
-/// A connected socket file descriptor to serve.
-struct ControlLinkSocket {
-    let fd: Int32
-    init(path: String) throws { fd = try ControlLink.connectedSocket(path) }
 }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import QQTUI
 import Synchronization
+import TestSupport
 
 /// A console's end of serve's control socket without a screen: says hello, keeps every line serve
 /// sends, and sends commands. Tests read what an attached console would get.
@@ -45,15 +46,9 @@ final class ControlTestClient: Sendable {
         if let line = ConsoleCommands.line(for: effect) { link.send(line) }
     }
 
-    /// Waits until `predicate(lines)` holds; false after `timeout`.
+    /// Waits until `predicate(lines)` holds (the suite's shared condition wait); false after `timeout`.
     func waitFor(timeout: Duration = .seconds(20), _ predicate: ([ServerLine]) -> Bool) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while clock.now < deadline {
-            if predicate(lines) { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return predicate(lines)
+        await eventually(timeout: timeout) { predicate(lines) }
     }
 
     func close() { link.close() }
