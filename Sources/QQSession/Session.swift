@@ -38,6 +38,11 @@ public actor Session {
     /// store (more than the numbers one store commit round can hold back).
     static let seqSkipAfterCrash = 16
     private let downloads = DownloadRegistry()
+    /// Labels of the buttons sent (a press carries only the data).
+    let buttons = ButtonLabels()
+    private var interactionPipeline: Task<Void, Never>?
+    private let interactionInbox: AsyncStream<Interaction>.Continuation
+    private let interactionStream: AsyncStream<Interaction>
     private let sender: OutboundSender
     private let lanes = OutboundLanes()
     let router: AgentRouter
@@ -82,8 +87,14 @@ public actor Session {
                                   emit: { continuation.yield($0) },
                                   makeWriter: { conversation, msgID in
                                       ReplyWriter(sender: sender, lanes: lanes, conversation: conversation, replyTo: msgID, origin: "agent")
+                                  },
+                                  sendLine: { conversation, msgID, text, keyboard, mayTakeLast in
+                                      await Self.sendLine(text, keyboard: keyboard, to: conversation, replyTo: msgID,
+                                                          mayTakeLast: mayTakeLast, sender: sender, lanes: lanes)
                                   })
         (self.routerMessages, self.routerInbox) = AsyncStream.makeStream(of: InboundMessage.self, bufferingPolicy: .unbounded)
+        (self.interactionStream, self.interactionInbox) = AsyncStream.makeStream(of: Interaction.self, bufferingPolicy: .unbounded)
+        if let human = configuration.handoff.humanButtonKeyboard { buttons.remember(human) }
         store?.observeHealth { failure, count in
             if let failure {
                 continuation.yield(.notice(Notice(level: .error, kind: .storeError, message:
@@ -124,11 +135,12 @@ public actor Session {
             let processor = InboundProcessor(
                 configuration: configuration,
                 downloader: AttachmentDownloader(policy: configuration.attachments, transport: HTTPTransport(clock: clock), logger: logger),
-                ledger: ledger, store: store, downloads: downloads, fence: fence, now: { [clock] in clock.date },
-                emit: { [continuation, routerInbox] event in
+                ledger: ledger, store: store, downloads: downloads, fence: fence, buttons: buttons, now: { [clock] in clock.date },
+                emit: { [continuation, routerInbox, interactionInbox] event in
                     continuation.yield(event)
                     // The router sees a message after it is stored and shown, in arrival order.
                     if case .message(let m) = event { routerInbox.yield(m) }
+                    if case .interaction(let i) = event { interactionInbox.yield(i) }
                 })
             if let store {
                 // Resume where the last run stopped: open reply windows (msg_seq counters) and the
@@ -161,6 +173,15 @@ public actor Session {
                 recovery = Task.detached {
                     await SessionRecovery(store: store, sender: sender, router: router, ledger: ledger, clock: clock,
                                           emit: { emit.yield($0) }).run()
+                }
+            }
+            let (presses, rest, emit) = (self.interactionStream, self.rest, continuation)
+            let pressRouter = self.router
+            interactionPipeline = Task.detached {
+                for await press in presses {
+                    // Acknowledged at once (the user's button shows an error otherwise), then acted on.
+                    Task { await Self.acknowledge(press, rest: rest, emit: { emit.yield($0) }) }
+                    await pressRouter.interaction(press)
                 }
             }
             let router = self.router, messages = self.routerMessages, fence = self.fence
@@ -267,10 +288,21 @@ public actor Session {
     /// Sends text (split at 2000 characters, each part routed on its own) and returns the outcome.
     /// Every step is also a `SessionEvent.outbound`. Messages to one conversation go out in order.
     /// `operatorName` names the operator who sent it (kept with the message in the store and on every screen).
+    /// With `keyboard`, its buttons go under the message (as markdown); a keyboard the platform
+    /// would refuse is refused here, before anything is sent.
     public func send(_ text: String, to conversation: ConversationID, replyingTo msgID: String? = nil,
-                     origin: String = "operator", by operatorName: String? = nil) async -> OutboundMessage {
-        let message = OutboundMessage.new(.text, to: conversation, text: text, replyTo: msgID, origin: origin,
-                                          operatorName: operatorName, createdAt: clock.date)
+                     origin: String = "operator", by operatorName: String? = nil, keyboard: Keyboard? = nil) async -> OutboundMessage {
+        var draft = OutboundMessage.new(.text, to: conversation, text: text, replyTo: msgID, origin: origin,
+                                        operatorName: operatorName, createdAt: clock.date)
+        draft.keyboard = keyboard
+        if let problem = keyboard?.problem {
+            draft.status = .refused(reason: "buttons: " + problem)
+            sender.emit(.outbound(draft))
+            await sender.persist(draft)
+            return draft
+        }
+        if let keyboard { buttons.remember(keyboard) }
+        let message = draft
         sender.emit(.outbound(message))
         if origin == "operator" { await router.operatorSent(text, to: conversation, id: message.id) }
         let sender = self.sender
@@ -311,6 +343,97 @@ public actor Session {
             return message
         }
         return await sendImage(data, filename: name, caption: caption, to: conversation, replyingTo: msgID, by: operatorName)
+    }
+
+    /// The agent side's short message (the human button, its answer), in the conversation's lane.
+    /// Without `mayTakeLast` it is skipped when it would spend the last passive reply of the window
+    /// (that one is the operator's) or go proactively.
+    static func sendLine(_ text: String, keyboard: Keyboard?, to conversation: ConversationID, replyTo: String?,
+                         mayTakeLast: Bool, sender: OutboundSender, lanes: OutboundLanes) async {
+        if !mayTakeLast {
+            switch sender.route(for: conversation, replyingTo: replyTo) {
+            case .passive(_, _, let left) where left >= 2, .passiveEvent(_, _, let left) where left >= 2: break
+            default: return
+            }
+        }
+        // `auto`: said by qqtui on the agent's side; it answers nobody (the user still waits).
+        var message = OutboundMessage.new(.text, to: conversation, text: text, replyTo: replyTo, origin: "auto", createdAt: sender.clock.date)
+        message.keyboard = keyboard
+        let first = message
+        sender.emit(.outbound(first))
+        await sender.persist(first)
+        _ = await lanes.run(conversation) {
+            var m = first
+            await sender.sendText(&m)
+            return m
+        }
+    }
+
+    /// Acknowledges a button press (`PUT /interactions/{id}`, `{"code": 0}`); a failure is a notice
+    /// (the user's button shows an error), never a lost press.
+    static func acknowledge(_ press: Interaction, rest: RESTClient, emit: @Sendable (SessionEvent) -> Void) async {
+        let path = "/interactions/" + OutboundSender.pathComponent(press.id)
+        do {
+            _ = try await rest.requestData(.PUT, path, body: Data(#"{"code":0}"#.utf8), context: "acknowledge \(press.summary)")
+        } catch let error as QQError where error.kind == .malformedResponse && (200..<300).contains(error.httpStatus ?? 0) {
+            return
+        } catch {
+            emit(.notice(Notice(level: .warning, kind: .interactionError, message:
+                "the press of “\(press.label ?? press.buttonData)” in \(press.conversation) was not acknowledged (the user sees an error on the button): \(QQError.transport(error, context: nil).description)",
+                subject: press.id)))
+        }
+    }
+
+    /// Recalls a sent message from the user's chat: `id` is its local `out-…` id or a platform message
+    /// id. QQ allows it within 2 minutes of sending; after that, or when QQ refuses, the error says
+    /// why with the code. A recalled message stays in the store, marked, and every screen is told
+    /// (`SessionEvent.recall`).
+    /// With `conversation`, a message sent elsewhere is refused (an operator's id from another chat).
+    public func recall(_ id: String, in conversation: ConversationID? = nil, by operatorName: String? = nil) async throws(QQError) -> Recall {
+        guard let store else {
+            throw QQError(kind: .configuration, message: "recall needs the store (it finds the message's QQ ids there)")
+        }
+        let found: RecallableMessage?
+        do { found = try await store.recallable(id: id) } catch {
+            throw QQError(kind: .store, message: "cannot read the store: \(error)")
+        }
+        guard let message = found, conversation == nil || message.conversation == conversation else {
+            throw QQError(kind: .configuration, message: "no message sent with id \(id)" + (conversation.map { " to \($0)" } ?? "") + " in the store")
+        }
+        return try await recall(message, by: operatorName)
+    }
+
+    /// Recalls the newest message sent to `conversation` that QQ delivered and nobody recalled yet.
+    public func recallLast(in conversation: ConversationID, by operatorName: String? = nil) async throws(QQError) -> Recall {
+        guard let store else {
+            throw QQError(kind: .configuration, message: "recall needs the store (it finds the message's QQ ids there)")
+        }
+        let found: RecallableMessage?
+        do { found = try await store.lastRecallable(in: conversation) } catch {
+            throw QQError(kind: .store, message: "cannot read the store: \(error)")
+        }
+        guard let message = found else {
+            throw QQError(kind: .configuration, message: "nothing sent to \(conversation) can be recalled")
+        }
+        return try await recall(message, by: operatorName)
+    }
+
+    private func recall(_ message: RecallableMessage, by operatorName: String?) async throws(QQError) -> Recall {
+        if let at = message.recalledAt {
+            throw QQError(kind: .configuration, message: "\(message.uid) was recalled already, at \(ISO8601DateFormatter().string(from: at))")
+        }
+        guard !message.qqMessageIDs.isEmpty else {
+            throw QQError(kind: .configuration, message: "\(message.uid) never reached QQ (\(message.status)): there is nothing to recall")
+        }
+        let (recalled, error) = await sender.recall(message.qqMessageIDs, in: message.conversation)
+        if !recalled.isEmpty {
+            let event = Recall(conversation: message.conversation, outboundID: message.uid, qqMessageIDs: recalled,
+                               operatorName: operatorName, at: clock.date)
+            try? await store?.write([.recalled(uid: message.uid, at: event.at)])
+            continuation.yield(.recall(event))
+            if error == nil { return event }
+        }
+        throw error ?? QQError(kind: .platform, message: "nothing was recalled")
     }
 
     /// A writer for an agent's reply: a C2C stream when a passive route exists, else one message at the end.

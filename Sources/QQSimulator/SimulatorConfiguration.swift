@@ -31,6 +31,8 @@ public struct SimulatorConfiguration: Sendable {
     public var c2cPassiveReplyBudget = 4
     /// Passive replies accepted per group msg_id.
     public var groupPassiveReplyBudget = 5
+    /// How long after sending the bot may recall a message (2026 documents: 2 minutes).
+    public var recallWindow: Duration = .seconds(120)
     /// Sets both budgets.
     public var passiveReplyBudget: Int {
         get { min(c2cPassiveReplyBudget, groupPassiveReplyBudget) }

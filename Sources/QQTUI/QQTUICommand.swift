@@ -19,7 +19,7 @@ struct QQTUICommand: AsyncParsableCommand {
             """,
         version: QQTUIVersion.string,
         subcommands: [ConsoleCommand.self, SimCommand.self, ServeCommand.self, AttachCommand.self, StatusCommand.self,
-                      SendCommand.self, ExportCommand.self,
+                      SendCommand.self, RecallCommand.self, ExportCommand.self,
                       SearchCommand.self, AliasCommand.self, ConfigCommand.self, BenchCommand.self],
         defaultSubcommand: ConsoleCommand.self)
 }

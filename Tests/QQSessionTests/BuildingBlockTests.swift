@@ -151,7 +151,7 @@ struct FrameDecodingTests {
 
     @Test("unknown dispatch types are kept raw")
     func rawDispatch() throws {
-        let f = try GatewayFrame.decode(#"{"op":0,"s":6,"t":"INTERACTION_CREATE","id":"E","d":{"id":"I1","data":{"x":1}}}"#)
+        let f = try GatewayFrame.decode(#"{"op":0,"s":6,"t":"MESSAGE_AUDIT_PASS","id":"E","d":{"id":"I1","data":{"x":1}}}"#)
         guard case .raw(let json) = f.payload else { Issue.record("expected raw"); return }
         #expect(json["id"]?.stringValue == "I1")
     }

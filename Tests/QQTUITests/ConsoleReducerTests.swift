@@ -150,3 +150,80 @@ struct ConsoleReducerTests {
         #expect(d.decode(s("\u{01}\u{14}\u{03}")) == [.ctrl("a"), .ctrl("t"), .ctrl("c")])
     }
 }
+
+/// `/recall` on the console: which message it names, and what a recall looks like on screen.
+@Suite("Console recall")
+struct ConsoleRecallTests {
+    static let user = ConversationID.c2c("U1")
+
+    static func sent(_ text: String, id: String, by name: String? = "alice") -> OutboundMessage {
+        var m = OutboundMessage.new(.text, to: user, text: text, replyTo: nil, origin: "operator", id: id,
+                                    operatorName: name, createdAt: ConsoleFixture.morning)
+        m.status = .sent
+        return m
+    }
+
+    @Test("/recall names the last sent message (or the N-th last); a recall event marks it ↶ with who did it")
+    func recallCommand() {
+        var f = ConsoleFixture()
+        f.receive(Self.user, from: "U1", "发票", id: "m1")
+        f.apply(.outbound(Self.sent("第一条", id: "out-1")))
+        f.apply(.outbound(Self.sent("第二条", id: "out-2")))
+        f.key(.text("/recall")); #expect(f.key(.enter) == [.recall(nil, Self.user)])
+        f.key(.text("/recall 2")); #expect(f.key(.enter) == [.recall("out-1", Self.user)])
+        f.key(.text("/recall 3")); #expect(f.key(.enter) == [])
+        #expect(f.state.note?.text.contains("choose 1…2") == true)
+        f.key(.text("/recall out-7")); #expect(f.key(.enter) == [.recall("out-7", Self.user)])
+
+        f.apply(.recall(Recall(conversation: Self.user, outboundID: "out-2", qqMessageIDs: ["Q2"], operatorName: "bob",
+                               at: ConsoleFixture.morning)))
+        #expect(f.state.conversations[Self.user]?.entry("out-2")?.recalledBy == "bob")
+        let screen = f.render().snapshot
+        #expect(screen.contains("↶"), "\(screen)")
+        #expect(screen.contains("recalled by bob"), "\(screen)")
+        // The recalled one no longer counts: /recall 1 is now the first message.
+        f.key(.text("/recall 1")); #expect(f.key(.enter) == [.recall("out-1", Self.user)])
+    }
+}
+
+/// A button press on the console: shown in its conversation; the human button makes it WAITING.
+@Suite("Console button presses")
+struct ConsolePressTests {
+    static let user = ConversationID.c2c("U1")
+
+    @Test("the human button: the press shows, the conversation is HUMAN and WAITING, the operator is rung and notified")
+    func humanPress() {
+        var f = ConsoleFixture()
+        f.state.settings.notify = true
+        f.receive(Self.user, from: "U1", "订单", id: "m1")
+        f.receive(.c2c("U2"), from: "U2", "别的", id: "m2")
+        f.apply(.ownership(OwnershipChange(conversation: Self.user, owner: "agent", actor: "operator", reason: nil)))
+        var reply = OutboundMessage.sentReply(id: "out-1", to: Self.user)
+        reply.text = "已发货"
+        f.apply(.outbound(reply))
+        #expect(f.state.conversations[Self.user]?.waitingSince == nil)
+        // The session hands it to a person (ownership), then the press arrives.
+        f.apply(.ownership(OwnershipChange(conversation: Self.user, owner: "human", actor: "user", reason: "the user pressed “转人工”")))
+        let press = Interaction(id: "INT-1", conversation: Self.user, userOpenID: "U1", buttonID: "qqtui-human",
+                                buttonData: HandoffPolicy.humanButtonData, label: "转人工", receivedAt: ConsoleFixture.morning)
+        let effects = f.apply(.interaction(press))
+        #expect(effects.contains(.bell))
+        #expect(effects.contains { if case .notify(_, let body) = $0 { return body.contains("asks for a person") }; return false })
+        #expect(f.state.conversations[Self.user]?.owner == .human)
+        #expect(f.state.conversations[Self.user]?.waitingSince != nil)
+        #expect(f.state.conversations[Self.user]?.entry("INT-1")?.text == "pressed “转人工”")
+        // "Someone is coming" (qqtui's own line) does not answer the user: still WAITING.
+        var answer = OutboundMessage.sentReply(id: "out-2", to: Self.user)
+        answer.origin = "auto"
+        answer.text = "马上为您转接"
+        f.apply(.outbound(answer))
+        #expect(f.state.conversations[Self.user]?.waitingSince != nil)
+        let screen = f.render().snapshot
+        #expect(screen.contains("pressed “转人工”") && screen.contains("HUMAN"), "\(screen)")
+        // Any other button is just shown.
+        let other = Interaction(id: "INT-2", conversation: .c2c("U2"), userOpenID: "U2", buttonID: "b1", buttonData: "是",
+                                label: "是", receivedAt: ConsoleFixture.morning)
+        #expect(f.apply(.interaction(other)) == [])
+        #expect(f.state.conversations[.c2c("U2")]?.entry("INT-2") != nil)
+    }
+}

@@ -167,7 +167,7 @@ struct ConsoleTriageTests {
         try assertSnapshot(first, named: "help-80x24")
         for _ in 0..<10 { f.key(.pageDown) }
         let end = f.render().snapshot
-        #expect(end.contains("✓ … ✗ ⊘") && !end.contains("more lines"), "\(end)")
+        #expect(end.contains("✓ … ✗ ⊘ ↶") && !end.contains("more lines"), "\(end)")
         f.key(.escape)
         #expect(f.state.overlay == nil)
     }

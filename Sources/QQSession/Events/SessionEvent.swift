@@ -20,6 +20,10 @@ public enum SessionEvent: Sendable, Hashable, Codable {
     case ownership(OwnershipChange)
     /// An agent turn started, streamed, asked, or ended.
     case agent(AgentActivity)
+    /// A sent message was recalled from the user's chat.
+    case recall(Recall)
+    /// A user pressed a button under one of the bot's messages.
+    case interaction(Interaction)
 
     /// The `type` tag of the JSON form.
     public var type: String {
@@ -33,10 +37,12 @@ public enum SessionEvent: Sendable, Hashable, Codable {
         case .streamFrame: return "stream_frame"
         case .ownership: return "ownership"
         case .agent: return "agent"
+        case .recall: return "recall"
+        case .interaction: return "interaction"
         }
     }
 
-    private enum CodingKeys: String, CodingKey { case type, gateway, message, conversation, raw, notice, outbound, streamFrame = "stream_frame", ownership, agent }
+    private enum CodingKeys: String, CodingKey { case type, gateway, message, conversation, raw, notice, outbound, streamFrame = "stream_frame", ownership, agent, recall, interaction }
 
     /// `{"type": "message", "message": {…}}`: one flat tag, the payload under a key of the same name.
     public func encode(to encoder: any Encoder) throws {
@@ -52,6 +58,8 @@ public enum SessionEvent: Sendable, Hashable, Codable {
         case .streamFrame(let v): try c.encode(v, forKey: .streamFrame)
         case .ownership(let v): try c.encode(v, forKey: .ownership)
         case .agent(let v): try c.encode(v, forKey: .agent)
+        case .recall(let v): try c.encode(v, forKey: .recall)
+        case .interaction(let v): try c.encode(v, forKey: .interaction)
         }
     }
 
@@ -67,6 +75,8 @@ public enum SessionEvent: Sendable, Hashable, Codable {
         case "stream_frame": self = .streamFrame(try c.decode(StreamFrameEvent.self, forKey: .streamFrame))
         case "ownership": self = .ownership(try c.decode(OwnershipChange.self, forKey: .ownership))
         case "agent": self = .agent(try c.decode(AgentActivity.self, forKey: .agent))
+        case "recall": self = .recall(try c.decode(Recall.self, forKey: .recall))
+        case "interaction": self = .interaction(try c.decode(Interaction.self, forKey: .interaction))
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown event type \(other)")
         }
@@ -138,6 +148,10 @@ public struct Notice: Sendable, Hashable, Codable {
         case sendFallback = "send_fallback"
         case storeError = "store_error"
         case agentError = "agent_error"
+        /// A user pressed the human button: they wait for a person.
+        case humanRequested = "human_requested"
+        /// A button press could not be acknowledged.
+        case interactionError = "interaction_error"
     }
     /// How much it matters.
     public var level: Level

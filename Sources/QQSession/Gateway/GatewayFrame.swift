@@ -29,6 +29,7 @@ struct GatewayFrame: Sendable {
         case message(MessagePayload)
         case groupRobot(GroupRobotPayload)
         case friend(FriendPayload)
+        case interaction(InteractionPayload)
         case raw(JSONValue)
         case undecodable(reason: String, raw: JSONValue?)
     }
@@ -93,6 +94,8 @@ extension GatewayFrame: Decodable {
             return typed(GroupRobotPayload.self) { .groupRobot($0) }
         case "FRIEND_ADD", "FRIEND_DEL", "C2C_MSG_REJECT", "C2C_MSG_RECEIVE":
             return typed(FriendPayload.self) { .friend($0) }
+        case "INTERACTION_CREATE":
+            return typed(InteractionPayload.self) { .interaction($0) }
         default:
             return .raw((try? c.decodeIfPresent(JSONValue.self, forKey: .d)) ?? .null)
         }

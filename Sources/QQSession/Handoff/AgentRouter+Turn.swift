@@ -136,10 +136,11 @@ extension AgentRouter {
                 return true
             }
             delivering[turn.id] = writer
-            _ = await writer.finish()
+            let delivered = await writer.finish()
             delivering[turn.id] = nil
             timer.cancel()
             if await timer.value { outcome = .failed(reason: reason) }
+            if delivered.status == .sent, case .completed = outcome { await offerHumanButton(conversation, replyTo: turn.replyTo) }
         }
         emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: .finished(outcome, text: turn.text))))
         startTurnIfIdle(conversation)

@@ -10,6 +10,9 @@ actor AgentRouter {
     let store: MessageStore?
     let emit: @Sendable (SessionEvent) -> Void
     let makeWriter: @Sendable (ConversationID, String?) -> ReplyWriter
+    /// Sends the agent side's short messages (the human button, its answer): conversation, the
+    /// message answered, text, buttons, and whether it may take the last passive reply.
+    let sendLine: @Sendable (ConversationID, String?, String, Keyboard?, _ mayTakeLast: Bool) async -> Void
     let logger: Logger
     /// What the turn timeouts are measured on.
     let clock: SessionClock
@@ -22,7 +25,9 @@ actor AgentRouter {
     static let transcriptLimit = 200
 
     init(backend: (any AgentBackend)?, policy: HandoffPolicy, store: MessageStore?, logger: Logger, clock: SessionClock = .continuous,
-         emit: @escaping @Sendable (SessionEvent) -> Void, makeWriter: @escaping @Sendable (ConversationID, String?) -> ReplyWriter) {
+         emit: @escaping @Sendable (SessionEvent) -> Void, makeWriter: @escaping @Sendable (ConversationID, String?) -> ReplyWriter,
+         sendLine: @escaping @Sendable (ConversationID, String?, String, Keyboard?, Bool) async -> Void = { _, _, _, _, _ in }) {
+        self.sendLine = sendLine
         self.backend = backend
         self.clock = clock
         self.policy = policy
@@ -99,7 +104,7 @@ actor AgentRouter {
         if m.direction == "in" {
             s.append(ChatMessage(role: .user, author: m.author, text: m.text, at: m.createdAt), id: m.uid, limit: transcriptLimit)
             if let author = m.author { s.lastUserMessage = (m.uid, author) }
-        } else if ["sent", "cancelled"].contains(m.status), !m.text.isEmpty {
+        } else if ["sent", "cancelled"].contains(m.status), !m.text.isEmpty, m.origin != "auto" {
             s.append(ChatMessage(role: .assistant, author: m.origin == "agent" ? "agent" : "operator", text: m.text, at: m.createdAt),
                      id: m.uid, limit: transcriptLimit)
         }

@@ -35,6 +35,23 @@ public struct HandoffPolicy: Sendable, Hashable {
     /// In groups, only messages that @-mention the bot start a turn (others are context); off: every
     /// group message the bot receives does.
     public var groupMentionOnly = true
+    /// The label of a button under the agent's replies that hands the conversation to a person
+    /// (`[handoff] human_button`, e.g. "转人工"); nil: no button.
+    public var humanButton: String?
+    /// The line the button comes with (one message after the agent's reply).
+    public var humanButtonPrompt = "需要人工服务请点这里"
+    /// What the user is told after pressing it.
+    public var humanAnswer = "已为您转接人工客服，请稍候，马上有人回复您。"
+    /// The callback data of the human button.
+    public static let humanButtonData = "qqtui:human"
+
+    /// The human button as a keyboard (nil when there is none).
+    public var humanButtonKeyboard: Keyboard? {
+        guard let label = humanButton, !label.isEmpty else { return nil }
+        return Keyboard(rows: [[.init(id: "qqtui-human", label: label, visitedLabel: label, action: .callback,
+                                      data: Self.humanButtonData, style: 1)]])
+    }
+
     /// The defaults: human, queue, answer pending, operator takes over, 60 s / 120 s / 10 min, 40 messages.
     public init() {}
 }

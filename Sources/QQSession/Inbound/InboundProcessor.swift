@@ -35,11 +35,14 @@ final class InboundProcessor {
     private let positionKey: String?
     /// Holds the router back while a shown batch is not stored yet (nil: nobody routes).
     private let fence: CommitFence?
+    /// Labels of the buttons qqtui sent (an interaction carries only the data).
+    private let buttons: ButtonLabels?
 
     init(configuration: SessionConfiguration, downloader: AttachmentDownloader, ledger: LedgerBox, store: MessageStore? = nil,
-         downloads: DownloadRegistry = DownloadRegistry(), fence: CommitFence? = nil,
+         downloads: DownloadRegistry = DownloadRegistry(), fence: CommitFence? = nil, buttons: ButtonLabels? = nil,
          now: @escaping @Sendable () -> Date = { Date() }, emit: @escaping @Sendable (SessionEvent) -> Void) {
         self.fence = fence
+        self.buttons = buttons
         self.configuration = configuration
         self.downloader = downloader
         self.ledger = ledger
@@ -154,6 +157,8 @@ final class InboundProcessor {
                                           eventID: frame.id, receivedAt: now())
             ops.append(.touch(event))
             outputs.append(.conversation(.conversation(event), .c2c(p.openID)))
+        case .interaction(let p):
+            handleInteraction(p, frame: frame, &outputs, &ops)
         case .raw(let json):
             raw(frame, json, &outputs, &ops)
         case .undecodable(let reason, let json):
@@ -163,6 +168,42 @@ final class InboundProcessor {
         default:
             raw(frame, .null, &outputs, &ops)
         }
+    }
+
+    /// A button press: stored and shown in its conversation (guild presses stay raw events).
+    private func handleInteraction(_ p: InteractionPayload, frame: GatewayFrame, _ outputs: inout [Output], _ ops: inout [StoreOp]) {
+        let received = now()
+        let conversation: ConversationID, user: String
+        switch p.chatType {
+        case 1?:
+            conversation = .group(p.groupOpenID ?? "")
+            user = p.groupMemberOpenID ?? p.resolvedUserID ?? ""
+        case 2?:
+            user = p.userOpenID ?? p.resolvedUserID ?? ""
+            conversation = .c2c(user)
+        default:
+            return raw(frame, .null, &outputs, &ops)
+        }
+        guard !conversation.openID.isEmpty, !user.isEmpty else {
+            outputs.append(.event(.notice(Notice(level: .warning, kind: .malformedFrame,
+                message: "INTERACTION_CREATE \(p.id) has no \(user.isEmpty ? "user openid" : "group_openid")", subject: p.id, at: received))))
+            return
+        }
+        if seen.value(for: p.id, now: received) != nil {
+            outputs.append(.event(.notice(Notice(level: .debug, kind: .duplicate, message: "duplicate interaction \(p.id) ignored",
+                                                 subject: p.id, at: received))))
+            return
+        }
+        seen.set(p.id, true, expiresAt: received.addingTimeInterval(configuration.dedupWindow.seconds), now: received)
+        guard configuration.allowFrom.allows(user) else {
+            outputs.append(.event(.notice(Notice(level: .info, kind: .notAllowed, message: "button press from \(user) not in allow_from",
+                                                 subject: p.id, at: received))))
+            return
+        }
+        let interaction = Interaction(id: p.id, conversation: conversation, userOpenID: user, buttonID: p.buttonID,
+                                      buttonData: p.buttonData, label: buttons?.label(for: p.buttonData), receivedAt: received)
+        ops.append(.interaction(interaction))
+        outputs.append(.conversation(.interaction(interaction), conversation))
     }
 
     /// Events that allow a passive reply by `event_id` (qq-protocol.md §6.2) open a ledger entry.

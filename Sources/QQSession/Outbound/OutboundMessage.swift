@@ -53,6 +53,8 @@ public struct OutboundMessage: Sendable, Hashable, Codable {
     public var operatorName: String?
     /// The whole text (for a reply: everything the agent produced that was meant for QQ).
     public var text: String
+    /// Buttons under the message (sent with its last part, as markdown).
+    public var keyboard: Keyboard? = nil
     /// The inbound message it answers, when known.
     public var replyTo: String?
     public var status: Status

@@ -43,8 +43,11 @@ extension OutboundSender {
                 }
                 return false
             }
-            let markdown = useMarkdown
+            // Buttons ride on the last part, which then goes as markdown (keyboards need it).
+            let keyboard = i == message.parts.count - 1 && !markdownRefused.isOn ? message.keyboard : nil
+            let markdown = useMarkdown || keyboard != nil
             var body = textBody(message.parts[i].text, markdown: markdown)
+            if let keyboard { body["keyboard"] = keyboard.json }
             body.merge(Self.routing(reservation)) { $1 }
             update(&message) { m in
                 m.parts[i].status = .sending
@@ -73,7 +76,8 @@ extension OutboundSender {
                     textRetried = true
                     logger.notice("markdown refused by the platform (40034012): sending text for the rest of the run")
                     emit(.notice(Notice(level: .warning, kind: .sendFallback,
-                                        message: "markdown is not allowed for this bot (40034012): sending plain text from now on")))
+                                        message: "markdown is not allowed for this bot (40034012): sending plain text from now on"
+                                            + (keyboard != nil ? " (without its buttons)" : ""))))
                     reservation = reserve(for: message.conversation, replyingTo: message.replyTo)
                     continue
                 }

@@ -240,7 +240,7 @@ public final class MessageStore: Sendable {
                     SELECT MIN(m.created_at) FROM message m
                     WHERE m.conversation = c.id AND m.direction = 'in' AND COALESCE(m.source, '') != 'group'
                       AND m.rowid > COALESCE((SELECT o.rowid FROM message o
-                                              WHERE o.conversation = c.id AND o.direction = 'out' AND o.status = 'sent'
+                                              WHERE o.conversation = c.id AND o.direction = 'out' AND o.status = 'sent' AND o.origin != 'auto'
                                               ORDER BY o.rowid DESC LIMIT 1), 0)) AS waiting_since
                 FROM conversation c LEFT JOIN alias a ON a.openid = c.openid
                 ORDER BY c.last_activity DESC LIMIT ?

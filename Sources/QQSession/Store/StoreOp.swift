@@ -30,6 +30,10 @@ enum StoreOp: Sendable {
     case settleSending(detail: String, at: Date)
     /// A new status detail for a message (its status stays).
     case statusDetail(uid: String, detail: String)
+    /// A sent message was recalled from the user's chat (it stays, marked).
+    case recalled(uid: String, at: Date)
+    /// A user pressed a button (kept as an inbound row of kind `interaction`).
+    case interaction(Interaction)
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
@@ -110,6 +114,19 @@ enum StoreOp: Sendable {
                 """, arguments: [detail, at.timeIntervalSince1970])
         case .statusDetail(let uid, let detail):
             try db.cached(sql: "UPDATE message SET status_detail = ? WHERE uid = ?", arguments: [detail, uid])
+        case .interaction(let i):
+            try db.cached(sql: """
+                INSERT INTO message (uid, conversation, direction, origin, kind, author, text, raw_content, status, event_id,
+                    source, created_at, updated_at)
+                VALUES (?, ?, 'in', 'user', 'interaction', ?, ?, ?, 'received', ?, ?, ?, ?)
+                ON CONFLICT(uid) DO NOTHING
+                """, arguments: [i.id, i.conversation.description, i.userOpenID, i.summary, i.buttonData, i.id,
+                                 i.conversation.isGroup ? "group_at" : "c2c", i.receivedAt.timeIntervalSince1970,
+                                 i.receivedAt.timeIntervalSince1970])
+            if db.changesCount > 0 { try touch(db, i.conversation, at: i.receivedAt, preview: i.summary, inbound: true) }
+        case .recalled(let uid, let at):
+            try db.cached(sql: "UPDATE message SET recalled_at = ? WHERE uid = ? AND recalled_at IS NULL",
+                           arguments: [at.timeIntervalSince1970, uid])
         }
     }
 

@@ -119,6 +119,10 @@ enum StoreSchema {
             // Which operator's console sent a message (several consoles attach to one serve).
             try db.execute(sql: "ALTER TABLE message ADD COLUMN operator TEXT")
         }
+        migrator.registerMigration("v5-recall") { db in
+            // When a sent message was recalled from the user's chat (it stays in the store).
+            try db.execute(sql: "ALTER TABLE message ADD COLUMN recalled_at REAL")
+        }
         return migrator
     }
 }

@@ -33,6 +33,8 @@ public struct StoredMessage: Sendable, Hashable, Codable {
     /// Inbound: `c2c`, `group_at` (the bot was @-mentioned) or `group` (group context).
     public var source: String?
     public var attachments: [Attachment]
+    /// When a sent message was recalled from the user's chat (nil: it was not).
+    public var recalledAt: Date? = nil
     /// Inbound: the platform's time; outbound: when it was created.
     public var createdAt: Date
     public var updatedAt: Date
@@ -64,6 +66,7 @@ public struct StoredMessage: Sendable, Hashable, Codable {
         source = row["source"] as String?
         let json = row["attachments"] as String?
         attachments = json.flatMap { try? Self.decoder.decode([Attachment].self, from: Data($0.utf8)) } ?? []
+        recalledAt = (row["recalled_at"] as Double?).map(Date.init(timeIntervalSince1970:))
         createdAt = Date(timeIntervalSince1970: row["created_at"] as Double? ?? 0)
         updatedAt = Date(timeIntervalSince1970: row["updated_at"] as Double? ?? 0)
     }

@@ -21,6 +21,8 @@ public struct SentRecord: Sendable, Codable, Hashable {
     /// For a stream frame: its stream's id, and the stream's whole text after this frame.
     public var streamID: String?
     public var streamText: String?
+    /// When the bot recalled the message this request created (`DELETE …/messages/{id}`).
+    public var recalledAt: Date?
 }
 
 /// A faithful copy of a JSON value (the simulator keeps request bodies exactly).

@@ -55,6 +55,10 @@ extension SimPlatform {
         default:
             return .refused(11251, "请求参数错误：msg_type \(msgType)")
         }
+        if let keyboard = body["keyboard"] {
+            guard stream == nil else { return .refused(StreamCode.badState, "流式消息不支持 keyboard") }
+            if let problem = keyboardProblem(keyboard, msgType: msgType) { return .refused(40034010, "按钮参数错误：" + problem) }
+        }
         if let stream { return streamFrame(target: target, body: body, stream: stream, text: text, now: now) }
         let seq = body["msg_seq"]?.int ?? 1
         if let msgID = body["msg_id"]?.string {
@@ -69,6 +73,7 @@ extension SimPlatform {
             return .refused(40034102, "主动消息无权限")
         }
         if let msgID = body["msg_id"]?.string { noteAnswered(msgID) }
+        rememberButtons(body["keyboard"], isGroup: isGroup, target: target)
         return SendOutcome(status: 200, id: SimJSON.messageID())
     }
 

@@ -77,6 +77,12 @@ public actor SimPlatform {
     var answeredBurst: Set<String> = []
     var transcript: [SentRecord] = []
     var uploads: [String: (isGroup: Bool, expires: Date)] = [:]
+    /// Callback buttons the bot sent: where, their id, data and label.
+    var sentButtons: [(isGroup: Bool, target: String, id: String, data: String, label: String)] = []
+    /// Presses dispatched (INTERACTION_CREATE) and their acknowledgements.
+    var interactions: [SimInteraction] = []
+    /// Messages the bot sent, by id: where, when, and their transcript entry (for recalls).
+    var sentByID: [String: (isGroup: Bool, target: String, at: Date, record: Int)] = [:]
     var hostedFiles: [String: (data: Data, contentType: String)] = [:]
     var refuseCount: Int?
     var refuseUntil: Date?
@@ -163,6 +169,14 @@ public actor SimPlatform {
             entry.streamText = stream.record.text
         }
         transcript.append(entry)
+        if status == 200, method == "POST", let id, sentByID[id] == nil,
+           path.hasSuffix("/messages") || path.hasSuffix("/stream_messages") {
+            let parts = path.split(separator: "/")
+            if parts.count >= 4 {
+                sentByID[id] = (parts[1] == "groups", String(parts[2]).removingPercentEncoding ?? String(parts[2]),
+                                entry.at, transcript.count - 1)
+            }
+        }
     }
 
     /// Calls `body` with each authorized send or upload request (path, JSON body) as it arrives,

@@ -81,6 +81,18 @@ enum SimControlRoutes {
             await platform.clearSent()
             return SimJSON.response(["ok": true])
         }
+        router.post("/sim/press") { request, _ -> Response in
+            let (json, _) = await SimRouter.body(request, limit: 64 * 1024)
+            guard let user = json?["user_openid"]?.string, !user.isEmpty else { return bad("user_openid (string) is required") }
+            guard let button = json?["button"]?.string, !button.isEmpty else { return bad("button (label, id or data) is required") }
+            guard let press = await platform.userPresses(button: button, user: user, group: json?["group_openid"]?.string) else {
+                return bad("the bot sent no callback button \"\(button)\" to that conversation")
+            }
+            return SimJSON.response(press)
+        }
+        router.get("/sim/interactions") { _, _ -> Response in
+            SimJSON.response(await platform.pressed())
+        }
         router.get("/sim/streams") { _, _ -> Response in
             SimJSON.response(await platform.streamRecords())
         }

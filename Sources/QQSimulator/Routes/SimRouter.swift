@@ -64,6 +64,12 @@ enum SimRouter {
             return SimJSON.response(GatewayBot(url: await platform.gatewayURL(), shards: configuration.recommendedShards))
         }
 
+        router.put("/interactions/:target") { request, context -> Response in
+            try await handle(request, context, platform: platform, limit: configuration.maxBodyBytes, method: "PUT") { id, path, json in
+                await platform.acknowledge(interaction: id, body: json, path: path)
+            }
+        }
+
         for (prefix, isGroup) in [("/v2/users/:target", false), ("/v2/groups/:target", true)] {
             router.post(RouterPath(prefix + "/messages")) { request, context -> Response in
                 try await handle(request, context, platform: platform, limit: configuration.maxBodyBytes) { target, path, json in
@@ -77,6 +83,12 @@ enum SimRouter {
                     }
                 }
             }
+            router.delete(RouterPath(prefix + "/messages/:message")) { request, context -> Response in
+                let message = try context.parameters.require("message")
+                return try await handle(request, context, platform: platform, limit: configuration.maxBodyBytes, method: "DELETE") { target, path, _ in
+                    await platform.recall(isGroup: isGroup, target: target, messageID: message, path: path)
+                }
+            }
             router.post(RouterPath(prefix + "/files")) { request, context -> Response in
                 try await handle(request, context, platform: platform, limit: configuration.maxBodyBytes) { target, path, json in
                     await platform.upload(isGroup: isGroup, target: target, path: path, body: json)
@@ -87,11 +99,11 @@ enum SimRouter {
 
     /// Authorization, body, and the platform's answer for a send/upload endpoint.
     private static func handle(_ request: Request, _ context: BasicRequestContext, platform: SimPlatform, limit: Int,
-                               _ apply: (String, String, JSONBody?) async -> SendOutcome) async throws -> Response {
+                               method: String = "POST", _ apply: (String, String, JSONBody?) async -> SendOutcome) async throws -> Response {
         let target = try context.parameters.require("target")
         let path = request.uri.path
         if let odd = await platform.takeOddResponse(.api) {
-            await platform.record(method: "POST", path: path, body: nil, status: odd.status, code: nil,
+            await platform.record(method: method, path: path, body: nil, status: odd.status, code: nil,
                                   message: "odd response injected", id: nil)
             return await oddAnswer(odd, clock: platform.clock)
         }

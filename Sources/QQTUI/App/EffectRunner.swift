@@ -56,6 +56,15 @@ struct EffectRunner: Sendable {
                                        reason: owner == .human ? "taken back" : "handed over")
             case .answerPermission(let request, let option, let id):
                 await session.answerPermission(request, optionID: option, in: id)
+            case .recall(let uid, let id):
+                do {
+                    let done = if let uid { try await session.recall(uid, in: id, by: who) }
+                               else { try await session.recallLast(in: id, by: who) }
+                    let parts = done.qqMessageIDs.count
+                    inbox.post(.status("recalled from \(id)" + (parts > 1 ? " (\(parts) QQ messages)" : ""), .info))
+                } catch {
+                    inbox.post(.status("not recalled: " + Self.describeFully(error), .error))
+                }
             case .loadPage(let id, let before):
                 guard let store else { inbox.post(.pageLoaded(id, [], complete: true)); return }
                 do {
@@ -116,6 +125,13 @@ struct EffectRunner: Sendable {
     private static func pageStart(_ before: String?, in store: MessageStore) async throws -> PageStart? {
         guard let before else { return PageStart(row: nil) }
         return try await store.message(uid: before).map { PageStart(row: $0.rowID) }
+    }
+
+    /// An error with its QQ codes (a refusal names the code the operator looks up).
+    private static func describeFully(_ error: any Error) -> String {
+        guard var qq = error as? QQError else { return "\(error)" }
+        qq.context = nil
+        return qq.description
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -27,6 +27,9 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Send this image file.", valueName: "path"))
     var image: String?
 
+    @Option(help: ArgumentHelp("Buttons under the text: rows split by ';', buttons by ',', each LABEL, LABEL=DATA (a callback) or LABEL=https://… (a link). Sent as markdown.", valueName: "spec"))
+    var buttons: String?
+
     @Flag(help: "Stream standard input as an agent reply.")
     var stream = false
 
@@ -37,6 +40,10 @@ struct SendCommand: AsyncParsableCommand {
         guard ConversationID(operatorTarget: to) != nil else { throw ValidationError(ConversationID.targetProblem("--to", to)) }
         if stream, image != nil || !text.isEmpty { throw ValidationError("--stream reads standard input; give no text or --image") }
         if !stream, image == nil, text.isEmpty { throw ValidationError("nothing to send: give a text, --image or --stream") }
+        if let buttons {
+            if stream || image != nil { throw ValidationError("--buttons go under a text: not with --stream or --image") }
+            do { _ = try Keyboard.parse(buttons) } catch { throw ValidationError(error.message) }
+        }
     }
 
     func run() async throws {
@@ -61,7 +68,8 @@ struct SendCommand: AsyncParsableCommand {
             result = await session.sendImage(path: AppConfig.expand(image), caption: text.joined(separator: " "), to: conversation,
                                              replyingTo: replyTo)
         } else {
-            result = await session.send(text.joined(separator: " "), to: conversation, replyingTo: replyTo)
+            result = await session.send(text.joined(separator: " "), to: conversation, replyingTo: replyTo,
+                                        keyboard: try buttons.map { try Keyboard.parse($0) })
         }
         await session.shutdown()
         let saved = await CLI.closeStore(store)

@@ -55,9 +55,24 @@ extension ConfigLoader {
             guard ["mention", "all"].contains(v) else { throw t.fail("group_trigger", "\"\(v)\" is not one of mention, all") }
             s.handoff.groupMentionOnly = v == "mention"
         }
+        if let v = try t.string("human_button") {
+            let label = v.trimmingCharacters(in: .whitespaces)
+            guard !label.isEmpty, label.count <= 20 else { throw t.fail("human_button", "a button label of 1 to 20 characters, such as \"转人工\"") }
+            s.handoff.humanButton = label
+            // A press arrives as INTERACTION_CREATE: subscribe to it.
+            s.intents.formUnion(.interaction)
+        }
+        if let v = try t.string("human_button_prompt") {
+            guard !v.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw t.fail("human_button_prompt", "must not be empty") }
+            s.handoff.humanButtonPrompt = v
+        }
+        if let v = try t.string("human_answer") {
+            guard !v.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw t.fail("human_answer", "must not be empty") }
+            s.handoff.humanAnswer = v
+        }
         try t.rejectUnknownKeys(known: ["default_owner", "busy", "answer_pending_on_handover", "operator_reply_takes_over",
                                         "first_event_timeout_s", "idle_timeout_s", "turn_timeout_s", "history_messages", "max_reply_length",
-                                        "group_trigger"])
+                                        "group_trigger", "human_button", "human_button_prompt", "human_answer"])
     }
 
     /// `[agent]`: which backend answers the conversations handed to the agent.

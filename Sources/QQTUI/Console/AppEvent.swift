@@ -38,6 +38,8 @@ enum Effect: Sendable, Equatable {
     /// Drop the agent's draft `id` (the others stay).
     case discardDraft(UUID, ConversationID)
     case setOwner(Owner, ConversationID)
+    /// Recall a sent message (its `out-…` or QQ id; nil: the last one sent here that can be).
+    case recall(String?, ConversationID)
     case answerPermission(requestID: String, optionID: String?, ConversationID)
     /// Load a page older than the message `before` (nil: the newest page).
     case loadPage(ConversationID, before: String?)

@@ -91,7 +91,34 @@ extension ConsoleState {
             return []
         case .agent(let activity):
             return agent(activity, now: now)
+        case .recall(let r):
+            conversations[r.conversation]?.update(r.outboundID) { $0.markRecalled(by: r.operatorName) }
+            return []
+        case .interaction(let i):
+            return pressed(i, now: now)
         }
+    }
+
+    /// A user pressed a button: shown in the conversation; the human button makes it WAITING and rings
+    /// (whoever owned it: the user asked for a person).
+    private mutating func pressed(_ i: Interaction, now: Date) -> [Effect] {
+        ensure(i.conversation, at: i.receivedAt)
+        conversations[i.conversation]?.upsert(MessageEntry(uid: i.id, at: i.receivedAt, sender: .user(openID: i.userOpenID),
+                                                           text: i.summary, status: .received))
+        touch(i.conversation, at: i.receivedAt)
+        guard i.buttonData == HandoffPolicy.humanButtonData else { return [] }
+        conversations[i.conversation]?.lastAddressed = i.receivedAt
+        conversations[i.conversation]?.waitingSince = i.receivedAt
+        if i.conversation != selected || !opened { conversations[i.conversation]?.unread += 1 }
+        say("\(name(of: i.conversation)) asks for a person", .warning, now: now)
+        var effects: [Effect] = []
+        if settings.bell { effects.append(.bell) }
+        if settings.notify {
+            let who = label(of: .user(openID: i.userOpenID))
+            effects.append(.notify(title: "qqtui · \(name(of: i.conversation))", body: TextWidth.clip("\(who) asks for a person", to: 200)))
+        }
+        if selected == nil { effects += select(i.conversation, open: false) }
+        return effects
     }
 
     private mutating func received(_ m: InboundMessage, now: Date) -> [Effect] {
@@ -143,6 +170,8 @@ extension ConsoleState {
             if m.conversation == selected { conversations[m.conversation]?.anchor = nil }
         }
         switch m.status {
+        case .sent where m.origin == "auto":
+            break   // qqtui's own line (the human button, "someone is coming"): the user still waits
         case .sent:
             // Answered (by the operator or the agent): nobody waits here any more, unless the reply
             // answers an older message than the user's last, or the user wrote again meanwhile.

@@ -41,6 +41,32 @@ extension ConsoleState {
         return [.send(body, to: id)]
     }
 
+    /// `/recall` (the last message sent here), `/recall N` (the N-th last) or `/recall ID`.
+    private mutating func recall(_ argument: String, in id: ConversationID, now: Date) -> [Effect] {
+        guard !argument.isEmpty else {
+            say("recalling the last message sent here…", now: now)
+            return [.recall(nil, id)]
+        }
+        guard let n = Int(argument) else {
+            say("recalling \(argument)…", now: now)
+            return [.recall(argument, id)]
+        }
+        // Counted on screen: the messages sent here that QQ got and nobody recalled yet, newest first.
+        let sent = (conversations[id]?.entries ?? []).reversed().filter {
+            guard $0.status == .sent, $0.recalledBy == nil, $0.isStored else { return false }
+            if case .user = $0.sender { return false }
+            return true
+        }
+        guard n >= 1, n <= sent.count else {
+            say(sent.isEmpty ? "nothing sent here can be recalled" : "choose 1…\(sent.count) (1 is the last message sent here)",
+                .warning, now: now)
+            return []
+        }
+        let target = sent[n - 1]
+        say("recalling “\(TextWidth.clip(TextSanitizer.line(target.text), to: 30))”…", now: now)
+        return [.recall(target.uid, id)]
+    }
+
     private mutating func remember(_ line: String) {
         if history.last != line { history.append(line) }
         if history.count > 500 { history.removeFirst(history.count - 500) }
@@ -49,7 +75,7 @@ extension ConsoleState {
 
     /// The commands, for the help screen and completion.
     static let commands = ["handoff", "takeback", "draft", "done", "next", "goto", "find", "search", "canned", "retry",
-                           "alias", "image", "allow", "deny", "reconnect", "help", "quit"]
+                           "alias", "image", "recall", "allow", "deny", "reconnect", "help", "quit"]
 
     private mutating func command(_ line: String, now: Date) -> [Effect] {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
@@ -114,6 +140,9 @@ extension ConsoleState {
             guard !argument.isEmpty else { say("usage: /image PATH", .warning, now: now); return [] }
             conversations[id]?.anchor = nil
             return [.sendImage(path: AppConfig.expand(argument), to: id)]
+        case "recall":
+            guard let id = needsConversation() else { return [] }
+            return recall(argument, in: id, now: now)
         case "allow", "deny":
             guard let id = selected, let request = conversations[id]?.permission else {
                 say("the agent is not asking for anything here", .warning, now: now)

@@ -44,6 +44,8 @@ struct MessageEntry: Sendable, Equatable {
     /// How an inbound group message reached the bot: `.mention` @-mentioned it, `.context` is group
     /// talk the bot only overheard; nil for private messages and everything outbound.
     var address: Address?
+    /// Set once a sent message was recalled from the user's chat: who did it, when known ("" if not).
+    private(set) var recalledBy: String?
     /// Bumped on every change (the wrap cache's key).
     private(set) var version = 0
 
@@ -77,6 +79,13 @@ struct MessageEntry: Sendable, Equatable {
         version += 1
     }
 
+    /// Marks it recalled (by `operatorName` when known).
+    mutating func markRecalled(by operatorName: String?) {
+        guard recalledBy == nil else { return }
+        recalledBy = operatorName ?? ""
+        version += 1
+    }
+
     /// True when the store has it (not a draft or a line from qqtui).
     var isStored: Bool { sender != .system && status != .draft && !uid.hasPrefix(Self.draftPrefix) }
 
@@ -100,7 +109,7 @@ extension MessageEntry {
     init(_ m: OutboundMessage) {
         var text = m.text
         if m.kind == .image, text.isEmpty { text = "[image]" }
-        self.init(uid: m.id, at: m.createdAt, sender: m.origin == "agent" ? .agent : .operatorSide(name: m.operatorName), text: text,
+        self.init(uid: m.id, at: m.createdAt, sender: m.origin == "agent" || m.origin == "auto" ? .agent : .operatorSide(name: m.operatorName), text: text,
                   status: Self.status(of: m))
     }
 
@@ -108,7 +117,7 @@ extension MessageEntry {
     init(_ m: StoredMessage) {
         let sender: Sender
         if m.direction == "in" { sender = .user(openID: m.author ?? "?") }
-        else { sender = m.origin == "agent" ? .agent : .operatorSide(name: m.operatorName) }
+        else { sender = m.origin == "agent" || m.origin == "auto" ? .agent : .operatorSide(name: m.operatorName) }
         let status: Status
         switch m.status {
         case "received": status = .received
@@ -125,6 +134,7 @@ extension MessageEntry {
         self.init(uid: m.uid, rowID: m.rowID, at: m.createdAt, sender: sender, text: text,
                   attachments: m.attachments.map(Self.attachmentLine), status: status)
         if m.direction == "in" { address = m.source == "group_at" ? .mention : m.source == "group" ? .context : nil }
+        if m.recalledAt != nil { recalledBy = "" }
     }
 
     /// A line from qqtui.

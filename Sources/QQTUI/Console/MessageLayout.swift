@@ -67,7 +67,9 @@ enum MessageLayout {
         var prefix = StyledLine()
         if !compact { prefix.add(clock(entry.at) + " ", .dim) }
         // `@` marks a group message that @-mentions the bot; overheard group talk is dimmed.
-        if entry.address == .mention { prefix.add("@", .accent) } else { prefix.add(glyph(entry.status), statusStyle(entry.status)) }
+        if entry.address == .mention { prefix.add("@", .accent) }
+        else if entry.recalledBy != nil { prefix.add(recalledGlyph, .warning) }
+        else { prefix.add(glyph(entry.status), statusStyle(entry.status)) }
         let name = TextWidth.clip(label, to: senderWidth)
         prefix.add(" " + name + String(repeating: " ", count: max(0, senderWidth - TextWidth.cells(name))) + " ",
                    senderStyle(entry.sender))
@@ -75,6 +77,7 @@ enum MessageLayout {
         let textWidth = max(1, width - indent)
         let pad = String(repeating: " ", count: indent)
         let quiet = entry.sender == .system || entry.status == .draft || entry.status == .draftHandled || entry.address == .context
+            || entry.recalledBy != nil
         let bodyStyle: Style = quiet ? .dim : .normal
         var text = entry.text
         if entry.isStreaming { text += streamMarker }
@@ -91,7 +94,14 @@ enum MessageLayout {
                 out.append(line)
             }
         }
-        if let detail = detail(entry.status) {
+        if let by = entry.recalledBy {
+            let text = "recalled" + (by.isEmpty ? "" : " by " + TextSanitizer.line(by)) + ": the user no longer sees it"
+            for piece in TextWrap.lines(text, width: textWidth) {
+                var line = StyledLine(pad)
+                line.add(piece, .warning)
+                out.append(line)
+            }
+        } else if let detail = detail(entry.status) {
             for piece in TextWrap.lines(detail.text, width: textWidth) {
                 var line = StyledLine(pad)
                 line.add(piece, detail.style)
@@ -111,6 +121,9 @@ enum MessageLayout {
         let c = calendar.dateComponents([.hour, .minute], from: date)
         return String(format: "%02d:%02d", c.hour ?? 0, c.minute ?? 0)
     }
+
+    /// The status glyph of a recalled message.
+    static let recalledGlyph = "↶"
 
     private static func glyph(_ status: MessageEntry.Status) -> String {
         switch status {

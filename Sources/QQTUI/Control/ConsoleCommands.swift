@@ -81,6 +81,7 @@ struct ConsoleCommands: Sendable {
             case "alias": return .effect(.setAlias(openID: try need(l.openID, "openid"), name: l.name))
             case "search": return .effect(.search(try need(l.query, "query"), in: l.conversation))
             case "reconnect": return .effect(.reconnect)
+            case "recall": return .effect(.recall(l.uid, try need(l.conversation, "conversation")))
             case "hello": return .problem("hello was already said")
             default: return .problem("unknown command \"\(TextSanitizer.line(String(l.t.prefix(40))))\"")
             }
@@ -121,6 +122,8 @@ struct ConsoleCommands: Sendable {
             l = ClientLine(t: "search"); l.query = query; l.conversation = id
         case .reconnect:
             l = ClientLine(t: "reconnect")
+        case .recall(let uid, let id):
+            l = ClientLine(t: "recall"); l.uid = uid; l.conversation = id
         case .presence(let id, let typing):
             l = ClientLine(t: "presence"); l.conversation = id; l.typing = typing
         case .sendImage, .bell, .notify, .redraw, .quit:

@@ -124,7 +124,7 @@ final class RemoteBackend: ConsoleBackend {
 
     private static func reachesQQ(_ effect: Effect) -> Bool {
         switch effect {
-        case .send, .resend, .sendImageData, .sendDraft, .setOwner, .answerPermission: return true
+        case .send, .resend, .sendImageData, .sendDraft, .setOwner, .answerPermission, .recall: return true
         default: return false
         }
     }

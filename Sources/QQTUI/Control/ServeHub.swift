@@ -132,6 +132,8 @@ final class ServeHub: Sendable {
         case .ownership(let c): return c.conversation
         case .agent(let a): return a.conversation
         case .conversation(let e): return e.conversation
+        case .recall(let r): return r.conversation
+        case .interaction(let i): return i.conversation
         case .gateway, .raw, .notice: return nil
         }
     }

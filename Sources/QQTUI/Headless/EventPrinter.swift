@@ -39,6 +39,10 @@ struct EventPrinter: Sendable {
         case .agent(let a):
             guard let line = Self.describe(a, verbose: verbose) else { return nil }
             text = line
+        case .interaction(let i):
+            text = "button   \(i.conversation) \(i.userOpenID) \(i.summary)"
+        case .recall(let r):
+            text = "recalled \(r.conversation) \(r.outboundID)" + (r.operatorName.map { " by \($0)" } ?? "")
         }
         let safe = TextSanitizer.line(time + " " + text)
         guard let width else { return safe }

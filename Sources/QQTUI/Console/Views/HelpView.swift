@@ -92,6 +92,7 @@ enum HelpView {
             ("/retry", "send the last text that failed here again"),
             ("/alias NAME", "name this conversation (empty: forget the name)"),
             ("/image PATH", "send a picture"),
+            ("/recall [N | ID]", "take back from the user's chat the last message sent here (N: the N-th last; QQ allows 2 minutes)"),
             ("/allow N  /deny", "answer the agent's permission request"),
             ("/reconnect", "connect to the gateway again now"),
             ("/help  /quit", ""),
@@ -103,7 +104,7 @@ enum HelpView {
             ("↑ 12 more · 3 waiting", "conversations above (↓ below) the rows shown, and how many of them wait"),
             (nil, "Messages"),
             ("@", "a group message that @-mentions the bot (dimmed text: group talk the bot only overheard)"),
-            ("✓ … ✗ ⊘", "sent · sending · failed (/retry) · stopped by take-back"),
+            ("✓ … ✗ ⊘ ↶", "sent · sending · failed (/retry) · stopped by take-back · recalled (/recall)"),
         ]
     }
 
