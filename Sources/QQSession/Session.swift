@@ -91,7 +91,8 @@ public actor Session {
                                   sendLine: { conversation, msgID, text, keyboard, mayTakeLast in
                                       await Self.sendLine(text, keyboard: keyboard, to: conversation, replyTo: msgID,
                                                           mayTakeLast: mayTakeLast, sender: sender, lanes: lanes)
-                                  })
+                                  },
+                                  sendTyping: { conversation, msgID in await sender.sendTyping(to: conversation, replyTo: msgID) })
         (self.routerMessages, self.routerInbox) = AsyncStream.makeStream(of: InboundMessage.self, bufferingPolicy: .unbounded)
         (self.interactionStream, self.interactionInbox) = AsyncStream.makeStream(of: Interaction.self, bufferingPolicy: .unbounded)
         if let human = configuration.handoff.humanButtonKeyboard { buttons.remember(human) }

@@ -22,6 +22,9 @@ extension AgentRouter {
                                                  messages: newMessages.count), replyTo: replyTo)))
         turn.task = Task { await self.run(turn, request, backend) }
         turn.watchdog = Task { await self.watch(turn, conversation) }
+        if policy.typing, !conversation.isGroup, turn.mode == .agent {
+            turn.typing = Task { await self.showTyping(turn, conversation) }
+        }
     }
 
     /// The turn's current record, if it is still the conversation's running turn.
@@ -71,6 +74,7 @@ extension AgentRouter {
         switch event {
         case .textDelta(var text):
             guard !text.isEmpty, !turn.capped else { return }
+            turn.typing?.cancel()   // the words themselves are on their way
             let room = policy.maxReplyLength - turn.length
             let count = text.count
             if count > room {
@@ -105,6 +109,7 @@ extension AgentRouter {
         var s = state(conversation)
         s.turn = nil
         turn.watchdog?.cancel()
+        turn.typing?.cancel()
         var outcome: AgentActivity.Outcome
         switch turn.stopReason ?? .endTurn {
         case .endTurn, .other: outcome = .completed(cut: false)
@@ -163,6 +168,7 @@ extension AgentRouter {
         guard var s = conversations[conversation], let turn = s.turn else { return nil }
         s.turn = nil
         turn.watchdog?.cancel()
+        turn.typing?.cancel()
         if redo {
             s.seen = min(s.seen, turn.seenBefore)
             s.answerDue = true
@@ -190,6 +196,15 @@ extension AgentRouter {
                       limit: Self.transcriptLimit)
         if turn.mode == .draft {
             s.drafts.append(AgentDraft(id: turn.id, conversation: conversation, replyTo: turn.replyTo, text: turn.text))
+        }
+    }
+
+    /// The typing notice, again every ``HandoffPolicy/typingRefresh`` until the agent's first words
+    /// (or the end of the turn). Each one is a passive reply to the message the turn answers.
+    private func showTyping(_ turn: RunningTurn, _ conversation: ConversationID) async {
+        while !Task.isCancelled, current(conversation, turn.id) != nil, turn.text.isEmpty {
+            guard await sendTyping(conversation, turn.replyTo) else { return }
+            guard (try? await clock.sleep(for: policy.typingRefresh)) != nil else { return }
         }
     }
 

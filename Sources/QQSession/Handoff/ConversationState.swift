@@ -87,6 +87,8 @@ final class RunningTurn {
     var stopReason: StopReason?
     var task: Task<Void, Never>?
     var watchdog: Task<Void, Never>?
+    /// Sends the typing notice until the first words (nil: none).
+    var typing: Task<Void, Never>?
 
     init(id: UUID, mode: Owner, writer: ReplyWriter?, seenBefore: Int, seenAtStart: Int, replyTo: String?,
          startedAt: SessionClock.Instant) {

@@ -35,6 +35,13 @@ public struct HandoffPolicy: Sendable, Hashable {
     /// In groups, only messages that @-mention the bot start a turn (others are context); off: every
     /// group message the bot receives does.
     public var groupMentionOnly = true
+    /// While the agent works on a C2C answer (before its first words reach QQ), show the user "typing"
+    /// (`msg_type 6`, refreshed every ``typingRefresh``). It may spend a passive reply (one report
+    /// says it shares the budget), so it is only sent while more than two replies are left: one for
+    /// the answer and one for the operator. Off here; the app's config turns it on (`[agent] typing`).
+    public var typing = false
+    /// How often the typing notice is sent again while the agent has not written (it lasts 60 s).
+    public var typingRefresh: Duration = .seconds(50)
     /// The label of a button under the agent's replies that hands the conversation to a person
     /// (`[handoff] human_button`, e.g. "转人工"); nil: no button.
     public var humanButton: String?

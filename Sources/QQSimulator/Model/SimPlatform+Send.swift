@@ -44,7 +44,17 @@ extension SimPlatform {
             }
             text = markdown
             if text.count > configuration.maxContentLength { return .refused(40054007, "消息长度超限") }
-        case 3, 4, 6:
+        case 6:
+            // The typing notice: a passive reply like any other (it counts against the budget).
+            guard stream == nil else { return .refused(StreamCode.badState, "流式消息只支持文本和 markdown") }
+            guard body["input_notify"]?["input_type"]?.int == 1, let seconds = body["input_notify"]?["input_second"]?.int,
+                  (1...60).contains(seconds) else {
+                return .refused(11251, "请求参数错误：input_notify（input_type 1，input_second 1–60）")
+            }
+            guard body["msg_id"]?.string != nil || body["event_id"]?.string != nil else {
+                return .refused(11251, "请求参数错误：输入状态只能作为被动消息发送")
+            }
+        case 3, 4:
             guard stream == nil else { return .refused(StreamCode.badState, "流式消息只支持文本和 markdown") }
         case 7:
             guard stream == nil else { return .refused(StreamCode.badState, "流式消息只支持文本和 markdown") }
@@ -72,7 +82,7 @@ extension SimPlatform {
         } else if !configuration.proactiveAllowed {
             return .refused(40034102, "主动消息无权限")
         }
-        if let msgID = body["msg_id"]?.string { noteAnswered(msgID) }
+        if msgType != 6, let msgID = body["msg_id"]?.string { noteAnswered(msgID) }
         rememberButtons(body["keyboard"], isGroup: isGroup, target: target)
         return SendOutcome(status: 200, id: SimJSON.messageID())
     }

@@ -52,7 +52,10 @@ enum ConfigLoader {
         session.attachments.directory = AppConfig.dataDirectory + "/attachments"
         if let inbound = try root.section("inbound") { try readInbound(inbound, into: &session) }
         if let handoff = try root.section("handoff") { try readHandoff(handoff, into: &session) }
-        let agent = try root.section("agent").map { try readAgent($0, environment: environment, needsSecrets: needsSecrets) }
+        let agentSection = try root.section("agent")
+        let agent = try agentSection.map { try readAgent($0, environment: environment, needsSecrets: needsSecrets) }
+        // The typing notice while the agent works on a C2C answer: on unless turned off.
+        session.handoff.typing = try agentSection?.bool("typing") ?? true
         var logFile = AppConfig.stateDirectory + "/qqtui.log"
         var logLevel = Logger.Level.info
         if let log = try root.section("log") {

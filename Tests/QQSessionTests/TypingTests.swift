@@ -1,0 +1,89 @@
+import Foundation
+import QQSession
+import QQSimulator
+import Testing
+import TestSupport
+
+/// The typing notice (`msg_type 6`) while an agent works on a C2C answer, against the simulator on a
+/// manual clock: sent at once, refreshed every 50 s, never when it would leave the answer or the
+/// operator without a passive reply, and never after the agent's first words.
+@Suite("Typing notice", .timeLimit(.minutes(1)))
+struct TypingTests {
+    static func typing(_ c: inout SessionConfiguration) {
+        c.handoff.typing = true
+        c.handoff.firstEventTimeout = .seconds(3600)
+        c.handoff.idleTimeout = .seconds(3600)
+        c.handoff.turnTimeout = .seconds(7200)
+    }
+
+    static func notices(_ h: SimHarness) async -> [SentRecord] {
+        await h.platform.sent().filter { $0.body?["msg_type"]?.int == 6 }
+    }
+
+    @Test("typing while the agent thinks: at once, again after 50 s, then no more (two replies stay: the answer's and the operator's)")
+    func typingBudget() async throws {
+        let time = ManualClock()
+        let gates = AgentGates()
+        let agent = gates.agent("gate words; printf '查到了：已发货'")
+        try await SimHarness.run(clock: time, configure: Self.typing, agent: agent) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .c2c("U1"))
+            let message = await h.c2cMessage(from: "U1", "我的快递到哪了")
+            #expect(await eventually { await Self.notices(h).count == 1 })
+            let first = try #require(await Self.notices(h).first)
+            #expect(first.status == 200 && first.body?["msg_id"]?.string == message.id)
+            #expect(first.body?["input_notify"]?["input_type"]?.int == 1 && first.body?["input_notify"]?["input_second"]?.int == 60)
+            // 50 s later the agent still thinks: once more (4 → 3 → 2 replies left).
+            #expect(await time.waitForSleepers { $0 == .seconds(50) })
+            time.advance(by: .seconds(50))
+            #expect(await eventually { await Self.notices(h).count == 2 })
+            #expect(h.session.ledgerEntry(for: message.id)?.repliesLeft == 2)
+            // Two left are the answer's and the operator's: no third notice, however long it thinks.
+            time.advance(by: .seconds(50))
+            time.advance(by: .seconds(50))
+            gates.open("words")
+            #expect(await h.waitStreams { $0.first?.closed == true })
+            #expect(await Self.notices(h).count == 2)
+            let stream = try #require(await h.streams().first)
+            #expect(stream.text.contains("查到了：已发货") && stream.msgID == message.id)
+            #expect(h.session.ledgerEntry(for: message.id)?.repliesLeft == 1, "the operator still has a passive reply")
+            #expect(await Self.notices(h).allSatisfy { $0.status == 200 })
+        }
+    }
+
+    @Test("no typing after the first words, in groups, for drafts, or when [agent] typing is off")
+    func noTyping() async throws {
+        let time = ManualClock()
+        let gates = AgentGates()
+        let agent = gates.agent("printf '马上'; gate rest; printf '好了'")
+        try await SimHarness.run(clock: time, configure: Self.typing, agent: agent) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .c2c("U1"))
+            await h.c2cMessage(from: "U1", "在吗")
+            #expect(await h.recorder.waitForDelta(containing: "马上"))
+            #expect(await h.waitStreams { $0.first?.frames.isEmpty == false })
+            let before = await Self.notices(h).count
+            #expect(before <= 1, "at most the one sent before the words")
+            // The agent has written: time passes, no new notice.
+            time.advance(by: .seconds(120))
+            gates.open("rest")
+            #expect(await h.waitStreams { $0.first?.closed == true })
+            #expect(await Self.notices(h).count == before)
+            // A group, and a draft: never.
+            await h.session.setOwner(.agent, for: .group("G1"))
+            await h.groupMessage("G1", from: "M1", "群里问")
+            await h.session.setOwner(.draft, for: .c2c("U2"))
+            await h.c2cMessage(from: "U2", "草稿问")
+            #expect(await h.recorder.waitForTurns(3))
+            #expect(await Self.notices(h).count == before)
+        }
+        // Off: never.
+        try await SimHarness.run(configure: { $0.handoff.typing = false }, agent: shellAgent("printf '好'")) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .c2c("U1"))
+            await h.c2cMessage(from: "U1", "在吗")
+            #expect(await h.recorder.waitForTurns(1))
+            #expect(await Self.notices(h).isEmpty)
+        }
+    }
+}
