@@ -319,31 +319,53 @@ public actor Session {
     /// Uploads an image and sends it (with an optional caption).
     public func sendImage(_ data: Data, filename: String, caption: String = "", to conversation: ConversationID,
                           replyingTo msgID: String? = nil, origin: String = "operator", by operatorName: String? = nil) async -> OutboundMessage {
-        let message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: origin,
+        await sendFile(data, filename: filename, as: .image, caption: caption, to: conversation, replyingTo: msgID, origin: origin, by: operatorName)
+    }
+
+    /// Sends a local image file; an unreadable file is refused with the reason (nothing is sent).
+    public func sendImage(path: String, caption: String = "", to conversation: ConversationID,
+                          replyingTo msgID: String? = nil, by operatorName: String? = nil) async -> OutboundMessage {
+        await sendFile(path: path, as: .image, caption: caption, to: conversation, replyingTo: msgID, by: operatorName)
+    }
+
+    /// Uploads a file and sends it as `kind` (`msg_type 7`): an image, a video, SILK voice or any file.
+    /// A file over the platform's limit for its kind is refused before anything is uploaded; one over
+    /// the inline limit (`[replies] max_upload_mb`) goes through the chunked upload, its progress in
+    /// the message's part.
+    public func sendFile(_ data: Data, filename: String, as kind: MediaKind, caption: String = "", to conversation: ConversationID,
+                         replyingTo msgID: String? = nil, origin: String = "operator", by operatorName: String? = nil) async -> OutboundMessage {
+        let message = OutboundMessage.new(kind.messageKind, to: conversation, text: caption, replyTo: msgID, origin: origin,
                                           operatorName: operatorName, createdAt: clock.date)
         sender.emit(.outbound(message))
         let sender = self.sender
         await sender.persist(message)
         return await lanes.run(conversation) {
             var m = message
-            await sender.sendMedia(&m, data: data, filename: filename)
+            await sender.sendMedia(&m, data: data, filename: filename, kind: kind)
             return m
         }
     }
 
-    /// Sends a local image file; an unreadable file is refused with the reason (nothing is sent).
-    public func sendImage(path: String, caption: String = "", to conversation: ConversationID,
-                          replyingTo msgID: String? = nil, by operatorName: String? = nil) async -> OutboundMessage {
+    /// Sends a local file as `kind` (nil: guessed from its name); a missing, unreadable or too large
+    /// file is refused with the reason, before it is read whole or uploaded.
+    public func sendFile(path: String, as kind: MediaKind? = nil, caption: String = "", to conversation: ConversationID,
+                         replyingTo msgID: String? = nil, by operatorName: String? = nil) async -> OutboundMessage {
         let name = (path as NSString).lastPathComponent
-        guard let data = FileManager.default.contents(atPath: path) else {
-            var message = OutboundMessage.new(.image, to: conversation, text: caption, replyTo: msgID, origin: "operator",
+        let kind = kind ?? MediaKind.guess(name)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
+        var problem: String?
+        if size == nil { problem = FileManager.default.fileExists(atPath: path) ? "cannot read \(path)" : "no such file: \(path)" }
+        else if let size, let tooBig = OutboundSender.sizeProblem(size, filename: name, kind: kind) { problem = tooBig }
+        let data = problem == nil ? FileManager.default.contents(atPath: path) : nil
+        guard let data else {
+            var message = OutboundMessage.new(kind.messageKind, to: conversation, text: caption, replyTo: msgID, origin: "operator",
                                               operatorName: operatorName, createdAt: clock.date)
-            message.status = .refused(reason: "cannot read \(path)")
+            message.status = .refused(reason: problem ?? "cannot read \(path)")
             sender.emit(.outbound(message))
             await sender.persist(message)
             return message
         }
-        return await sendImage(data, filename: name, caption: caption, to: conversation, replyingTo: msgID, by: operatorName)
+        return await sendFile(data, filename: name, as: kind, caption: caption, to: conversation, replyingTo: msgID, by: operatorName)
     }
 
     /// The agent side's short message (the human button, its answer), in the conversation's lane.
@@ -395,6 +417,8 @@ public actor Session {
             throw QQError(kind: .configuration, message: "recall needs the store (it finds the message's QQ ids there)")
         }
         let found: RecallableMessage?
+        // What was just sent may still be on its way to the file.
+        try? await store.flush()
         do { found = try await store.recallable(id: id) } catch {
             throw QQError(kind: .store, message: "cannot read the store: \(error)")
         }
@@ -410,6 +434,7 @@ public actor Session {
             throw QQError(kind: .configuration, message: "recall needs the store (it finds the message's QQ ids there)")
         }
         let found: RecallableMessage?
+        try? await store.flush()
         do { found = try await store.lastRecallable(in: conversation) } catch {
             throw QQError(kind: .store, message: "cannot read the store: \(error)")
         }

@@ -31,6 +31,12 @@ public struct SimulatorConfiguration: Sendable {
     public var c2cPassiveReplyBudget = 4
     /// Passive replies accepted per group msg_id.
     public var groupPassiveReplyBudget = 5
+    /// Part size the chunked upload asks for (the platform's is several MB; tests use less).
+    public var uploadBlockSize = 4 << 20
+    /// `upload_config.retry_delay` in seconds.
+    public var uploadRetryDelay: Double = 1
+    /// Bytes a bot may upload in a day (openclaw-qqbot: 2 GB); past it, 40093002.
+    public var dailyUploadBytes = 2 << 30
     /// How long after sending the bot may recall a message (2026 documents: 2 minutes).
     public var recallWindow: Duration = .seconds(120)
     /// Sets both budgets.

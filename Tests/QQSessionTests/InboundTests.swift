@@ -92,7 +92,7 @@ struct InboundTests {
                 SimAttachment(contentType: "image/png", filename: "ok.png", data: good),
                 SimAttachment(contentType: "image/jpeg", filename: "big.jpg", data: Data(repeating: 0xAB, count: 10_000)),
                 SimAttachment(contentType: "image/png", filename: "gone.png", url: missing),
-                SimAttachment(contentType: "file", filename: "report.pdf", url: h.simulator.baseURL + "/sim/files/x/report.pdf"),
+                SimAttachment(contentType: "file", filename: "report.pdf", data: Data(repeating: 0x25, count: 1000)),
             ])
             _ = await h.platform.userSendsC2C(userOpenID: "U1", content: "after the files")
             #expect(await time.waitForSleepers { $0 == .seconds(30) }, "the black hole's download is under way")
@@ -115,7 +115,9 @@ struct InboundTests {
             #expect(a[3].state == .failed(reason: "download failed (HTTP 404)"))
             guard case .failed(let slow) = a[0].state else { Issue.record("slow download did not fail"); return }
             #expect(slow.contains("timed out"))
-            #expect(a[4].state == .remote, "non-images are not downloaded")
+            #expect(a[4].state == .downloaded, "files are downloaded like images (within the cap)")
+            #expect(a[4].data == nil, "only an image's bytes stay in memory")
+            #expect(a[4].localPath.flatMap { FileManager.default.contents(atPath: $0) } == Data(repeating: 0x25, count: 1000))
             #expect(a[3].placeholder == "[image gone.png: download failed (HTTP 404)]")
             #expect(await h.recorder.notices.filter { $0.kind == .downloadFailed }.count == 3)
         }

@@ -125,7 +125,13 @@ struct ConsoleOperatorTmuxTests {
         for i in 1...40 { _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "编号\(i)号") }
         _ = await sim.platform.userSendsC2C(userOpenID: "U2", content: "另一个人")
         #expect(await tmux.waitFor { $0.contains("编号40号") }, "\(tmux.screen)")
-        for _ in 0..<8 { await tmux.press("PageUp") }
+        // One PgUp at a time, each after the screen moved: a key pressed while an older page is still
+        // loading is not lost, but it can land before the page does (a loaded machine showed 编号4号).
+        for _ in 0..<12 where !tmux.screen.contains("编号1号") {
+            let before = tmux.screen
+            await tmux.press("PageUp")
+            _ = await tmux.waitFor(timeout: .seconds(3)) { $0 != before }
+        }
         #expect(await tmux.waitFor { $0.contains("编号1号") }, "PgUp never reached the first message:\n\(tmux.screen)")
         // Search from another conversation: Enter opens U1 at the hit, marked, not at the bottom.
         await tmux.press("Tab")

@@ -227,3 +227,32 @@ struct ConsolePressTests {
         #expect(f.state.conversations[.c2c("U2")]?.entry("INT-2") != nil)
     }
 }
+
+/// `/file` on the console and a file's upload progress on screen.
+@Suite("Console files")
+struct ConsoleFileTests {
+    static let user = ConversationID.c2c("U1")
+
+    @Test("/file PATH [as KIND] asks to send the file; while its parts go up the message shows the progress")
+    func fileCommand() {
+        var f = ConsoleFixture()
+        f.receive(Self.user, from: "U1", "发票", id: "m1")
+        f.key(.text("/file /tmp/发票 2026.pdf")); #expect(f.key(.enter) == [.sendFile(path: "/tmp/发票 2026.pdf", kind: nil, to: Self.user)])
+        f.key(.text("/file /tmp/a.wav as voice")); #expect(f.key(.enter) == [.sendFile(path: "/tmp/a.wav", kind: .voice, to: Self.user)])
+        f.key(.text("/file")); #expect(f.key(.enter) == [])
+        #expect(f.state.note?.text.contains("usage: /file PATH") == true)
+
+        var m = OutboundMessage.new(.file, to: Self.user, text: "", replyTo: nil, origin: "operator", id: "out-f", operatorName: "alice",
+                                    createdAt: ConsoleFixture.morning)
+        m.parts = [.init(index: 0, text: "发票.pdf", status: .sending, attempts: 0, uploaded: 3 << 20, size: 12 << 20)]
+        f.apply(.outbound(m))
+        var screen = f.render().snapshot
+        #expect(screen.contains("[file 发票.pdf]") && screen.contains("uploading 25 % of 12 MiB"), "\(screen)")
+        m.parts[0].uploaded = 12 << 20
+        m.parts[0].status = .sent
+        m.status = .sent
+        f.apply(.outbound(m))
+        screen = f.render().snapshot
+        #expect(!screen.contains("uploading") && screen.contains("✓ alice"), "\(screen)")
+    }
+}

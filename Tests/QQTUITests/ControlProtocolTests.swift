@@ -14,7 +14,8 @@ struct ControlProtocolTests {
         let draft = UUID()
         let effects: [Effect] = [
             .send("你好\n第二行 \"quoted\"", to: .c2c("U1")), .resend("再发", replyTo: "m1", to: id),
-            .sendImageData(Data([0, 1, 2, 255]), filename: "a.png", to: id), .sendDraft(draft, "草稿", replyTo: nil, to: id),
+            .sendFileData(Data([0, 1, 2, 255]), filename: "a.png", kind: .image, to: id),
+            .sendFileData(Data([9]), filename: "v.mp4", kind: .video, to: id), .recall(nil, id), .recall("out-1", id), .sendDraft(draft, "草稿", replyTo: nil, to: id),
             .discardDraft(draft, id), .setOwner(.draft, id), .answerPermission(requestID: "r1", optionID: nil, id),
             .loadPage(id, before: "m9"), .loadThrough(id, uid: "m3", before: nil), .markRead(id),
             .setAlias(openID: "U1", name: nil), .search("退款", in: nil), .reconnect,
@@ -30,7 +31,7 @@ struct ControlProtocolTests {
             }
             #expect(decoded == effect)
         }
-        for local in [Effect.bell, .redraw, .quit, .notify(title: "t", body: "b"), .sendImage(path: "/x", to: id)] {
+        for local in [Effect.bell, .redraw, .quit, .notify(title: "t", body: "b"), .sendFile(path: "/x", kind: nil, to: id)] {
             #expect(ConsoleCommands.line(for: local) == nil, "\(local) would go to serve")
         }
     }

@@ -30,6 +30,7 @@ struct RecallCommandTests {
         #expect(await Self.sent(sim, "第一条：正确") != nil)
         console.send(.send("第二条：发错了", to: .c2c("U1")))
         let wrong = try #require(await Self.sent(sim, "第二条：发错了"))
+        #expect(await Self.consoleSawSent(console, "第二条：发错了"))
 
         // `/recall` with no argument: the last message sent here.
         console.send(.recall(nil, .c2c("U1")))
@@ -56,6 +57,7 @@ struct RecallCommandTests {
         // A console's /recall that QQ refuses: the error with its code reaches that console.
         console.send(.send("第三条", to: .c2c("U1")))
         let third = try #require(await Self.sent(sim, "第三条"))
+        #expect(await Self.consoleSawSent(console, "第三条"))
         await sim.platform.apply(.oddResponses([OddResponse(status: 400, body: #"{"code":40064004,"message":"撤回消息超过时间限制"}"#)]))
         console.send(.recall(nil, .c2c("U1")))
         #expect(await console.waitFor { lines in lines.contains { $0.t == "status_note" && $0.message?.contains("not recalled") == true } })
@@ -70,6 +72,13 @@ struct RecallCommandTests {
         _ = await store.close()
         #expect(page.filter { $0.recalledAt != nil }.map(\.text).sorted() == ["第一条：正确", "第二条：发错了"])
         #expect(page.first { $0.text == "第三条" }?.recalledAt == nil)
+    }
+
+    /// Waits until the console saw the message with `text` sent (serve has its QQ id by then).
+    static func consoleSawSent(_ console: ControlTestClient, _ text: String) async -> Bool {
+        await console.waitFor { lines in
+            lines.contains { if case .outbound(let m)? = $0.event { return m.text == text && m.status == .sent }; return false }
+        }
     }
 
     /// The accepted POST whose body carried `text`, once it is there.

@@ -27,10 +27,11 @@ struct AttachmentDownloader: Sendable {
 
     /// True when `attachment` will be downloaded.
     func wantsDownload(_ attachment: Attachment) -> Bool {
-        policy.download && attachment.isImage && attachment.url.count > "https://".count
+        policy.download && attachment.url.count > "https://".count
     }
 
-    /// Downloads `attachment` if it is an image; failures become a `.failed` state, never an error.
+    /// Downloads `attachment` (images, voice, video, files: all within the size cap); failures become a
+    /// `.failed` state, never an error. Only an image's bytes stay in memory (the agent may read it).
     func resolve(_ attachment: Attachment, messageID: String, index: Int) async -> Attachment {
         guard wantsDownload(attachment) else { return attachment }
         var result = attachment
@@ -41,7 +42,7 @@ struct AttachmentDownloader: Sendable {
                 result.state = .failed(reason: "download failed (HTTP \(response.status))")
                 return result
             }
-            result.data = response.body
+            if attachment.isImage { result.data = response.body }
             result.size = response.body.count
             if result.width == nil || result.height == nil, let dims = ImageSize.of(response.body) {
                 result.width = dims.width
@@ -84,15 +85,7 @@ struct AttachmentDownloader: Sendable {
     }
 
     /// `512 B`, `4 KiB`, `20 MiB`, `1.5 MiB`.
-    static func formatBytes(_ n: Int) -> String {
-        if n < 1024 { return "\(n) B" }
-        let units = ["KiB", "MiB", "GiB"]
-        var value = Double(n) / 1024
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-        let text = value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
-        return text + " " + units[unit]
-    }
+    static func formatBytes(_ n: Int) -> String { ByteCount.text(n) }
 
     /// A file-name-safe version of `text` (no separators, no dot-files, at most 80 characters).
     static func safeName(_ text: String) -> String {

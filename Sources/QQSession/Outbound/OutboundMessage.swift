@@ -5,7 +5,7 @@ import Foundation
 public struct OutboundMessage: Sendable, Hashable, Codable {
     /// What is sent.
     public enum Kind: String, Sendable, Hashable, Codable {
-        case text, image
+        case text, image, video, voice, file
         /// An agent's reply: streamed in C2C, accumulated in groups.
         case reply
     }
@@ -41,6 +41,9 @@ public struct OutboundMessage: Sendable, Hashable, Codable {
         public var status: Status
         /// POSTs made for it (retries included).
         public var attempts: Int
+        /// A file's upload: bytes sent so far and its size (nil: not a file, or not started).
+        public var uploaded: Int? = nil
+        public var size: Int? = nil
     }
 
     /// Local id (`out-…`), stable across updates.

@@ -1,42 +1,38 @@
 import Foundation
 
 extension OutboundSender {
-    /// `file_type` of an upload.
-    enum FileType: Int, Sendable { case image = 1, video = 2, voice = 3, file = 4 }
-
     /// Uploads `data` and sends it as a media message (`msg_type 7`), with an optional caption.
     /// A passive media message carries msg_id + msg_seq; a proactive one carries no msg_id at all
-    /// (the platform refuses it with 40034024 otherwise).
-    func sendMedia(_ message: inout OutboundMessage, data: Data, filename: String, type: FileType = .image) async {
-        await uploadAndSend(&message, data: data, filename: filename, type: type)
+    /// (the platform refuses it with 40034024 otherwise). Files up to the inline limit go in one
+    /// request (base64); larger ones through the chunked upload, their progress on the part.
+    func sendMedia(_ message: inout OutboundMessage, data: Data, filename: String, kind: MediaKind = .image) async {
+        await uploadAndSend(&message, data: data, filename: filename, kind: kind)
         // Every way out (refused, failed upload, failed or accepted send) ends on disk.
         await persist(message)
     }
 
-    private func uploadAndSend(_ message: inout OutboundMessage, data: Data, filename: String, type: FileType) async {
+    private func uploadAndSend(_ message: inout OutboundMessage, data: Data, filename: String, kind: MediaKind) async {
         let index = message.parts.count
         update(&message) { m in
             m.status = .sending
             m.parts.append(.init(index: index, text: filename, status: .sending, attempts: 0))
         }
-        guard !data.isEmpty, data.count <= policy.maxUploadBytes else {
-            let reason = data.isEmpty ? "\(filename) is empty"
-                : "\(filename) is \(AttachmentDownloader.formatBytes(data.count)), over the \(AttachmentDownloader.formatBytes(policy.maxUploadBytes)) upload limit"
+        // Refused before anything is uploaded: the platform would refuse it after the upload.
+        if let reason = Self.sizeProblem(data.count, filename: filename, kind: kind) {
             update(&message) { m in
                 m.parts[index].status = .failed(reason: reason)
                 m.status = index == 0 ? .refused(reason: reason) : .failed(reason: reason)
             }
             return
         }
-        let base = Self.base(message.conversation)
         await persist(message)
-        let upload: [String: JSONValue] = [
-            "file_type": .number(Double(type.rawValue)), "file_data": .string(data.base64EncodedString()),
-            "srv_send_msg": .bool(false), "file_name": .string(filename)]
-        let uploaded = await post(base + "/files", body: upload, context: "upload \(filename)")
-        guard case .accepted(_, let answer) = uploaded, let info = answer?["file_info"]?.stringValue, !info.isEmpty else {
-            let error = uploaded.error ?? QQError(kind: .malformedResponse, message: "the upload answer has no file_info",
-                                                  context: "upload \(filename)")
+        let uploaded = data.count <= policy.maxUploadBytes
+            ? await uploadInline(data, filename: filename, kind: kind, to: message.conversation)
+            : await uploadChunked(data, filename: filename, kind: kind, message: &message, part: index)
+        let info: String
+        switch uploaded {
+        case .success(let fileInfo): info = fileInfo
+        case .failure(let error):
             fail(&message, part: index, error)
             return
         }
@@ -60,7 +56,7 @@ extension OutboundSender {
                 m.parts[index].attempts += 1
             }
             await persist(message)
-            switch await post(base + "/messages", body: body, context: "send \(filename) to \(message.conversation)") {
+            switch await post(Self.base(message.conversation) + "/messages", body: body, context: "send \(filename) to \(message.conversation)") {
             case .accepted(let id, _):
                 update(&message) { m in
                     m.parts[index].status = .sent
@@ -85,5 +81,27 @@ extension OutboundSender {
                 return
             }
         }
+    }
+}
+
+extension OutboundSender {
+    /// Why a file cannot be sent at all (nil: it can).
+    static func sizeProblem(_ size: Int, filename: String, kind: MediaKind) -> String? {
+        if size == 0 { return "\(filename) is empty" }
+        guard size > kind.limit else { return nil }
+        return "\(filename) is \(AttachmentDownloader.formatBytes(size)), over the \(AttachmentDownloader.formatBytes(kind.limit)) QQ takes for a\(kind == .image ? "n" : "") \(kind.rawValue)"
+    }
+
+    /// `POST …/files` with the bytes inline: the `file_info` to send.
+    func uploadInline(_ data: Data, filename: String, kind: MediaKind, to conversation: ConversationID) async -> Result<String, QQError> {
+        let upload: [String: JSONValue] = [
+            "file_type": .number(Double(kind.fileType)), "file_data": .string(data.base64EncodedString()),
+            "srv_send_msg": .bool(false), "file_name": .string(filename)]
+        let uploaded = await post(Self.base(conversation) + "/files", body: upload, context: "upload \(filename)")
+        guard case .accepted(_, let answer) = uploaded, let info = answer?["file_info"]?.stringValue, !info.isEmpty else {
+            return .failure(uploaded.error ?? QQError(kind: .malformedResponse, message: "the upload answer has no file_info",
+                                                      context: "upload \(filename)"))
+        }
+        return .success(info)
     }
 }

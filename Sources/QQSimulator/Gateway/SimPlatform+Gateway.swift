@@ -298,7 +298,13 @@ extension SimPlatform {
             garble = count > 0 ? (count, body, type, status, delay) : nil
         case .delayAnswers(let count, let delay):
             delays = count > 0 ? (count, delay) : nil
+        case .failPartUploads(let count):
+            failPartUploads = max(0, count)
+        case .busyUploads(let count):
+            busyUploads = max(0, count)
         case .clear:
+            failPartUploads = 0
+            busyUploads = 0
             refuseCount = nil
             refuseUntil = nil
             refuseForever = false

@@ -110,6 +110,10 @@ public enum SimFault: Sendable, Hashable {
     case garbleAnswers(count: Int, body: String, contentType: String?, status: Int = 200, delayMs: Int = 0)
     /// Process the next `count` send/upload requests normally and answer them normally, after `delayMs`.
     case delayAnswers(count: Int, delayMs: Int)
+    /// The next `count` PUTs of chunked-upload parts fail with HTTP 500.
+    case failPartUploads(count: Int)
+    /// The next `count` upload API steps (prepare, part finish, merge) answer 40093001 (busy, retry).
+    case busyUploads(count: Int)
     /// Undo stall, refuse, reject and pending odd responses.
     case clear
 }

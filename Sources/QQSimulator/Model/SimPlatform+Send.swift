@@ -126,17 +126,26 @@ extension SimPlatform {
         return nil
     }
 
+    /// A fresh `file_info` (valid for an hour) for this kind of conversation.
+    func mediaInfo(isGroup: Bool) -> SendOutcome {
+        let uuid = UUID().uuidString.lowercased()
+        let info = Data("\(isGroup ? "group" : "c2c"):\(uuid)".utf8).base64EncodedString()
+        uploads[info] = (isGroup, clock.now().addingTimeInterval(3600))
+        return SendOutcome(status: 200, extra: ["file_uuid": .string(uuid), "file_info": .string(info), "ttl": .number(3600)])
+    }
+
     /// `POST …/files`: validates and answers `{file_uuid, file_info, ttl}` (plus `id` with `srv_send_msg`).
     func upload(isGroup: Bool, target: String, path: String, body: JSONBody?) -> SendOutcome {
         let now = clock.now()
         var outcome: SendOutcome
         if let type = body?["file_type"]?.int, (1...4).contains(type) {
-            if body?["url"]?.string?.isEmpty == false || body?["file_data"]?.string?.isEmpty == false {
-                let uuid = UUID().uuidString.lowercased()
-                let info = Data("\(isGroup ? "group" : "c2c"):\(uuid)".utf8).base64EncodedString()
-                uploads[info] = (isGroup, now.addingTimeInterval(3600))
-                outcome = SendOutcome(status: 200, extra: ["file_uuid": .string(uuid), "file_info": .string(info),
-                                                            "ttl": .number(3600)])
+            if let uploadID = body?["upload_id"]?.string {
+                outcome = mergeUpload(isGroup: isGroup, target: target, uploadID: uploadID)
+            } else if let inline = body?["file_data"]?.string, let size = Data(base64Encoded: inline)?.count,
+                      size > SimUploadLimits.limit(fileType: type) {
+                outcome = .refused(850022, "文件大小超过限制")
+            } else if body?["url"]?.string?.isEmpty == false || body?["file_data"]?.string?.isEmpty == false {
+                outcome = mediaInfo(isGroup: isGroup)
                 if body?["srv_send_msg"]?.bool == true {
                     let id = SimJSON.messageID()
                     outcome.id = id

@@ -79,6 +79,13 @@ public actor SimPlatform {
     var uploads: [String: (isGroup: Bool, expires: Date)] = [:]
     /// Callback buttons the bot sent: where, their id, data and label.
     var sentButtons: [(isGroup: Bool, target: String, id: String, data: String, label: String)] = []
+    /// Chunked uploads in progress, those merged, bytes uploaded "today", and injected upload faults.
+    var chunkUploads: [String: SimChunkUpload] = [:]
+    var mergedUploads: [SimMergedUpload] = []
+    var uploadedToday = 0
+    var failPartUploads = 0
+    var partFailures = 0
+    var busyUploads = 0
     /// Presses dispatched (INTERACTION_CREATE) and their acknowledgements.
     var interactions: [SimInteraction] = []
     /// Messages the bot sent, by id: where, when, and their transcript entry (for recalls).

@@ -135,6 +135,8 @@ enum SimControlRoutes {
             let items = json?["responses"]?.array ?? json.map { [$0] } ?? []
             let decoded = items.compactMap { try? JSONDecoder().decode(OddResponse.self, from: Data($0.text.utf8)) }
             return decoded.isEmpty ? nil : .oddResponses(decoded)
+        case "fail_part_uploads": return .failPartUploads(count: json?["count"]?.int ?? 1)
+        case "busy_uploads": return .busyUploads(count: json?["count"]?.int ?? 1)
         case "clear": return .clear
         default: return nil
         }

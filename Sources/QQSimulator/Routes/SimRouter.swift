@@ -64,6 +64,16 @@ enum SimRouter {
             return SimJSON.response(GatewayBot(url: await platform.gatewayURL(), shards: configuration.recommendedShards))
         }
 
+        // The presigned part URLs of chunked uploads (no QQ credentials: like the platform's object store).
+        router.put("/sim/upload/:id/:index") { request, context -> Response in
+            let id = try context.parameters.require("id")
+            let index = Int(try context.parameters.require("index")) ?? 0
+            var request = request
+            guard let buffer = try? await request.collectBody(upTo: 64 << 20) else { return Response(status: .contentTooLarge) }
+            let status = await platform.receivePart(uploadID: id, index: index, data: Data(buffer.readableBytesView))
+            return Response(status: .init(code: status))
+        }
+
         router.put("/interactions/:target") { request, context -> Response in
             try await handle(request, context, platform: platform, limit: configuration.maxBodyBytes, method: "PUT") { id, path, json in
                 await platform.acknowledge(interaction: id, body: json, path: path)
@@ -87,6 +97,16 @@ enum SimRouter {
                 let message = try context.parameters.require("message")
                 return try await handle(request, context, platform: platform, limit: configuration.maxBodyBytes, method: "DELETE") { target, path, _ in
                     await platform.recall(isGroup: isGroup, target: target, messageID: message, path: path)
+                }
+            }
+            router.post(RouterPath(prefix + "/upload_prepare")) { request, context -> Response in
+                try await handle(request, context, platform: platform, limit: configuration.maxBodyBytes) { target, path, json in
+                    await platform.prepareUpload(isGroup: isGroup, target: target, path: path, body: json)
+                }
+            }
+            router.post(RouterPath(prefix + "/upload_part_finish")) { request, context -> Response in
+                try await handle(request, context, platform: platform, limit: configuration.maxBodyBytes) { _, path, json in
+                    await platform.finishPart(path: path, body: json)
                 }
             }
             router.post(RouterPath(prefix + "/files")) { request, context -> Response in

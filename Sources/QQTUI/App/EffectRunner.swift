@@ -40,10 +40,10 @@ struct EffectRunner: Sendable {
                 _ = await session.send(text, to: id, by: who)
             case .resend(let text, let replyTo, let id):
                 _ = await session.send(text, to: id, replyingTo: replyTo, by: who)
-            case .sendImage(let path, let id):
-                _ = await session.sendImage(path: path, to: id, by: who)
-            case .sendImageData(let data, let filename, let id):
-                _ = await session.sendImage(data, filename: filename, to: id, by: who)
+            case .sendFile(let path, let kind, let id):
+                _ = await session.sendFile(path: path, as: kind, to: id, by: who)
+            case .sendFileData(let data, let filename, let kind, let id):
+                _ = await session.sendFile(data, filename: filename, as: kind, to: id, by: who)
             case .sendDraft(let draft, let text, let replyTo, let id):
                 // A draft the session no longer holds (taken back meanwhile) still answers its own message.
                 if await session.sendDraft(draft, for: id, text: text, by: who) == nil {

@@ -27,6 +27,12 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Send this image file.", valueName: "path"))
     var image: String?
 
+    @Option(help: ArgumentHelp("Send this file: a picture, a video, SILK voice or any file (the kind from its name, or --as). Files over [replies] max_upload_mb go up in parts.", valueName: "path"))
+    var file: String?
+
+    @Option(name: .customLong("as"), help: ArgumentHelp("What --file is sent as: image, video, voice or file.", valueName: "kind"))
+    var kind: String?
+
     @Option(help: ArgumentHelp("Buttons under the text: rows split by ';', buttons by ',', each LABEL, LABEL=DATA (a callback) or LABEL=https://… (a link). Sent as markdown.", valueName: "spec"))
     var buttons: String?
 
@@ -38,10 +44,13 @@ struct SendCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard ConversationID(operatorTarget: to) != nil else { throw ValidationError(ConversationID.targetProblem("--to", to)) }
-        if stream, image != nil || !text.isEmpty { throw ValidationError("--stream reads standard input; give no text or --image") }
-        if !stream, image == nil, text.isEmpty { throw ValidationError("nothing to send: give a text, --image or --stream") }
+        if stream, image != nil || file != nil || !text.isEmpty { throw ValidationError("--stream reads standard input; give no text, --image or --file") }
+        if image != nil, file != nil { throw ValidationError("give --image or --file, not both") }
+        if !stream, image == nil, file == nil, text.isEmpty { throw ValidationError("nothing to send: give a text, --image, --file or --stream") }
+        if let kind, MediaKind(rawValue: kind) == nil { throw ValidationError("--as \(kind): one of image, video, voice, file") }
+        if kind != nil, file == nil { throw ValidationError("--as goes with --file") }
         if let buttons {
-            if stream || image != nil { throw ValidationError("--buttons go under a text: not with --stream or --image") }
+            if stream || image != nil || file != nil { throw ValidationError("--buttons go under a text: not with --stream, --image or --file") }
             do { _ = try Keyboard.parse(buttons) } catch { throw ValidationError(error.message) }
         }
     }
@@ -64,6 +73,9 @@ struct SendCommand: AsyncParsableCommand {
         let result: OutboundMessage
         if stream {
             result = await Self.streamStdin(session: session, to: conversation, replyTo: replyTo)
+        } else if let file {
+            result = await session.sendFile(path: AppConfig.expand(file), as: kind.flatMap(MediaKind.init(rawValue:)),
+                                            caption: text.joined(separator: " "), to: conversation, replyingTo: replyTo)
         } else if let image {
             result = await session.sendImage(path: AppConfig.expand(image), caption: text.joined(separator: " "), to: conversation,
                                              replyingTo: replyTo)

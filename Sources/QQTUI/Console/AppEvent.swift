@@ -30,9 +30,10 @@ enum Effect: Sendable, Equatable {
     case send(String, to: ConversationID)
     /// Send again what failed, as the reply to the message it answered (`/retry`).
     case resend(String, replyTo: String?, to: ConversationID)
-    case sendImage(path: String, to: ConversationID)
+    /// Send a local file as `kind` (nil: from its name).
+    case sendFile(path: String, kind: MediaKind?, to: ConversationID)
     /// An image's bytes (an attached console reads its file and sends them to serve).
-    case sendImageData(Data, filename: String, to: ConversationID)
+    case sendFileData(Data, filename: String, kind: MediaKind, to: ConversationID)
     /// Send the agent's draft `id` (as edited by the operator) as the reply to the message it answers.
     case sendDraft(UUID, String, replyTo: String?, to: ConversationID)
     /// Drop the agent's draft `id` (the others stay).

@@ -162,6 +162,7 @@ extension ConsoleState {
             } else {
                 if entry.text != TextSanitizer.multiline(m.text), !m.text.isEmpty { entry.setText(m.text) }
                 entry.setStatus(status)
+                entry.setProgress(MessageEntry.progress(of: m))
             }
         } ?? false
         if !known {

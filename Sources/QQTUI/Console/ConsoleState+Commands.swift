@@ -75,7 +75,7 @@ extension ConsoleState {
 
     /// The commands, for the help screen and completion.
     static let commands = ["handoff", "takeback", "draft", "done", "next", "goto", "find", "search", "canned", "retry",
-                           "alias", "image", "recall", "allow", "deny", "reconnect", "help", "quit"]
+                           "alias", "image", "file", "recall", "allow", "deny", "reconnect", "help", "quit"]
 
     private mutating func command(_ line: String, now: Date) -> [Effect] {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
@@ -139,7 +139,19 @@ extension ConsoleState {
             guard let id = needsConversation() else { return [] }
             guard !argument.isEmpty else { say("usage: /image PATH", .warning, now: now); return [] }
             conversations[id]?.anchor = nil
-            return [.sendImage(path: AppConfig.expand(argument), to: id)]
+            return [.sendFile(path: AppConfig.expand(argument), kind: .image, to: id)]
+        case "file":
+            guard let id = needsConversation() else { return [] }
+            // `/file PATH` (the kind from the name) or `/file PATH as video|voice|file|image`.
+            var path = argument, kind: MediaKind?
+            if let range = argument.range(of: " as ", options: .backwards),
+               let k = MediaKind(rawValue: argument[range.upperBound...].trimmingCharacters(in: .whitespaces).lowercased()) {
+                path = String(argument[..<range.lowerBound]).trimmingCharacters(in: .whitespaces)
+                kind = k
+            }
+            guard !path.isEmpty else { say("usage: /file PATH [as image|video|voice|file]", .warning, now: now); return [] }
+            conversations[id]?.anchor = nil
+            return [.sendFile(path: AppConfig.expand(path), kind: kind, to: id)]
         case "recall":
             guard let id = needsConversation() else { return [] }
             return recall(argument, in: id, now: now)

@@ -44,6 +44,8 @@ struct MessageEntry: Sendable, Equatable {
     /// How an inbound group message reached the bot: `.mention` @-mentioned it, `.context` is group
     /// talk the bot only overheard; nil for private messages and everything outbound.
     var address: Address?
+    /// A file's upload while it goes: `uploading 45 % of 12 MiB` (nil otherwise).
+    private(set) var progress: String?
     /// Set once a sent message was recalled from the user's chat: who did it, when known ("" if not).
     private(set) var recalledBy: String?
     /// Bumped on every change (the wrap cache's key).
@@ -79,6 +81,13 @@ struct MessageEntry: Sendable, Equatable {
         version += 1
     }
 
+    /// Changes the upload progress line.
+    mutating func setProgress(_ new: String?) {
+        guard new != progress else { return }
+        progress = new
+        version += 1
+    }
+
     /// Marks it recalled (by `operatorName` when known).
     mutating func markRecalled(by operatorName: String?) {
         guard recalledBy == nil else { return }
@@ -108,9 +117,18 @@ extension MessageEntry {
     /// From a live outbound message (operator line, image, agent reply).
     init(_ m: OutboundMessage) {
         var text = m.text
-        if m.kind == .image, text.isEmpty { text = "[image]" }
+        if text.isEmpty, [.image, .video, .voice, .file].contains(m.kind) {
+            text = "[" + m.kind.rawValue + (m.parts.first.map { " " + $0.text } ?? "") + "]"
+        }
         self.init(uid: m.id, at: m.createdAt, sender: m.origin == "agent" || m.origin == "auto" ? .agent : .operatorSide(name: m.operatorName), text: text,
                   status: Self.status(of: m))
+        progress = Self.progress(of: m)
+    }
+
+    /// `uploading 45 % of 12 MiB` while a file's parts go up.
+    static func progress(of m: OutboundMessage) -> String? {
+        guard case .sending = m.status, let part = m.parts.last, let size = part.size, size > 0, let done = part.uploaded else { return nil }
+        return "uploading \(done * 100 / size) % of \(ByteCount.text(size))"
     }
 
     /// From the store.
@@ -130,7 +148,7 @@ extension MessageEntry {
         default: status = .received
         }
         var text = m.text
-        if text.isEmpty, m.kind == "image" { text = "[image]" }
+        if text.isEmpty, ["image", "video", "voice", "file"].contains(m.kind) { text = "[\(m.kind)]" }
         self.init(uid: m.uid, rowID: m.rowID, at: m.createdAt, sender: sender, text: text,
                   attachments: m.attachments.map(Self.attachmentLine), status: status)
         if m.direction == "in" { address = m.source == "group_at" ? .mention : m.source == "group" ? .context : nil }

@@ -101,6 +101,10 @@ enum MessageLayout {
                 line.add(piece, .warning)
                 out.append(line)
             }
+        } else if let progress = entry.progress {
+            var line = StyledLine(pad)
+            line.add(TextWidth.clip(progress, to: textWidth), .dim)
+            out.append(line)
         } else if let detail = detail(entry.status) {
             for piece in TextWrap.lines(detail.text, width: textWidth) {
                 var line = StyledLine(pad)

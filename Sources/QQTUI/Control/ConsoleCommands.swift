@@ -65,7 +65,8 @@ struct ConsoleCommands: Sendable {
             case "image":
                 guard let data = Data(base64Encoded: try need(l.data, "data")) else { return .problem("image: data is not base64") }
                 guard data.count <= ControlProtocol.maxImage else { return .problem("image: larger than \(ControlProtocol.maxImage) bytes") }
-                return .effect(.sendImageData(data, filename: try need(l.filename, "filename"), to: try need(l.conversation, "conversation")))
+                guard let kind = MediaKind(rawValue: l.kind ?? "image") else { return .problem("image: kind is not one of image, video, voice, file") }
+                return .effect(.sendFileData(data, filename: try need(l.filename, "filename"), kind: kind, to: try need(l.conversation, "conversation")))
             case "send_draft":
                 return .effect(.sendDraft(try need(l.draft, "draft"), try need(l.text, "text"), replyTo: l.replyTo,
                                            to: try need(l.conversation, "conversation")))
@@ -100,8 +101,9 @@ struct ConsoleCommands: Sendable {
             l = ClientLine(t: "send"); l.text = text; l.conversation = id
         case .resend(let text, let replyTo, let id):
             l = ClientLine(t: "resend"); l.text = text; l.replyTo = replyTo; l.conversation = id
-        case .sendImageData(let data, let filename, let id):
+        case .sendFileData(let data, let filename, let kind, let id):
             l = ClientLine(t: "image"); l.data = data.base64EncodedString(); l.filename = filename; l.conversation = id
+            l.kind = kind.rawValue
         case .sendDraft(let draft, let text, let replyTo, let id):
             l = ClientLine(t: "send_draft"); l.draft = draft; l.text = text; l.replyTo = replyTo; l.conversation = id
         case .discardDraft(let draft, let id):
@@ -126,7 +128,7 @@ struct ConsoleCommands: Sendable {
             l = ClientLine(t: "recall"); l.uid = uid; l.conversation = id
         case .presence(let id, let typing):
             l = ClientLine(t: "presence"); l.conversation = id; l.typing = typing
-        case .sendImage, .bell, .notify, .redraw, .quit:
+        case .sendFile, .bell, .notify, .redraw, .quit:
             return nil
         }
         return l

@@ -116,12 +116,14 @@ struct ClientLine: Codable, Sendable, Equatable {
     /// `image`: the file's name and its bytes, base64.
     var filename: String?
     var data: String?
+    /// `image`: what the file is sent as (`image` when absent).
+    var kind: String?
     /// `presence`: the operator's composer holds text for this conversation.
     var typing: Bool?
 
     enum CodingKeys: String, CodingKey {
         case t, protocolVersion = "protocol", operatorName = "operator", role, client, conversation, text, replyTo = "reply_to",
-             draft, owner, request, option, before, uid, openID = "openid", name, query, filename, data, typing
+             draft, owner, request, option, before, uid, openID = "openid", name, query, filename, data, kind, typing
     }
 
     init(t: String) { self.t = t }

@@ -105,7 +105,7 @@ final class RemoteBackend: ConsoleBackend {
 
     func perform(_ effect: Effect) {
         var effect = effect
-        if case .sendImage(let path, let id) = effect {
+        if case .sendFile(let path, let kind, let id) = effect {
             // The file is on this machine; serve may be on another: its bytes travel with the command.
             guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int,
                   let data = size <= ControlProtocol.maxImage ? FileManager.default.contents(atPath: path) : nil else {
@@ -113,7 +113,8 @@ final class RemoteBackend: ConsoleBackend {
                 inbox.withLock { $0 }?.post(.status("not sent: \(path): \(why)", .error))
                 return
             }
-            effect = .sendImageData(data, filename: (path as NSString).lastPathComponent, to: id)
+            let name = (path as NSString).lastPathComponent
+            effect = .sendFileData(data, filename: name, kind: kind ?? MediaKind.guess(name), to: id)
         }
         guard let line = ConsoleCommands.line(for: effect) else { return }
         let sent = link.withLock { $0 }?.send(line) ?? false
@@ -124,7 +125,7 @@ final class RemoteBackend: ConsoleBackend {
 
     private static func reachesQQ(_ effect: Effect) -> Bool {
         switch effect {
-        case .send, .resend, .sendImageData, .sendDraft, .setOwner, .answerPermission, .recall: return true
+        case .send, .resend, .sendFileData, .sendDraft, .setOwner, .answerPermission, .recall: return true
         default: return false
         }
     }

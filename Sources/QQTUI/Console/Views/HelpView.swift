@@ -92,6 +92,7 @@ enum HelpView {
             ("/retry", "send the last text that failed here again"),
             ("/alias NAME", "name this conversation (empty: forget the name)"),
             ("/image PATH", "send a picture"),
+            ("/file PATH [as KIND]", "send a file, video or SILK voice (KIND: image, video, voice, file; else from the name); big files upload in parts, with progress"),
             ("/recall [N | ID]", "take back from the user's chat the last message sent here (N: the N-th last; QQ allows 2 minutes)"),
             ("/allow N  /deny", "answer the agent's permission request"),
             ("/reconnect", "connect to the gateway again now"),
