@@ -44,8 +44,9 @@ public struct SimulatorConfiguration: Sendable {
         get { min(c2cPassiveReplyBudget, groupPassiveReplyBudget) }
         set { c2cPassiveReplyBudget = newValue; groupPassiveReplyBudget = newValue }
     }
-    /// Whether `msg_type 2` (markdown) is allowed (most bots need approval: default off).
-    public var markdownAllowed = false
+    /// Whether `msg_type 2` (markdown) is allowed: open to every bot since 2026-04-23 (before that,
+    /// most bots needed approval and got 40034012; set false to play that).
+    public var markdownAllowed = true
     /// Whether proactive (no msg_id) messages are accepted.
     public var proactiveAllowed = true
     /// Intent bits the bot may subscribe to; others close with 4014.

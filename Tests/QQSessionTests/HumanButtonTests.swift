@@ -9,9 +9,7 @@ import TestSupport
 @Suite("Buttons and the human button", .timeLimit(.minutes(1)))
 struct HumanButtonTests {
     static func simulator() -> SimulatorConfiguration {
-        var sim = SimulatorConfiguration()
-        sim.markdownAllowed = true   // open to every bot since 2026-04 (keyboards go with markdown)
-        return sim
+        SimulatorConfiguration()   // markdown allowed, as for every bot since 2026-04 (keyboards go with it)
     }
 
     static func humanButton(_ c: inout SessionConfiguration) {
@@ -120,7 +118,9 @@ struct HumanButtonTests {
         #expect(throws: QQError.self) { try Keyboard.parse("1,2,3,4,5,6") }
         #expect(throws: QQError.self) { try Keyboard.parse("长=" + String(repeating: "d", count: 200)) }
         #expect(throws: QQError.self) { try Keyboard.parse(";") }
-        try await SimHarness.run() { h in   // the simulator's default: no markdown for this bot
+        var refusing = SimulatorConfiguration()
+        refusing.markdownAllowed = false   // a bot not allowed markdown
+        try await SimHarness.run(simulator: refusing) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage(from: "U1", "hi")
             let bad = Keyboard(rows: [[.init(id: "x", label: "", data: "d")]])

@@ -137,7 +137,9 @@ struct SendTests {
 
     @Test("markdown refused (40034012): resent once as text, and text from then on")
     func markdownFallback() async throws {
-        try await SimHarness.run(configure: { $0.markdown = true }) { h in
+        var refusing = SimulatorConfiguration()
+        refusing.markdownAllowed = false   // a bot not (yet) allowed markdown
+        try await SimHarness.run(simulator: refusing, configure: { $0.markdown = true }) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             #expect(await h.session.send("**bold**", to: .c2c("U1")).status == .sent)
@@ -267,5 +269,25 @@ struct SimHTTPClient {
         if let token { request.setValue("QQBot " + token, forHTTPHeaderField: "Authorization") }
         let (data, response) = try await URLSession.shared.data(for: request)
         return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
+    }
+}
+
+/// The markdown default of 2026: the agent's replies as markdown, the operator's lines as text.
+@Suite("Markdown for the agent")
+struct AgentMarkdownTests {
+    @Test("agentMarkdown: an agent's reply goes as msg_type 2, the operator's line as msg_type 0; refused once, text for both")
+    func agentMarkdown() async throws {
+        try await SimHarness.run(configure: { $0.agentMarkdown = true }) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.groupMessage("G1", from: "M1", "问")
+            let writer = await h.session.openReply(to: .group("G1"))
+            await writer.append("**加粗**的回答")
+            #expect(await writer.finish().status == .sent)
+            #expect(await h.session.send("运单号 A_1*2", to: .group("G1")).status == .sent)
+            let sent = await h.accepted("/v2/groups/G1/messages")
+            #expect(sent.map { $0.body?["msg_type"]?.int } == [2, 0])
+            #expect(sent.first?.body?["markdown"]?["content"]?.string == "**加粗**的回答")
+            #expect(sent.last?.body?["content"]?.string == "运单号 A_1*2")
+        }
     }
 }

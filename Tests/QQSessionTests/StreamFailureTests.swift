@@ -89,7 +89,9 @@ struct StreamFailureTests {
 
     @Test("markdown refused inside a stream: the frame is resent as text and the stream goes on as text")
     func markdownInStream() async throws {
-        try await SimHarness.run(configure: { StreamReplyTests.fast(&$0); $0.markdown = true }) { h in
+        var refusing = SimulatorConfiguration()
+        refusing.markdownAllowed = false
+        try await SimHarness.run(simulator: refusing, configure: { StreamReplyTests.fast(&$0); $0.markdown = true }) { h in
             #expect(await h.recorder.waitForReady())
             await h.c2cMessage()
             let writer = await h.session.openReply(to: .c2c("U1"))

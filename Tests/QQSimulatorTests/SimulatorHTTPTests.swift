@@ -138,7 +138,9 @@ struct SimulatorHTTPTests {
 
     @Test("markdown is refused with 40034012 unless allowed; empty content 50006; nulls and unknown keys ignored")
     func contentRules() async throws {
-        try await withSim { sim, http in
+        var refusing = SimulatorConfiguration()
+        refusing.markdownAllowed = false   // a bot not allowed markdown (before 2026-04, most of them)
+        try await withSim(refusing) { sim, http in
             let token = try await http.token()
             let md = try await http.call("POST", "/v2/users/U1/messages", json: ["msg_type": 2, "markdown": ["content": "**x**"]], token: token)
             #expect(md.json?["code"] as? Int == 40034012)

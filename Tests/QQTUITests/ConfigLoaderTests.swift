@@ -169,3 +169,34 @@ struct ConfigLoaderTests {
         #expect(try ConfigLoader.load(path: path).warnings.isEmpty)
     }
 }
+
+/// The keys issue 16 added: markdown's three values, typing, the human button (and its intent).
+@Suite("Config loader: the 2026 platform keys")
+struct ConfigLoader2026Tests {
+    static let bot = "[bot]\napp_id = \"1\"\napp_secret = \"x\"\n"
+
+    func parse(_ text: String) throws -> AppConfig { try ConfigLoader.parse(Self.bot + text, file: "test.toml") }
+
+    @Test("markdown: the agent's replies by default; true everything, false nothing; anything else named")
+    func markdown() throws {
+        let plain = try parse("")
+        #expect(plain.session.agentMarkdown && !plain.session.markdown)
+        #expect(!plain.session.intents.contains(.interaction), "no button, no interaction intent")
+        #expect(plain.session.handoff.typing)
+        let all = try ConfigLoader.parse("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nmarkdown = true", file: "t.toml")
+        #expect(all.session.markdown && all.session.agentMarkdown)
+        let none = try ConfigLoader.parse("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nmarkdown = false", file: "t.toml")
+        #expect(!none.session.markdown && !none.session.agentMarkdown)
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nmarkdown = \"yes\"", file: "t.toml") }
+    }
+
+    @Test("the human button subscribes the interaction intent; typing can be turned off; bad labels named")
+    func humanButtonAndTyping() throws {
+        let c = try parse("[handoff]\nhuman_button = \"转人工\"\nhuman_answer = \"稍等\"\n[agent]\nbackend = \"echo\"\ntyping = false\n")
+        #expect(c.session.handoff.humanButton == "转人工" && c.session.handoff.humanAnswer == "稍等")
+        #expect(c.session.intents.contains(.interaction) && c.session.intents.contains(.groupAndC2C))
+        #expect(!c.session.handoff.typing)
+        #expect(throws: ConfigError.self) { try parse("[handoff]\nhuman_button = \"\"\n") }
+        #expect(throws: ConfigError.self) { try parse("[agent]\nbackend = \"echo\"\ntyping = \"on\"\n") }
+    }
+}

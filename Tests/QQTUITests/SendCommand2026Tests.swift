@@ -12,9 +12,7 @@ struct SendCommand2026Tests {
 
     @Test("send --buttons: the text goes with its keyboard as markdown; a bad spec exits 64 and sends nothing")
     func sendButtons() async throws {
-        var simConfig = SimulatorConfiguration()
-        simConfig.markdownAllowed = true
-        let sim = try await QQSimulator.start(simConfig)
+        let sim = try await QQSimulator.start()
         defer { Task { await sim.stop() } }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-buttons-\(UUID().uuidString)").path
         let config = try TestConfig.write(sim: sim, dir: dir)

@@ -14,8 +14,11 @@ public struct SessionConfiguration: Sendable {
     public var shard: Shard
     /// Who may reach the bot: user/member openids, or `*`.
     public var allowFrom: AllowList
-    /// Send markdown (`msg_type 2`) replies.
+    /// Send everything as markdown (`msg_type 2`).
     public var markdown: Bool
+    /// Send the agent's replies (and qqtui's own lines) as markdown, the operator's as text. The app
+    /// turns it on (`[bot] markdown = "agent"`, its default); off here.
+    public var agentMarkdown = false
     /// Token endpoint.
     public var tokenURL: String
     /// REST base URL (no trailing slash).

@@ -45,7 +45,7 @@ extension OutboundSender {
             }
             // Buttons ride on the last part, which then goes as markdown (keyboards need it).
             let keyboard = i == message.parts.count - 1 && !markdownRefused.isOn ? message.keyboard : nil
-            let markdown = useMarkdown || keyboard != nil
+            let markdown = useMarkdown(origin: message.origin) || keyboard != nil
             var body = textBody(message.parts[i].text, markdown: markdown)
             if let keyboard { body["keyboard"] = keyboard.json }
             body.merge(Self.routing(reservation)) { $1 }

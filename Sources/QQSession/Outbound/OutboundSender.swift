@@ -36,8 +36,14 @@ struct OutboundSender: Sendable {
         s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? s
     }
 
-    /// Whether text goes as markdown now.
-    var useMarkdown: Bool { configuration.markdown && !markdownRefused.isOn }
+    /// Whether an agent's reply (a stream frame, an accumulated reply) goes as markdown now.
+    var useMarkdown: Bool { useMarkdown(origin: "agent") }
+
+    /// Whether a message from `origin` goes as markdown now: everything with `markdown`, all but the
+    /// operator's lines with `agentMarkdown`, nothing once the platform refused it (40034012).
+    func useMarkdown(origin: String) -> Bool {
+        (configuration.markdown || (configuration.agentMarkdown && origin != "operator")) && !markdownRefused.isOn
+    }
 
     /// The route a send would take now (for the console, before sending).
     func route(for conversation: ConversationID, replyingTo: String?) -> ReplyRoute {

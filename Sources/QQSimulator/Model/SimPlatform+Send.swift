@@ -65,7 +65,7 @@ extension SimPlatform {
         default:
             return .refused(11251, "请求参数错误：msg_type \(msgType)")
         }
-        if let keyboard = body["keyboard"] {
+        if let keyboard = body["keyboard"], keyboard != .null {
             guard stream == nil else { return .refused(StreamCode.badState, "流式消息不支持 keyboard") }
             if let problem = keyboardProblem(keyboard, msgType: msgType) { return .refused(40034010, "按钮参数错误：" + problem) }
         }

@@ -53,9 +53,9 @@ enum ConfigLoader {
         if let inbound = try root.section("inbound") { try readInbound(inbound, into: &session) }
         if let handoff = try root.section("handoff") { try readHandoff(handoff, into: &session) }
         let agentSection = try root.section("agent")
-        let agent = try agentSection.map { try readAgent($0, environment: environment, needsSecrets: needsSecrets) }
         // The typing notice while the agent works on a C2C answer: on unless turned off.
         session.handoff.typing = try agentSection?.bool("typing") ?? true
+        let agent = try agentSection.map { try readAgent($0, environment: environment, needsSecrets: needsSecrets) }
         var logFile = AppConfig.stateDirectory + "/qqtui.log"
         var logLevel = Logger.Level.info
         if let log = try root.section("log") {
@@ -164,7 +164,20 @@ enum ConfigLoader {
             }
             session.allowFrom = AllowList(entries: allow)
         }
-        session.markdown = try bot.bool("markdown") ?? false
+        // Markdown is open to every bot since 2026-04 and agents write it: their replies go as
+        // markdown by default; an operator's lines stay plain text (typed by hand, * and _ literal).
+        session.markdown = false
+        session.agentMarkdown = true
+        if let v = bot.raw("markdown") {
+            if let all = v.bool {
+                session.markdown = all
+                session.agentMarkdown = all
+            } else if v.string == "agent" {
+                session.agentMarkdown = true
+            } else {
+                throw bot.fail("markdown", "expected true (everything), false (plain text) or \"agent\" (the agent's replies; the default)")
+            }
+        }
         if let url = try bot.string("token_url") { session.tokenURL = try httpURL(url, "token_url", bot) }
         if let url = try bot.string("api_base") { session.apiBase = try httpURL(url, "api_base", bot) }
         if let url = try bot.string("gateway_url") {
