@@ -183,6 +183,9 @@ struct ConfigLoader2026Tests {
         #expect(plain.session.agentMarkdown && !plain.session.markdown)
         #expect(!plain.session.intents.contains(.interaction), "no button, no interaction intent")
         #expect(plain.session.handoff.typing)
+        #expect(plain.session.handoff.groupSessions == .member)
+        #expect(try parse("[handoff]\ngroup_sessions = \"group\"\n").session.handoff.groupSessions == .group)
+        #expect(throws: ConfigError.self) { try parse("[handoff]\ngroup_sessions = \"user\"\n") }
         let all = try ConfigLoader.parse("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nmarkdown = true", file: "t.toml")
         #expect(all.session.markdown && all.session.agentMarkdown)
         let none = try ConfigLoader.parse("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nmarkdown = false", file: "t.toml")

@@ -256,3 +256,23 @@ struct ConsoleFileTests {
         #expect(!screen.contains("uploading") && screen.contains("✓ alice"), "\(screen)")
     }
 }
+
+/// Member sessions on the console: the group stays one conversation; each agent turn names its member.
+@Suite("Console member sessions")
+struct ConsoleMemberSessionTests {
+    @Test("an agent turn for one member of a group shows →member in the sender column")
+    func memberLabel() {
+        var f = ConsoleFixture()
+        let group = ConversationID.group("G1")
+        f.receive(group, from: "M1", "问题", id: "m1")
+        f.apply(.ownership(OwnershipChange(conversation: group, owner: "agent", actor: "operator", reason: nil)))
+        var started = AgentActivity(conversation: group, turnID: UUID(),
+                                    kind: .started(mode: .agent, backend: "demo", outboundID: "out-1", messages: 1), replyTo: "m1")
+        started.member = "M1"
+        f.apply(.agent(started))
+        f.apply(.agent(AgentActivity(conversation: group, turnID: started.turnID, kind: .event(.textDelta("答复")))))
+        let screen = f.render().snapshot
+        #expect(screen.contains("→M1") && screen.contains("答复"), "\(screen)")
+        #expect(f.state.conversations.keys.filter { $0.isGroup }.count == 1, "the group stays one conversation")
+    }
+}

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The `acp` backend: an Agent Client Protocol (v1) agent over stdio, one process and one session per
-/// conversation, started at the conversation's first turn and kept across turns.
+/// conversation (per member, in a group with member sessions), started at its first turn and kept
+/// across turns.
 ///
 /// The agent is offered no file system and no terminal; its permission requests are denied or shown
 /// to the operator (``ACPAgentConfiguration/permissionPolicy``). A conversation whose agent died or
@@ -13,7 +14,7 @@ public actor ACPAgent: AgentBackend {
     public nonisolated let configuration: ACPAgentConfiguration
     /// What the start timeout, request timeouts and the cancel grace are measured on.
     public nonisolated let clock: SessionClock
-    private var sessions: [ConversationID: ACPSession] = [:]
+    private var sessions: [TurnRequest.SessionKey: ACPSession] = [:]
     private var isShutDown = false
 
     /// A backend; no process starts before the first turn. `clock` times its start, requests and the
@@ -26,7 +27,7 @@ public actor ACPAgent: AgentBackend {
 
     /// Sends the turn's prompt to the conversation's agent (starting it first if needed).
     public func startTurn(_ request: TurnRequest) async throws -> any AgentTurn {
-        let (session, restart) = try await session(for: request.conversation)
+        let (session, restart) = try await session(for: request.sessionKey)
         let (blocks, notes) = ACPPrompt.blocks(for: request, acceptsImages: session.acceptsImages)
         let turn = ACPTurn(session: session, policy: configuration.permissionPolicy, cancelGrace: configuration.cancelGrace,
                            clock: clock)
@@ -38,8 +39,9 @@ public actor ACPAgent: AgentBackend {
 
     /// Stops the conversation's agent process (cancelling its turn, if one runs).
     public func endConversation(_ conversation: ConversationID) async {
-        guard let session = sessions.removeValue(forKey: conversation) else { return }
-        await session.stop()
+        for key in sessions.keys where key.conversation == conversation {
+            if let session = sessions.removeValue(forKey: key) { await session.stop() }
+        }
     }
 
     /// Stops every agent process; later turns fail.
@@ -54,12 +56,17 @@ public actor ACPAgent: AgentBackend {
 
     /// The pid of each conversation's agent process (for tests and diagnostics).
     func agentPIDs() -> [ConversationID: pid_t] {
-        sessions.mapValues(\.process.pid)
+        Dictionary(sessions.filter { $0.key.member == nil }.map { ($0.key.conversation, $0.value.process.pid) }) { a, _ in a }
+    }
+
+    /// The pid of each group member's agent process (member sessions).
+    func memberAgentPIDs() -> [String: pid_t] {
+        Dictionary(sessions.compactMap { k, v in k.member.map { ($0, v.process.pid) } }) { a, _ in a }
     }
 
     /// The conversation's live session, or a new one (a dead one is cleaned up first and described in
     /// `restart`, since its history is gone).
-    private func session(for conversation: ConversationID) async throws -> (session: ACPSession, restart: String?) {
+    private func session(for conversation: TurnRequest.SessionKey) async throws -> (session: ACPSession, restart: String?) {
         guard !isShutDown else { throw QQError.agent("the \(name) backend was shut down") }
         var restart: String?
         if let existing = sessions[conversation] {

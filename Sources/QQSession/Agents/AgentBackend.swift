@@ -35,10 +35,23 @@ public struct TurnRequest: Sendable {
     public var history: [ChatMessage]
     /// The openid of the user who wrote the newest message.
     public var user: String?
+    /// With member sessions in a group (`[handoff] group_sessions = "member"`): the member this turn
+    /// answers. Stateful backends keep one session per conversation and member.
+    public var member: String?
+
+    /// Which agent session a turn belongs to: the conversation, and the member in a group with member sessions.
+    public struct SessionKey: Sendable, Hashable {
+        public var conversation: ConversationID
+        public var member: String?
+    }
+
+    /// This turn's session.
+    public var sessionKey: SessionKey { SessionKey(conversation: conversation, member: member) }
 
     /// A turn request.
     public init(conversation: ConversationID, turnID: UUID = UUID(), newMessages: [ChatMessage], history: [ChatMessage] = [],
-                user: String? = nil) {
+                user: String? = nil, member: String? = nil) {
+        self.member = member
         self.conversation = conversation
         self.turnID = turnID
         self.newMessages = newMessages

@@ -35,6 +35,8 @@ public struct AgentActivity: Sendable, Hashable, Codable {
     public var at: Date
     /// The user message the turn answers (set on `.started`): a draft sent later replies to it.
     public var replyTo: String?
+    /// With member sessions in a group: the member the turn answers (set on `.started`).
+    public var member: String? = nil
 
     /// An activity record.
     public init(conversation: ConversationID, turnID: UUID, kind: Kind, at: Date = Date(), replyTo: String? = nil) {

@@ -6,20 +6,26 @@ extension AgentRouter {
         guard let backend, !stopping else { return }
         var s = state(conversation)
         guard s.turn == nil, s.owner != .human, s.answerDue else { return }
-        let newMessages = Array(s.unseen)
+        // Member sessions: the member whose question has waited longest, and only their part.
+        let member = memberSessions(conversation) ? s.nextMember : nil
+        let newMessages = s.unseen(for: member)
+        let replyTo = member.flatMap { s.lastByMember[$0] } ?? s.lastUserMessage?.id
         let request = TurnRequest(conversation: conversation, newMessages: newMessages,
-                                  history: s.history(limit: policy.historyMessages), user: s.lastUserMessage?.author)
-        let replyTo = s.lastUserMessage?.id
+                                  history: s.history(limit: policy.historyMessages, for: member),
+                                  user: member ?? s.lastUserMessage?.author, member: member)
         let writer = s.owner == .agent ? makeWriter(conversation, replyTo) : nil
-        let turn = RunningTurn(id: request.turnID, mode: s.owner, writer: writer, seenBefore: s.seen, seenAtStart: s.transcript.count,
-                               replyTo: replyTo, startedAt: clock.now)
-        s.seen = s.transcript.count
-        s.answerDue = false
+        let marked = s.markSeen(for: member)
+        let turn = RunningTurn(id: request.turnID, mode: s.owner, writer: writer, seenSeqs: marked.seqs, seenUpTo: marked.last,
+                               member: member, replyTo: replyTo, startedAt: clock.now)
+        // Another member's question still waits: it gets the next turn.
+        s.answerDue = member != nil && s.hasUnseenAddressed
         s.turn = turn
         conversations[conversation] = s
-        emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id,
-                                  kind: .started(mode: turn.mode, backend: backend.name, outboundID: writer?.id,
-                                                 messages: newMessages.count), replyTo: replyTo)))
+        var started = AgentActivity(conversation: conversation, turnID: turn.id,
+                                    kind: .started(mode: turn.mode, backend: backend.name, outboundID: writer?.id,
+                                                   messages: newMessages.count), replyTo: replyTo)
+        started.member = member
+        emit(.agent(started))
         turn.task = Task { await self.run(turn, request, backend) }
         turn.watchdog = Task { await self.watch(turn, conversation) }
         if policy.typing, !conversation.isGroup, turn.mode == .agent {
@@ -170,7 +176,7 @@ extension AgentRouter {
         turn.watchdog?.cancel()
         turn.typing?.cancel()
         if redo {
-            s.seen = min(s.seen, turn.seenBefore)
+            s.markUnseen(turn.seenSeqs)
             s.answerDue = true
         } else {
             keep(turn, in: &s, conversation)
@@ -192,7 +198,7 @@ extension AgentRouter {
     /// becomes the draft waiting for the operator).
     private func keep(_ turn: RunningTurn, in s: inout ConversationState, _ conversation: ConversationID) {
         guard !turn.text.isEmpty else { return }
-        s.insertReply(ChatMessage(role: .assistant, author: "agent", text: turn.text), seenAtStart: turn.seenAtStart,
+        s.insertReply(ChatMessage(role: .assistant, author: "agent", text: turn.text), after: turn.seenUpTo, member: turn.member,
                       limit: Self.transcriptLimit)
         if turn.mode == .draft {
             s.drafts.append(AgentDraft(id: turn.id, conversation: conversation, replyTo: turn.replyTo, text: turn.text))

@@ -92,9 +92,11 @@ actor AgentRouter {
             }
         }
         var s = ConversationState(owner: owner ?? policy.defaultOwner)
-        for m in recent { Self.seed(&s, with: m) }
+        let members = memberSessions(conversation)
+        var authors: [String: String] = [:]
+        for m in recent { Self.seed(&s, with: m, members: members, authors: &authors) }
         // Everything up to the agent's last reply was seen by it; what came after is its catch-up.
-        s.seen = (s.transcript.lastIndex { $0.author == "agent" }).map { $0 + 1 } ?? 0
+        s.markSeenThroughLastReply()
         s.answerDue = s.transcript.last?.role == .user
         conversations[conversation] = s
         if owner == nil, policy.defaultOwner != .human {
@@ -104,14 +106,29 @@ actor AgentRouter {
         return s
     }
 
-    private static func seed(_ s: inout ConversationState, with m: StoredMessage) {
+    /// One stored message into the transcript. With member sessions, a user's message belongs to its
+    /// author and the agent's reply to the author of the message it answered.
+    private static func seed(_ s: inout ConversationState, with m: StoredMessage, members: Bool, authors: inout [String: String]) {
         if m.direction == "in" {
-            s.append(ChatMessage(role: .user, author: m.author, text: m.text, at: m.createdAt), id: m.uid, limit: transcriptLimit)
-            if let author = m.author { s.lastUserMessage = (m.uid, author) }
+            guard m.kind != "interaction" else { return }
+            let addressed = m.source != "group"
+            s.append(ChatMessage(role: .user, author: m.author, text: m.text, at: m.createdAt), id: m.uid, limit: transcriptLimit,
+                     member: members ? m.author : nil, addressed: addressed)
+            if let author = m.author {
+                s.lastUserMessage = (m.uid, author)
+                authors[m.uid] = author
+                if members { s.lastByMember[author] = m.uid }
+            }
         } else if ["sent", "cancelled"].contains(m.status), !m.text.isEmpty, m.origin != "auto" {
-            s.append(ChatMessage(role: .assistant, author: m.origin == "agent" ? "agent" : "operator", text: m.text, at: m.createdAt),
-                     id: m.uid, limit: transcriptLimit)
+            let agent = m.origin == "agent"
+            s.append(ChatMessage(role: .assistant, author: agent ? "agent" : "operator", text: m.text, at: m.createdAt),
+                     id: m.uid, limit: transcriptLimit, member: members && agent ? m.replyTo.flatMap { authors[$0] } : nil)
         }
+    }
+
+    /// Whether `conversation` keeps one agent session per member.
+    func memberSessions(_ conversation: ConversationID) -> Bool {
+        conversation.isGroup && policy.groupSessions == .member
     }
 
     /// After a restart: of the conversations whose user was left waiting, those the agent owns get a
@@ -141,13 +158,15 @@ actor AgentRouter {
         var s = state(message.conversation)
         let images = message.attachments.compactMap { $0.isImage ? $0.localPath : nil }
         // Without an agent nobody reads the transcript: not kept (200 messages × every conversation).
-        if backend != nil {
-            s.append(ChatMessage(role: .user, author: message.author.openID, text: message.text, at: message.timestamp, images: images),
-                     id: message.id, limit: Self.transcriptLimit)
-        }
-        s.lastUserMessage = (message.id, message.author.openID)
         // A group chat not addressed to the bot is context for the agent, not a question.
         let addressed = !(message.source == .group && policy.groupMentionOnly)
+        let members = memberSessions(message.conversation)
+        if backend != nil {
+            s.append(ChatMessage(role: .user, author: message.author.openID, text: message.text, at: message.timestamp, images: images),
+                     id: message.id, limit: Self.transcriptLimit, member: members ? message.author.openID : nil, addressed: addressed)
+        }
+        s.lastUserMessage = (message.id, message.author.openID)
+        if members { s.lastByMember[message.author.openID] = message.id }
         if addressed { s.answerDue = true }
         conversations[message.conversation] = s
         guard addressed, s.owner != .human, backend != nil, !stopping else { return }
@@ -155,7 +174,7 @@ actor AgentRouter {
             switch policy.busy {
             case .queue:
                 emit(.agent(AgentActivity(conversation: message.conversation, turnID: turn.id,
-                                          kind: .queued(messageID: message.id, waiting: s.unseen.count { $0.role == .user }))))
+                                          kind: .queued(messageID: message.id, waiting: s.unseen().count { $0.role == .user }))))
                 // answerDue stays set: the next turn starts when this one ends.
             case .interrupt:
                 stopTurn(message.conversation, outcome: .cancelled(reason: "a newer message arrived"), redo: true)

@@ -42,6 +42,11 @@ public struct HandoffPolicy: Sendable, Hashable {
     public var typing = false
     /// How often the typing notice is sent again while the agent has not written (it lasts 60 s).
     public var typingRefresh: Duration = .seconds(50)
+    /// Agent sessions in a group: one per member who addresses the bot (their questions never mix,
+    /// each has their own context and, with ACP, their own agent session), or one for the whole group.
+    public enum GroupSessions: String, Sendable, Hashable, Codable { case member, group }
+    /// One session per group here; the app's config defaults to `member` (`[handoff] group_sessions`).
+    public var groupSessions: GroupSessions = .group
     /// The label of a button under the agent's replies that hands the conversation to a person
     /// (`[handoff] human_button`, e.g. "转人工"); nil: no button.
     public var humanButton: String?

@@ -55,6 +55,12 @@ extension ConfigLoader {
             guard ["mention", "all"].contains(v) else { throw t.fail("group_trigger", "\"\(v)\" is not one of mention, all") }
             s.handoff.groupMentionOnly = v == "mention"
         }
+        if let v = try t.string("group_sessions") {
+            guard let mode = HandoffPolicy.GroupSessions(rawValue: v) else {
+                throw t.fail("group_sessions", "\"\(v)\" is not one of member (each member their own agent session), group (one for the group)")
+            }
+            s.handoff.groupSessions = mode
+        }
         if let v = try t.string("human_button") {
             let label = v.trimmingCharacters(in: .whitespaces)
             guard !label.isEmpty, label.count <= 20 else { throw t.fail("human_button", "a button label of 1 to 20 characters, such as \"转人工\"") }
@@ -72,7 +78,7 @@ extension ConfigLoader {
         }
         try t.rejectUnknownKeys(known: ["default_owner", "busy", "answer_pending_on_handover", "operator_reply_takes_over",
                                         "first_event_timeout_s", "idle_timeout_s", "turn_timeout_s", "history_messages", "max_reply_length",
-                                        "group_trigger", "human_button", "human_button_prompt", "human_answer"])
+                                        "group_trigger", "group_sessions", "human_button", "human_button_prompt", "human_answer"])
     }
 
     /// `[agent]`: which backend answers the conversations handed to the agent.

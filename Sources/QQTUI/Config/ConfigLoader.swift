@@ -51,6 +51,8 @@ enum ConfigLoader {
         if let stream = try root.section("stream") { try readStream(stream, into: &session) }
         session.attachments.directory = AppConfig.dataDirectory + "/attachments"
         if let inbound = try root.section("inbound") { try readInbound(inbound, into: &session) }
+        // Users of group bots expect their own session: two members' questions never mix.
+        session.handoff.groupSessions = .member
         if let handoff = try root.section("handoff") { try readHandoff(handoff, into: &session) }
         let agentSection = try root.section("agent")
         // The typing notice while the agent works on a C2C answer: on unless turned off.

@@ -202,7 +202,9 @@ extension ConsoleState {
         case .started(let mode, _, let outboundID, _):
             let uid = outboundID ?? MessageEntry.draftUID(a.turnID)
             if conversations[id]?.update(uid, { $0.setStatus(.streaming) }) != true {
-                conversations[id]?.upsert(MessageEntry(uid: uid, at: a.at, sender: .agent, text: "", status: .streaming))
+                var entry = MessageEntry(uid: uid, at: a.at, sender: .agent, text: "", status: .streaming)
+                entry.answering = a.member
+                conversations[id]?.upsert(entry)
             }
             conversations[id]?.turn = (a.turnID, uid, mode)
             conversations[id]?.turnReplyTo = a.replyTo

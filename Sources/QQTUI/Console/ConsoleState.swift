@@ -302,6 +302,12 @@ struct ConsoleState {
     }
 
     /// A sender's label.
+    /// The sender column of an entry: an agent reply to one member of a group reads `→张三`.
+    func label(for entry: MessageEntry) -> String {
+        if entry.sender == .agent, let member = entry.answering { return "→" + label(of: .user(openID: member)) }
+        return label(of: entry.sender)
+    }
+
     func label(of sender: MessageEntry.Sender) -> String {
         switch sender {
         case .user(let openID): return aliases[openID].map(TextSanitizer.line) ?? Self.short(openID)

@@ -44,6 +44,8 @@ struct MessageEntry: Sendable, Equatable {
     /// How an inbound group message reached the bot: `.mention` @-mentioned it, `.context` is group
     /// talk the bot only overheard; nil for private messages and everything outbound.
     var address: Address?
+    /// An agent reply in a group with member sessions: the member it answers (their openid).
+    var answering: String?
     /// A file's upload while it goes: `uploading 45 % of 12 MiB` (nil otherwise).
     private(set) var progress: String?
     /// Set once a sent message was recalled from the user's chat: who did it, when known ("" if not).

@@ -21,12 +21,12 @@ final class WrapCache {
         if cache.count > 20_000 { cache.removeAll(keepingCapacity: true); streams.removeAll() }
         let lines: [StyledLine]
         if entry.isStreaming {
-            lines = MessageLayout.lines(entry, width: width, label: state.label(of: entry.sender)) { text, textWidth in
+            lines = MessageLayout.lines(entry, width: width, label: state.label(for: entry)) { text, textWidth in
                 wrapGrowing(entry.uid, text: text, width: textWidth)
             }
         } else {
             streams[entry.uid] = nil
-            lines = MessageLayout.lines(entry, width: width, label: state.label(of: entry.sender))
+            lines = MessageLayout.lines(entry, width: width, label: state.label(for: entry))
         }
         layouts += 1
         cache[entry.uid] = (key, lines)
