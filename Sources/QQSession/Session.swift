@@ -372,11 +372,11 @@ public actor Session {
     /// Without `mayTakeLast` it is skipped when it would spend the last passive reply of the window
     /// (that one is the operator's) or go proactively.
     static func sendLine(_ text: String, keyboard: Keyboard?, to conversation: ConversationID, replyTo: String?,
-                         mayTakeLast: Bool, sender: OutboundSender, lanes: OutboundLanes) async {
+                         mayTakeLast: Bool, sender: OutboundSender, lanes: OutboundLanes) async -> Bool {
         if !mayTakeLast {
             switch sender.route(for: conversation, replyingTo: replyTo) {
             case .passive(_, _, let left) where left >= 2, .passiveEvent(_, _, let left) where left >= 2: break
-            default: return
+            default: return false
             }
         }
         // `auto`: said by qqtui on the agent's side; it answers nobody (the user still waits).
@@ -385,11 +385,12 @@ public actor Session {
         let first = message
         sender.emit(.outbound(first))
         await sender.persist(first)
-        _ = await lanes.run(conversation) {
+        let done = await lanes.run(conversation) {
             var m = first
             await sender.sendText(&m)
             return m
         }
+        return done.status == .sent
     }
 
     /// Acknowledges a button press (`PUT /interactions/{id}`, `{"code": 0}`); a failure is a notice

@@ -44,6 +44,7 @@ struct HumanButtonTests {
             #expect(buttonMessage?.body?["msg_type"]?.int == 2)
             let button = buttonMessage?.body?["keyboard"]?["content"]?["rows"]?.array?.first?["buttons"]?.array?.first
             #expect(button?["render_data"]?["label"]?.string == "转人工")
+            #expect(button?["render_data"]?["visited_label"]?.string == "已通知人工客服", "pressed, the button itself confirms")
             #expect(button?["action"]?["type"]?.int == 1)
 
             // The user asks again; the agent streams its second answer.
@@ -133,6 +134,29 @@ struct HumanButtonTests {
             let sent = await h.accepted("/v2/users/U1/messages")
             #expect(sent.count == 1 && sent.first?.body?["keyboard"] == nil && sent.first?.body?["msg_type"]?.int == 0)
             #expect(await h.recorder.wait { $0.contains { if case .notice(let n) = $0 { return n.message.contains("without its buttons") }; return false } })
+        }
+    }
+
+    @Test("the operator's last passive reply is never spent: typing, answer and button leave one; a press then gets no words, the button confirms")
+    func lastReplyKept() async throws {
+        let gates = AgentGates()
+        let agent = gates.agent("gate words; printf '查到了'")
+        try await SimHarness.run(simulator: Self.simulator(), configure: { Self.humanButton(&$0); $0.handoff.typing = true },
+                                 agent: agent) { h in
+            #expect(await h.recorder.waitForReady())
+            await h.session.setOwner(.agent, for: .c2c("U1"))
+            let question = await h.c2cMessage(from: "U1", "在吗")
+            #expect(await eventually { await h.platform.sent().contains { $0.body?["msg_type"]?.int == 6 } })
+            gates.open("words")
+            // typing + the answer + the button: 3 of 4.
+            #expect(await eventually { await h.accepted("/v2/users/U1/messages").contains { $0.body?["keyboard"] != nil } })
+            #expect(await eventually { h.session.ledgerEntry(for: question.id)?.repliesLeft == 1 })
+            _ = try #require(await h.platform.userPresses(button: "转人工", user: "U1"))
+            #expect(await h.recorder.wait { $0.contains { if case .notice(let n) = $0 { return n.message.contains("not answered in words") }; return false } })
+            #expect(await h.session.owner(of: .c2c("U1")) == .human)
+            #expect(await h.accepted("/v2/users/U1/messages").allSatisfy { $0.content != "好的，马上为您转接人工客服" })
+            #expect(h.session.ledgerEntry(for: question.id)?.repliesLeft == 1, "the operator still has their reply")
+            #expect(await h.session.send("您好，我是客服小李", to: .c2c("U1")).parts.first?.route?.isPassive == true)
         }
     }
 }

@@ -201,6 +201,12 @@ struct ConsolePressTests {
         var reply = OutboundMessage.sentReply(id: "out-1", to: Self.user)
         reply.text = "已发货"
         f.apply(.outbound(reply))
+        var offer = OutboundMessage.sentReply(id: "out-0", to: Self.user)
+        offer.origin = "auto"
+        offer.text = "需要人工服务请点这里"
+        offer.keyboard = HandoffPolicy().humanButtonKeyboard ?? Keyboard(rows: [[.init(id: "h", label: "转人工", data: "qqtui:human")]])
+        f.apply(.outbound(offer))
+        #expect(f.render().snapshot.contains("[转人工]"), "the operator sees the buttons the user got")
         #expect(f.state.conversations[Self.user]?.waitingSince == nil)
         // The session hands it to a person (ownership), then the press arrives.
         f.apply(.ownership(OwnershipChange(conversation: Self.user, owner: "human", actor: "user", reason: "the user pressed “转人工”")))
@@ -266,6 +272,10 @@ struct ConsoleMemberSessionTests {
         let group = ConversationID.group("G1")
         f.receive(group, from: "M1", "问题", id: "m1")
         f.apply(.ownership(OwnershipChange(conversation: group, owner: "agent", actor: "operator", reason: nil)))
+        // The reply's own outbound event may come first (the writer announces it before the turn starts).
+        var reply = OutboundMessage.new(.reply, to: group, text: "", replyTo: "m1", origin: "agent", id: "out-1", createdAt: ConsoleFixture.morning)
+        reply.status = .sending
+        f.apply(.outbound(reply))
         var started = AgentActivity(conversation: group, turnID: UUID(),
                                     kind: .started(mode: .agent, backend: "demo", outboundID: "out-1", messages: 1), replyTo: "m1")
         started.member = "M1"

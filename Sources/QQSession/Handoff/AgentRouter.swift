@@ -12,7 +12,7 @@ actor AgentRouter {
     let makeWriter: @Sendable (ConversationID, String?) -> ReplyWriter
     /// Sends the agent side's short messages (the human button, its answer): conversation, the
     /// message answered, text, buttons, and whether it may take the last passive reply.
-    let sendLine: @Sendable (ConversationID, String?, String, Keyboard?, _ mayTakeLast: Bool) async -> Void
+    let sendLine: @Sendable (ConversationID, String?, String, Keyboard?, _ mayTakeLast: Bool) async -> Bool
     /// Sends the typing notice as a reply to a message; false when it was not sent (no reply to spare).
     let sendTyping: @Sendable (ConversationID, String?) async -> Bool
     let logger: Logger
@@ -28,7 +28,7 @@ actor AgentRouter {
 
     init(backend: (any AgentBackend)?, policy: HandoffPolicy, store: MessageStore?, logger: Logger, clock: SessionClock = .continuous,
          emit: @escaping @Sendable (SessionEvent) -> Void, makeWriter: @escaping @Sendable (ConversationID, String?) -> ReplyWriter,
-         sendLine: @escaping @Sendable (ConversationID, String?, String, Keyboard?, Bool) async -> Void = { _, _, _, _, _ in },
+         sendLine: @escaping @Sendable (ConversationID, String?, String, Keyboard?, Bool) async -> Bool = { _, _, _, _, _ in false },
          sendTyping: @escaping @Sendable (ConversationID, String?) async -> Bool = { _, _ in false }) {
         self.sendLine = sendLine
         self.sendTyping = sendTyping

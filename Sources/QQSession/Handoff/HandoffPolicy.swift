@@ -52,15 +52,19 @@ public struct HandoffPolicy: Sendable, Hashable {
     public var humanButton: String?
     /// The line the button comes with (one message after the agent's reply).
     public var humanButtonPrompt = "需要人工服务请点这里"
-    /// What the user is told after pressing it.
+    /// What the user is told after pressing it, when that does not take the window's last passive
+    /// reply (that one is the operator's); the button itself then reads ``humanButtonPressed``.
     public var humanAnswer = "已为您转接人工客服，请稍候，马上有人回复您。"
+    /// The button's label once pressed (QQ shows it without any message: the confirmation that
+    /// never costs a reply).
+    public var humanButtonPressed = "已通知人工客服"
     /// The callback data of the human button.
     public static let humanButtonData = "qqtui:human"
 
     /// The human button as a keyboard (nil when there is none).
     public var humanButtonKeyboard: Keyboard? {
         guard let label = humanButton, !label.isEmpty else { return nil }
-        return Keyboard(rows: [[.init(id: "qqtui-human", label: label, visitedLabel: label, action: .callback,
+        return Keyboard(rows: [[.init(id: "qqtui-human", label: label, visitedLabel: humanButtonPressed, action: .callback,
                                       data: Self.humanButtonData, style: 1)]])
     }
 

@@ -63,7 +63,7 @@ enum ExampleConfig {
         sandbox = false                           # true: the sandbox API (unpublished bots, sandbox groups)
         intents = ["group_and_c2c"]               # or an integer bitmask, e.g. 33554432
         allow_from = ["*"]                        # user/member openids allowed to reach the bot, "*" = everyone
-        markdown = false                          # send msg_type 2 (needs platform approval)
+        markdown = "agent"                        # the agent's replies as markdown, yours as text; true: all; false: none
         # token_url = "https://api.bot.qq.com/app/getAppAccessToken"   # before 2026-08: https://bots.qq.com/app/getAppAccessToken
         # api_base = "https://api.bot.qq.com"     # sandbox: https://sandbox.api.bot.qq.com; before 2026-08: https://api.sgroup.qq.com
         # gateway_url = "wss://…"                 # skip GET /gateway/bot
@@ -90,7 +90,7 @@ enum ExampleConfig {
         max_length = 2000                         # longer text is split (at lines, never inside code fences)
         retries = 3                               # after 429/5xx/timeouts, then the message is marked failed
         retry_base_ms = 500
-        max_upload_mb = 10
+        max_upload_mb = 10                        # larger files go up in parts (chunked upload)
 
         [stream]                                  # agent replies in C2C
         api = "legacy"                            # or "stream_messages" (the newer endpoint)
@@ -116,9 +116,15 @@ enum ExampleConfig {
         turn_timeout_s = 600                      # a whole turn
         history_messages = 40                     # context given to the agent
         group_trigger = "mention"                 # in groups the agent answers @bot messages (all: every message)
+        group_sessions = "member"                 # each group member their own agent session (group: one per group)
+        # human_button = "转人工"                  # a button under agent replies that hands the conversation to you
+        # human_button_prompt = "需要人工服务请点这里"
+        # human_button_pressed = "已通知人工客服"   # the pressed button's label
+        # human_answer = "已为您转接人工客服，请稍候，马上有人回复您。"   # unless it takes your last passive reply
 
         # [agent]                                 # uncomment to let an agent answer the conversations you hand over
         # backend = "command"                     # command | openai | acp | echo | demo
+        # typing = true                           # C2C: show the user "typing" until the agent's first words
         # command = ["/usr/local/bin/answer"]     # command/acp: the program; for command the prompt goes to stdin,
         # env = { MODEL = "small" }               #   stdout is the answer, a line with only a form feed is a segment break
         # directory = "/srv/agent"

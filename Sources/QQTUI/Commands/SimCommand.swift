@@ -13,7 +13,9 @@ struct SimCommand: AsyncParsableCommand {
               POST /sim/group {"group_openid", "member_openid", "content", "mention_bot"?: true}
               POST /sim/event {"t", "d"}                                     any dispatch (GROUP_ADD_ROBOT, …)
               POST /sim/burst {"count", "users"?, "kind"?: "c2c"|"group"|"mixed", "rate"?, "tag"?}   load for benchmarks
-              POST /sim/fault {"kind": "close"|"op7"|"op9"|"stall_acks"|"refuse_connections"|"expire_token"|"clear", "code"?}
+              POST /sim/fault {"kind": "close"|"op7"|"op9"|"stall_acks"|"refuse_connections"|"expire_token"|"fail_part_uploads"|"busy_uploads"|"clear", "code"?, "count"?}
+              POST /sim/press {"user_openid", "button", "group_openid"?}       a user presses a button the bot sent
+              GET  /sim/interactions  the presses and their acknowledgements
               POST /sim/raw   {"text"} or {"base64"}                         a raw frame to every socket
               POST /sim/chaos {"seed", "mean_gap_ms"?, "kinds"?}              seeded random faults; DELETE stops, GET counts
               GET  /sim/sent  everything the bot sent, with status and QQ code;  GET /sim/state  counters
@@ -37,8 +39,8 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Access token lifetime in seconds.")
     var tokenLifetime = SimulatorConfiguration().tokenLifetime
 
-    @Flag(help: "Allow markdown (msg_type 2) messages; refused with 40034012 otherwise, as for most bots.")
-    var markdown = false
+    @Flag(help: "Refuse markdown (msg_type 2) with 40034012, as for a bot not allowed it (before 2026-04, most bots).")
+    var noMarkdown = false
 
     @Option(help: "Inject random faults from this seed (drops, op 7/9, stalled ACKs, refusals, 429/5xx, slow answers).")
     var chaosSeed: UInt64?
@@ -68,7 +70,7 @@ struct SimCommand: AsyncParsableCommand {
         if let appSecret { config.appSecret = appSecret }
         config.heartbeatIntervalMs = heartbeatMs
         config.tokenLifetime = tokenLifetime
-        config.markdownAllowed = markdown
+        config.markdownAllowed = !noMarkdown
         let simulator: QQSimulator
         do {
             simulator = try await QQSimulator.start(config, signals: [.sigint, .sigterm])

@@ -72,13 +72,18 @@ extension ConfigLoader {
             guard !v.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw t.fail("human_button_prompt", "must not be empty") }
             s.handoff.humanButtonPrompt = v
         }
+        if let v = try t.string("human_button_pressed") {
+            let label = v.trimmingCharacters(in: .whitespaces)
+            guard !label.isEmpty, label.count <= 20 else { throw t.fail("human_button_pressed", "a button label of 1 to 20 characters") }
+            s.handoff.humanButtonPressed = label
+        }
         if let v = try t.string("human_answer") {
             guard !v.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw t.fail("human_answer", "must not be empty") }
             s.handoff.humanAnswer = v
         }
         try t.rejectUnknownKeys(known: ["default_owner", "busy", "answer_pending_on_handover", "operator_reply_takes_over",
                                         "first_event_timeout_s", "idle_timeout_s", "turn_timeout_s", "history_messages", "max_reply_length",
-                                        "group_trigger", "group_sessions", "human_button", "human_button_prompt", "human_answer"])
+                                        "group_trigger", "group_sessions", "human_button", "human_button_prompt", "human_button_pressed", "human_answer"])
     }
 
     /// `[agent]`: which backend answers the conversations handed to the agent.

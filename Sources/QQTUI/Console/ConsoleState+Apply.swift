@@ -201,7 +201,7 @@ extension ConsoleState {
         switch a.kind {
         case .started(let mode, _, let outboundID, _):
             let uid = outboundID ?? MessageEntry.draftUID(a.turnID)
-            if conversations[id]?.update(uid, { $0.setStatus(.streaming) }) != true {
+            if conversations[id]?.update(uid, { $0.setStatus(.streaming); $0.answering = a.member }) != true {
                 var entry = MessageEntry(uid: uid, at: a.at, sender: .agent, text: "", status: .streaming)
                 entry.answering = a.member
                 conversations[id]?.upsert(entry)

@@ -73,9 +73,11 @@ extension ConsoleState {
         }
         for turn in s.turns {
             ensure(turn.conversation, at: turn.startedAt)
-            _ = apply(.agent(AgentActivity(conversation: turn.conversation, turnID: turn.turnID,
-                                           kind: .started(mode: turn.mode, backend: turn.backend, outboundID: turn.outboundID, messages: 0),
-                                           at: turn.startedAt, replyTo: turn.replyTo)), now: now)
+            var started = AgentActivity(conversation: turn.conversation, turnID: turn.turnID,
+                                        kind: .started(mode: turn.mode, backend: turn.backend, outboundID: turn.outboundID, messages: 0),
+                                        at: turn.startedAt, replyTo: turn.replyTo)
+            started.member = turn.member
+            _ = apply(.agent(started), now: now)
             if !turn.text.isEmpty {
                 _ = apply(.agent(AgentActivity(conversation: turn.conversation, turnID: turn.turnID, kind: .event(.textDelta(turn.text)),
                                                at: turn.startedAt)), now: now)

@@ -122,8 +122,10 @@ extension MessageEntry {
         if text.isEmpty, [.image, .video, .voice, .file].contains(m.kind) {
             text = "[" + m.kind.rawValue + (m.parts.first.map { " " + $0.text } ?? "") + "]"
         }
+        // Buttons under it, as the user sees them: `[满意] [不满意] · [官网]`.
+        let buttons = m.keyboard.map { k in k.rows.map { $0.map { "[" + $0.label + "]" }.joined(separator: " ") }.joined(separator: " · ") }
         self.init(uid: m.id, at: m.createdAt, sender: m.origin == "agent" || m.origin == "auto" ? .agent : .operatorSide(name: m.operatorName), text: text,
-                  status: Self.status(of: m))
+                  attachments: buttons.map { [$0] } ?? [], status: Self.status(of: m))
         progress = Self.progress(of: m)
     }
 

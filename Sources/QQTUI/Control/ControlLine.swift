@@ -238,6 +238,8 @@ struct TurnSnapshot: Codable, Sendable, Equatable {
     var startedAt: Date
     /// The answer so far.
     var text: String
+    /// With member sessions: the group member it answers.
+    var member: String? = nil
 }
 
 /// `qqtui status`: a running serve's state.

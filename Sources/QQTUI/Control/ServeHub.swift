@@ -109,7 +109,8 @@ final class ServeHub: Sendable {
             switch a.kind {
             case .started(let mode, let backend, let outboundID, _):
                 s.turns[a.turnID] = TurnSnapshot(conversation: a.conversation, turnID: a.turnID, mode: mode, backend: backend,
-                                                 outboundID: outboundID, replyTo: a.replyTo, startedAt: a.at, text: "")
+                                                 outboundID: outboundID, replyTo: a.replyTo, startedAt: a.at, text: "",
+                                                 member: a.member)
             case .event(.textDelta(let text)):
                 s.turns[a.turnID]?.text += text
             case .event(.segmentBreak):

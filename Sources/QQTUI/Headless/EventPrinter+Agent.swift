@@ -15,6 +15,7 @@ extension EventPrinter {
         switch a.kind {
         case .started(let mode, let backend, _, let messages):
             return head + "turn started (\(backend), \(messages) message(s)" + (mode == .draft ? ", draft for the operator)" : ")")
+                + (a.member.map { " for member \($0)" } ?? "")
         case .event(let event):
             return describe(event, verbose: verbose).map { head + $0 }
         case .queued(let id, let waiting):
