@@ -41,6 +41,10 @@ public actor Session {
     /// Labels of the buttons sent (a press carries only the data).
     let buttons = ButtonLabels()
     private var interactionPipeline: Task<Void, Never>?
+    private var webhookTask: Task<Void, Never>?
+    /// The webhook listener's counters (with `transport = .webhook`): where it listens, callbacks
+    /// accepted and refused, the last one.
+    public nonisolated let webhookCounters = WebhookCounters()
     private let interactionInbox: AsyncStream<Interaction>.Continuation
     private let interactionStream: AsyncStream<Interaction>
     private let sender: OutboundSender
@@ -200,7 +204,49 @@ public actor Session {
                 await processor.drain()
             }
         }
+        if configuration.transport == .webhook {
+            if webhookTask == nil { startWebhook() }
+            return
+        }
         driver.start()
+    }
+
+    /// Listens for the platform's signed callbacks and feeds them to the same inbound pipeline.
+    private func startWebhook() {
+        let (emit, policy, queue, counters, clock, logger) = (continuation, configuration.webhook, queue, webhookCounters, clock, logger)
+        guard let signature = WebhookSignature(secret: configuration.appSecret) else {
+            emit.yield(.notice(Notice(level: .error, kind: .gatewayError, message: "webhook: no app secret to verify callbacks with")))
+            return
+        }
+        let endpoint = WebhookEndpoint(
+            path: policy.path, signature: signature, replayWindow: policy.replayWindow.seconds, maxBodyBytes: policy.maxBodyBytes,
+            now: { clock.date },
+            deliver: { frame in
+                await withCheckedContinuation { done in
+                    if !queue.push(.webhook(frame, ack: WebhookAck { done.resume(returning: $0) })) { done.resume(returning: false) }
+                }
+            },
+            counters: counters)
+        let path = policy.path
+        counters.observe { snapshot in
+            var status = GatewayStatus(phase: .webhook(address: (snapshot.secure ? "https://" : "http://") + (snapshot.listening ?? "?") + path,
+                                                       accepted: snapshot.accepted, refused: snapshot.refused))
+            status.lastError = snapshot.lastRefusal.map { "last refused: " + $0 }
+            emit.yield(.gateway(status))
+        }
+        webhookTask = Task.detached {
+            do {
+                let tls = try policy.tlsCertificate.map { try WebhookServer.tls(certificate: $0, key: policy.tlsKey ?? "") }
+                let channel = try await WebhookServer.bind(host: policy.host, port: policy.port, tls: tls)
+                let port = channel.channel.localAddress?.port ?? policy.port
+                counters.listening(on: "\(policy.host):\(port)", secure: tls != nil)
+                emit.yield(.notice(Notice(level: .info, kind: .gatewayError,
+                                          message: "listening for webhook callbacks on \(tls == nil ? "http" : "https")://\(policy.host):\(port)\(policy.path)")))
+                await WebhookServer(endpoint: endpoint, logger: logger).run(channel)
+            } catch {
+                emit.yield(.notice(Notice(level: .error, kind: .gatewayError, message: "\(error)")))
+            }
+        }
     }
 
     /// Keeps the search index up with the writes, a batch at a time, off the write path.
@@ -245,6 +291,8 @@ public actor Session {
                 "stopping took longer than \(grace.shortDescription): what was still being sent is marked failed")))
         }
         await driver.shutdown()
+        webhookTask?.cancel()
+        await webhookTask?.value
         downloads.cancelAll()
         queue.finish()
         await pipeline?.value

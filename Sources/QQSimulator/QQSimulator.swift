@@ -93,6 +93,7 @@ public final class QQSimulator: Sendable {
         await platform.markStopping()
         await group.triggerGracefulShutdown()
         _ = await task.result
+        await platform.closeWebhookClient()
     }
 
     /// Waits until the server stops (a signal given to ``start(_:logger:signals:)``, or ``stop()``).

@@ -37,6 +37,12 @@ public struct SimulatorConfiguration: Sendable {
     public var uploadRetryDelay: Double = 1
     /// Bytes a bot may upload in a day (openclaw-qqbot: 2 GB); past it, 40093002.
     public var dailyUploadBytes = 2 << 30
+    /// Webhook: attempts per callback, the pause between them, and how long an answer may take.
+    public var webhookAttempts = 3
+    public var webhookRetryDelayMs = 200
+    public var webhookTimeoutMs = 5000
+    /// Accept any certificate from an HTTPS webhook (a bot's self-signed one in tests).
+    public var webhookTrustsAnyCertificate = false
     /// How long after sending the bot may recall a message (2026 documents: 2 minutes).
     public var recallWindow: Duration = .seconds(120)
     /// Sets both budgets.

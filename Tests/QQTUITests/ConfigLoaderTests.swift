@@ -202,4 +202,17 @@ struct ConfigLoader2026Tests {
         #expect(throws: ConfigError.self) { try parse("[handoff]\nhuman_button = \"\"\n") }
         #expect(throws: ConfigError.self) { try parse("[agent]\nbackend = \"echo\"\ntyping = \"on\"\n") }
     }
+
+    @Test("webhook: transport and the [webhook] section; bad values named")
+    func webhook() throws {
+        #expect(try parse("").session.transport == .websocket)
+        let c = try ConfigLoader.parse(Self.bot + "transport = \"webhook\"\n[webhook]\nlisten = \"127.0.0.1:9443\"\npath = \"/cb\"\nreplay_window_s = 60\nmax_body_kb = 512\n",
+                                       file: "t.toml")
+        #expect(c.session.transport == .webhook)
+        #expect(c.session.webhook.host == "127.0.0.1" && c.session.webhook.port == 9443 && c.session.webhook.path == "/cb")
+        #expect(c.session.webhook.replayWindow == .seconds(60) && c.session.webhook.maxBodyBytes == 512 << 10)
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(Self.bot + "transport = \"http\"\n", file: "t.toml") }
+        #expect(throws: ConfigError.self) { try parse("[webhook]\nlisten = \"9443\"\n") }
+        #expect(throws: ConfigError.self) { try parse("[webhook]\npath = \"cb\"\n") }
+    }
 }

@@ -44,6 +44,13 @@ public struct SessionConfiguration: Sendable {
     public var dedupWindow: Duration
     /// Ownership and agent turns.
     public var handoff: HandoffPolicy
+    /// How events arrive: the WebSocket gateway (the default) or the platform's signed HTTP callbacks.
+    public var transport: Transport = .websocket
+    /// The callback listener (with `transport = .webhook`).
+    public var webhook = WebhookPolicy()
+
+    /// How the platform delivers events.
+    public enum Transport: String, Sendable, Hashable, Codable { case websocket, webhook }
 
     /// Production REST base: the one host the platform documents since 2026-08 (changelog 20260810).
     public static let productionAPIBase = "https://api.bot.qq.com"
@@ -228,5 +235,23 @@ public struct AttachmentPolicy: Sendable, Hashable {
     /// Download at all (off: attachments keep only their URL).
     public var download: Bool = true
     /// Download images, in memory only, 20 MiB cap, 30 s.
+    public init() {}
+}
+
+/// The webhook listener: where the platform's callbacks arrive and what is accepted.
+public struct WebhookPolicy: Sendable, Hashable {
+    /// Address to listen on: loopback behind a reverse proxy (the platform calls HTTPS on 80/443/8080/8443).
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// The callback path (what the URL on q.qq.com ends with).
+    public var path = "/qqbot"
+    /// A callback whose timestamp is further from now than this is refused (replays).
+    public var replayWindow: Duration = .seconds(300)
+    /// Larger bodies are refused before they are read whole.
+    public var maxBodyBytes = 1 << 20
+    /// Built-in HTTPS (a direct setup, no reverse proxy): PEM certificate chain and private key.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// Defaults: 127.0.0.1:8080, /qqbot, 5 minutes, 1 MiB.
     public init() {}
 }

@@ -10,6 +10,15 @@ enum GatewayInbound: Sendable {
     case dispatch(GatewayFrame)
     /// A frame that could not be used.
     case notice(Notice)
+    /// A dispatch from a webhook callback, and what to tell the callback: true once it is durable.
+    case webhook(GatewayFrame, ack: WebhookAck)
+}
+
+/// Tells a waiting webhook callback whether its event is durable (once).
+final class WebhookAck: Sendable {
+    private let done: @Sendable (Bool) -> Void
+    init(_ done: @escaping @Sendable (Bool) -> Void) { self.done = done }
+    func callAsFunction(_ durable: Bool) { done(durable) }
 }
 
 /// Owns the gateway connection: one reconnect loop at a time, paced by a ``ReconnectPacer``, and status.

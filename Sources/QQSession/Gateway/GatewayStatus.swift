@@ -18,6 +18,8 @@ public struct GatewayStatus: Sendable, Hashable, Codable {
         case reconnecting(attempt: Int, maxAttempts: Int, nextInMs: Int, reason: String)
         /// Not connected and not retrying; `reason` says why. A forced reconnect starts again.
         case offline(reason: String)
+        /// The webhook transport: listening on `address`; callbacks accepted and refused so far.
+        case webhook(address: String, accepted: Int, refused: Int)
     }
 
     /// Current phase.
@@ -47,7 +49,12 @@ public struct GatewayStatus: Sendable, Hashable, Codable {
     }
 
     /// True while events flow.
-    public var isReady: Bool { if case .ready = phase { return true }; return false }
+    public var isReady: Bool {
+        switch phase {
+        case .ready, .webhook: return true
+        default: return false
+        }
+    }
 
     /// `READY s=1234 hb 38ms`, `reconnecting 3/30 in 4.0s (closed 4009)`, `OFFLINE: …`.
     public var summary: String {
@@ -61,6 +68,8 @@ public struct GatewayStatus: Sendable, Hashable, Codable {
         case .reconnecting(let n, let max, let ms, let reason):
             text = "reconnecting \(n)/\(max) in \(Duration.milliseconds(ms).shortDescription) (\(reason))"
         case .offline(let reason): text = "OFFLINE: \(reason)"
+        case .webhook(let address, let accepted, let refused):
+            return "webhook \(address) · \(accepted) callback\(accepted == 1 ? "" : "s")" + (refused > 0 ? " · \(refused) refused" : "")
         }
         if isReady {
             if let lastSeq { text += " s=\(lastSeq)" }

@@ -75,8 +75,12 @@ final class InboundProcessor {
         var ops: [StoreOp] = []
         var moved = false
         let duplicates = DuplicateCollector()
+        var acks: [WebhookAck] = []
         for item in items {
             switch item {
+            case .webhook(let frame, let ack):
+                handleDispatch(frame, duplicates, &outputs, &ops)
+                acks.append(ack)
             case .ready(let ready, let seq):
                 if let id = ready.user?.id, !id.isEmpty { botIDs.insert(id) }
                 position = (ready.sessionID, seq ?? 0)
@@ -100,6 +104,12 @@ final class InboundProcessor {
                 // held in memory: one it already had was handled by an earlier run.
                 // Not in yet (the file is locked): shown now, the store commits it when it can.
                 let committed = try await store.write(ops, waitingAtMost: Self.commitPatience)
+                if committed { for ack in acks { ack(true) } } else if !acks.isEmpty {
+                    // Acknowledged once the store has it (the platform sends it again until then).
+                    let pending = acks
+                    Task { let durable = (try? await store.flush()) != nil; for ack in pending { ack(durable) } }
+                }
+                acks.removeAll()
                 if !committed, let fence {
                     // Shown now; answered once stored (CommitFence).
                     await fence.hold()
@@ -119,7 +129,16 @@ final class InboundProcessor {
             } catch {
                 // Shown anyway (never lost from view); the store keeps these writes and retries them,
                 // and the session says when it fails and when it recovers (MessageStore.observeHealth).
+                // Not durable yet: the callback is not acknowledged, so the platform sends it again.
+                for ack in acks { ack(false) }
+                acks.removeAll()
             }
+        }
+        if !acks.isEmpty {
+            // Nothing to write (a duplicate, a filtered message): durable once what is queued is.
+            let pending = acks
+            if let store { Task { let durable = (try? await store.flush()) != nil; for ack in pending { ack(durable) } } }
+            else { for ack in pending { ack(true) } }
         }
         for output in outputs {
             switch output {

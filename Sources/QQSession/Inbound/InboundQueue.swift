@@ -13,13 +13,15 @@ final class InboundQueue: Sendable {
     }
 
     /// Adds an item (from the gateway's reader, any thread).
-    func push(_ item: GatewayInbound) {
+    @discardableResult
+    func push(_ item: GatewayInbound) -> Bool {
         let accepted = items.withLock { s -> Bool in
             guard !s.finished else { return false }
             s.list.append(item)
             return true
         }
         if accepted { continuation.yield() }
+        return accepted
     }
 
     /// Beyond this many waiting items the gateway's reader waits (``waitForRoom()``).

@@ -210,6 +210,10 @@ extension SimPlatform {
             delivered += 1
         }
         stats.dispatched += delivered
+        if webhookURL != nil {
+            queueWebhook(type: type, payloadText: text, eventID: eventID)
+            delivered += 1
+        }
         return delivered
     }
 

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 
 /// The simulated platform's state: tokens, gateway sessions and sockets, the messages users sent,
@@ -86,6 +87,15 @@ public actor SimPlatform {
     var failPartUploads = 0
     var partFailures = 0
     var busyUploads = 0
+    /// The webhook the simulator delivers to (nil: gateway only), its queue, faults and record.
+    var webhookURL: String?
+    var webhookQueue = AsyncStream.makeStream(of: (String, String, String, SimWebhookFault?).self).continuation
+    var webhookTask: Task<Void, Never>?
+    var webhookFaults: [SimWebhookFault] = []
+    var webhookValidated = false
+    var deliveries: [SimWebhookDelivery] = []
+    var insecureClient: HTTPClient?
+    var webhookAttempts = 0
     /// Presses dispatched (INTERACTION_CREATE) and their acknowledgements.
     var interactions: [SimInteraction] = []
     /// Messages the bot sent, by id: where, when, and their transcript entry (for recalls).
@@ -123,6 +133,8 @@ public actor SimPlatform {
     func markStopping() {
         stopping = true
         chaosTask?.cancel()
+        webhookQueue.finish()
+        webhookTask?.cancel()
     }
 
     // MARK: - Tokens

@@ -90,6 +90,21 @@ enum SimControlRoutes {
             }
             return SimJSON.response(press)
         }
+        router.post("/sim/webhook") { request, _ -> Response in
+            let (json, _) = await SimRouter.body(request, limit: 64 * 1024)
+            if let fault = json?["fault"]?.string {
+                guard let kind = SimWebhookFault(rawValue: fault) else {
+                    return bad("fault: one of \(SimWebhookFault.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                await platform.injectWebhook(kind, count: json?["count"]?.int ?? 1)
+                return SimJSON.response(["queued": kind.rawValue])
+            }
+            guard let url = json?["url"]?.string, url.hasPrefix("http") else { return bad("url (http or https) is required") }
+            return SimJSON.response(["validated": await platform.useWebhook(url)])
+        }
+        router.get("/sim/webhook") { _, _ -> Response in
+            SimJSON.response(await platform.webhookDeliveries())
+        }
         router.get("/sim/interactions") { _, _ -> Response in
             SimJSON.response(await platform.pressed())
         }

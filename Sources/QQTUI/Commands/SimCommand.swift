@@ -39,6 +39,9 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Access token lifetime in seconds.")
     var tokenLifetime = SimulatorConfiguration().tokenLifetime
 
+    @Option(help: ArgumentHelp("Deliver events by signed HTTP callbacks to this URL (after the op 13 check), besides the gateway.", valueName: "url"))
+    var webhook: String?
+
     @Flag(help: "Refuse markdown (msg_type 2) with 40034012, as for a bot not allowed it (before 2026-04, most bots).")
     var noMarkdown = false
 
@@ -102,6 +105,19 @@ struct SimCommand: AsyncParsableCommand {
                 """)
             if let chaosSeed {
                 StandardOutput.write("Chaos: faults from seed \(chaosSeed), one every ~\(chaosGapMs) ms; counts: curl -s \(simulator.baseURL)/sim/chaos")
+            }
+        }
+        if let webhook {
+            // The bot may start after the simulator: the check is tried until it passes.
+            let platform = simulator.platform
+            Task.detached {
+                var passed = false
+                for _ in 0..<120 where !passed {
+                    passed = await platform.useWebhook(webhook)
+                    if !passed { try? await Task.sleep(for: .seconds(1)) }
+                }
+                StandardOutput.error(passed ? "qqtui sim: webhook \(webhook) passed the callback URL check (op 13); events go there too"
+                                            : "qqtui sim: webhook \(webhook) did not pass the callback URL check (op 13) in 2 minutes")
             }
         }
         if exitWithParent {

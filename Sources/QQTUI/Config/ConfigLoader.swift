@@ -54,6 +54,7 @@ enum ConfigLoader {
         // Users of group bots expect their own session: two members' questions never mix.
         session.handoff.groupSessions = .member
         if let handoff = try root.section("handoff") { try readHandoff(handoff, into: &session) }
+        if let webhook = try root.section("webhook") { try readWebhook(webhook, into: &session) }
         let agentSection = try root.section("agent")
         // The typing notice while the agent works on a C2C answer: on unless turned off.
         session.handoff.typing = try agentSection?.bool("typing") ?? true
@@ -107,7 +108,7 @@ enum ConfigLoader {
         }
         let keys = try root.section("keys").map(readKeys) ?? KeyBindings()
         let canned = try root.section("canned").map(readCanned) ?? [:]
-        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "store", "log", "handoff", "agent",
+        try root.rejectUnknownKeys(known: ["bot", "gateway", "replies", "stream", "inbound", "store", "log", "handoff", "agent", "webhook",
                                            "notify", "keys", "canned", "serve"])
         var config = AppConfig(session: session, logFile: logFile, logLevel: logLevel, source: file)
         // Children never inherit a secret qqtui holds, by the variable's name or by its value.
@@ -129,7 +130,7 @@ enum ConfigLoader {
     }
 
     static let botKeys = ["app_id", "app_secret", "app_secret_env", "sandbox", "intents", "allow_from", "markdown",
-                          "token_url", "api_base", "gateway_url"]
+                          "token_url", "api_base", "gateway_url", "transport"]
 
     private static func readBot(_ bot: TOMLSection, environment: [String: String], needsSecrets: Bool) throws -> SessionConfiguration {
         let appID: String
@@ -168,6 +169,12 @@ enum ConfigLoader {
         }
         // Markdown is open to every bot since 2026-04 and agents write it: their replies go as
         // markdown by default; an operator's lines stay plain text (typed by hand, * and _ literal).
+        if let v = try bot.string("transport") {
+            guard let transport = SessionConfiguration.Transport(rawValue: v) else {
+                throw bot.fail("transport", "\"\(v)\" is not one of websocket (the gateway, the default), webhook (signed HTTP callbacks)")
+            }
+            session.transport = transport
+        }
         session.markdown = false
         session.agentMarkdown = true
         if let v = bot.raw("markdown") {
@@ -311,5 +318,34 @@ enum ConfigLoader {
         if let v = try i.int("dedup_window_s", in: 1...604_800) { s.dedupWindow = .seconds(v) }
         try i.rejectUnknownKeys(known: ["download_attachments", "attachment_dir", "max_attachment_mb", "download_timeout_s",
                                         "dedup_window_s"])
+    }
+
+    /// `[webhook]`: where the platform's callbacks arrive (with `[bot] transport = "webhook"`).
+    static func readWebhook(_ w: TOMLSection, into s: inout SessionConfiguration) throws {
+        if let listen = try w.string("listen") {
+            let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
+            // Port 0: any free port (serve says which); for tests and throwaway setups.
+            guard parts.count >= 2, let port = Int(parts.last ?? ""), (0...65_535).contains(port) else {
+                throw w.fail("listen", "expected host:port, e.g. \"127.0.0.1:8080\" (a reverse proxy in front terminates HTTPS)")
+            }
+            let host = parts.dropLast().joined(separator: ":").trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            guard !host.isEmpty else { throw w.fail("listen", "has no host: \"127.0.0.1:\(port)\" listens on this machine only") }
+            s.webhook.host = host
+            s.webhook.port = port
+        }
+        if let path = try w.string("path") {
+            guard path.hasPrefix("/"), !path.contains(" ") else { throw w.fail("path", "must start with / (the end of the callback URL on q.qq.com)") }
+            s.webhook.path = path
+        }
+        if let v = try w.int("replay_window_s", in: 10...86_400) { s.webhook.replayWindow = .seconds(v) }
+        if let v = try w.int("max_body_kb", in: 16...65_536) { s.webhook.maxBodyBytes = v << 10 }
+        let cert = try w.path("tls_cert"), key = try w.path("tls_key")
+        if (cert == nil) != (key == nil) { throw w.fail(cert == nil ? "tls_cert" : "tls_key", "tls_cert and tls_key go together (PEM files)") }
+        for (name, file) in [("tls_cert", cert), ("tls_key", key)] {
+            if let file, !FileManager.default.isReadableFile(atPath: file) { throw w.fail(name, "cannot read \(file)") }
+        }
+        s.webhook.tlsCertificate = cert
+        s.webhook.tlsKey = key
+        try w.rejectUnknownKeys(known: ["listen", "path", "replay_window_s", "max_body_kb", "tls_cert", "tls_key"])
     }
 }

@@ -52,21 +52,7 @@ struct ControlServer: Sendable {
     /// Serves connections until cancelled; the socket file is removed at the end.
     func run(_ channel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async {
         defer { unlink(path) }
-        do {
-            try await withTaskCancellationHandler {
-                try await channel.executeThenClose { inbound in
-                    try await withThrowingDiscardingTaskGroup { group in
-                        for try await connection in inbound {
-                            group.addTask { await self.serve(connection) }
-                        }
-                    }
-                }
-            } onCancel: {
-                channel.channel.close(promise: nil)
-            }
-        } catch {
-            logger.debug("control socket closed", metadata: ["reason": "\(error)"])
-        }
+        await AcceptLoop.run(channel, logger: logger, what: "control socket") { await self.serve($0) }
     }
 
     /// One connection: `hello`, then a console's commands (or one `status` answer).
