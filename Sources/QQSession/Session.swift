@@ -13,7 +13,7 @@ import Logging
 public actor Session {
     /// Everything that happens, in order. One consumer.
     public nonisolated let events: AsyncStream<SessionEvent>
-    private let continuation: EventTap.Emitter
+    let continuation: EventTap.Emitter
     /// Sees each event synchronously as it is emitted (tests check ordering guarantees with it).
     nonisolated let tap: EventTap
 
@@ -23,12 +23,12 @@ public actor Session {
     public nonisolated let store: MessageStore?
     /// What every deadline, window and timeout of the session is measured on.
     public nonisolated let clock: SessionClock
-    private let logger: Logger
+    let logger: Logger
     let tokens: TokenProvider
     let rest: RESTClient
     let ledger: LedgerBox
     private let driver: GatewayDriver
-    private let queue = InboundQueue()
+    let queue = InboundQueue()
     /// The agent answers only what is stored (see ``CommitFence``).
     let fence = CommitFence()
     private var pipeline: Task<Void, Never>?
@@ -41,14 +41,14 @@ public actor Session {
     /// Labels of the buttons sent (a press carries only the data).
     let buttons = ButtonLabels()
     private var interactionPipeline: Task<Void, Never>?
-    private var webhookTask: Task<Void, Never>?
+    var webhookTask: Task<Void, Never>?
     /// The webhook listener's counters (with `transport = .webhook`): where it listens, callbacks
     /// accepted and refused, the last one.
     public nonisolated let webhookCounters = WebhookCounters()
     private let interactionInbox: AsyncStream<Interaction>.Continuation
     private let interactionStream: AsyncStream<Interaction>
-    private let sender: OutboundSender
-    private let lanes = OutboundLanes()
+    let sender: OutboundSender
+    let lanes = OutboundLanes()
     let router: AgentRouter
     private let routerInbox: AsyncStream<InboundMessage>.Continuation
     private var routerPipeline: Task<Void, Never>?
@@ -92,9 +92,9 @@ public actor Session {
                                   makeWriter: { conversation, msgID in
                                       ReplyWriter(sender: sender, lanes: lanes, conversation: conversation, replyTo: msgID, origin: "agent")
                                   },
-                                  sendLine: { conversation, msgID, text, keyboard, mayTakeLast in
+                                  sendLine: { conversation, msgID, text, keyboard in
                                       await Self.sendLine(text, keyboard: keyboard, to: conversation, replyTo: msgID,
-                                                          mayTakeLast: mayTakeLast, sender: sender, lanes: lanes)
+                                                          sender: sender, lanes: lanes)
                                   },
                                   sendTyping: { conversation, msgID in await sender.sendTyping(to: conversation, replyTo: msgID) })
         (self.routerMessages, self.routerInbox) = AsyncStream.makeStream(of: InboundMessage.self, bufferingPolicy: .unbounded)
@@ -211,44 +211,6 @@ public actor Session {
         driver.start()
     }
 
-    /// Listens for the platform's signed callbacks and feeds them to the same inbound pipeline.
-    private func startWebhook() {
-        let (emit, policy, queue, counters, clock, logger) = (continuation, configuration.webhook, queue, webhookCounters, clock, logger)
-        guard let signature = WebhookSignature(secret: configuration.appSecret) else {
-            emit.yield(.notice(Notice(level: .error, kind: .gatewayError, message: "webhook: no app secret to verify callbacks with")))
-            return
-        }
-        let endpoint = WebhookEndpoint(
-            path: policy.path, signature: signature, replayWindow: policy.replayWindow.seconds, maxBodyBytes: policy.maxBodyBytes,
-            now: { clock.date },
-            deliver: { frame in
-                await withCheckedContinuation { done in
-                    if !queue.push(.webhook(frame, ack: WebhookAck { done.resume(returning: $0) })) { done.resume(returning: false) }
-                }
-            },
-            counters: counters)
-        let path = policy.path
-        counters.observe { snapshot in
-            var status = GatewayStatus(phase: .webhook(address: (snapshot.secure ? "https://" : "http://") + (snapshot.listening ?? "?") + path,
-                                                       accepted: snapshot.accepted, refused: snapshot.refused))
-            status.lastError = snapshot.lastRefusal.map { "last refused: " + $0 }
-            emit.yield(.gateway(status))
-        }
-        webhookTask = Task.detached {
-            do {
-                let tls = try policy.tlsCertificate.map { try WebhookServer.tls(certificate: $0, key: policy.tlsKey ?? "") }
-                let channel = try await WebhookServer.bind(host: policy.host, port: policy.port, tls: tls)
-                let port = channel.channel.localAddress?.port ?? policy.port
-                counters.listening(on: "\(policy.host):\(port)", secure: tls != nil)
-                emit.yield(.notice(Notice(level: .info, kind: .gatewayError,
-                                          message: "listening for webhook callbacks on \(tls == nil ? "http" : "https")://\(policy.host):\(port)\(policy.path)")))
-                await WebhookServer(endpoint: endpoint, logger: logger).run(channel)
-            } catch {
-                emit.yield(.notice(Notice(level: .error, kind: .gatewayError, message: "\(error)")))
-            }
-        }
-    }
-
     /// Keeps the search index up with the writes, a batch at a time, off the write path.
     /// Its pauses are real time, not the session's clock: they pace disk work and decide nothing.
     private static func runIndexer(_ store: MessageStore, now: Date) async {
@@ -355,13 +317,7 @@ public actor Session {
         sender.emit(.outbound(message))
         if origin == "operator" { await router.operatorSent(text, to: conversation, id: message.id) }
         let sender = self.sender
-        // Kept before it waits for its lane: a crash while it queues still leaves the text on disk.
-        await sender.persist(message)
-        return await lanes.run(conversation) {
-            var m = message
-            await sender.sendText(&m)
-            return m
-        }
+        return await Self.inLane(message, sender: sender, lanes: lanes) { await sender.sendText(&$0) }
     }
 
     /// Uploads an image and sends it (with an optional caption).
@@ -386,10 +342,17 @@ public actor Session {
                                           operatorName: operatorName, createdAt: clock.date)
         sender.emit(.outbound(message))
         let sender = self.sender
+        return await Self.inLane(message, sender: sender, lanes: lanes) { await sender.sendMedia(&$0, data: data, filename: filename, kind: kind) }
+    }
+
+    /// Keeps `message` on disk before it waits for its conversation's lane (a crash while it queues
+    /// still leaves it there), then sends it in the lane.
+    static func inLane(_ message: OutboundMessage, sender: OutboundSender, lanes: OutboundLanes,
+                       _ send: @escaping @Sendable (inout OutboundMessage) async -> Void) async -> OutboundMessage {
         await sender.persist(message)
-        return await lanes.run(conversation) {
+        return await lanes.run(message.conversation) {
             var m = message
-            await sender.sendMedia(&m, data: data, filename: filename, kind: kind)
+            await send(&m)
             return m
         }
     }
@@ -414,101 +377,6 @@ public actor Session {
             return message
         }
         return await sendFile(data, filename: name, as: kind, caption: caption, to: conversation, replyingTo: msgID, by: operatorName)
-    }
-
-    /// The agent side's short message (the human button, its answer), in the conversation's lane.
-    /// Without `mayTakeLast` it is skipped when it would spend the last passive reply of the window
-    /// (that one is the operator's) or go proactively.
-    static func sendLine(_ text: String, keyboard: Keyboard?, to conversation: ConversationID, replyTo: String?,
-                         mayTakeLast: Bool, sender: OutboundSender, lanes: OutboundLanes) async -> Bool {
-        if !mayTakeLast {
-            switch sender.route(for: conversation, replyingTo: replyTo) {
-            case .passive(_, _, let left) where left >= 2, .passiveEvent(_, _, let left) where left >= 2: break
-            default: return false
-            }
-        }
-        // `auto`: said by qqtui on the agent's side; it answers nobody (the user still waits).
-        var message = OutboundMessage.new(.text, to: conversation, text: text, replyTo: replyTo, origin: "auto", createdAt: sender.clock.date)
-        message.keyboard = keyboard
-        let first = message
-        sender.emit(.outbound(first))
-        await sender.persist(first)
-        let done = await lanes.run(conversation) {
-            var m = first
-            await sender.sendText(&m)
-            return m
-        }
-        return done.status == .sent
-    }
-
-    /// Acknowledges a button press (`PUT /interactions/{id}`, `{"code": 0}`); a failure is a notice
-    /// (the user's button shows an error), never a lost press.
-    static func acknowledge(_ press: Interaction, rest: RESTClient, emit: @Sendable (SessionEvent) -> Void) async {
-        let path = "/interactions/" + OutboundSender.pathComponent(press.id)
-        do {
-            _ = try await rest.requestData(.PUT, path, body: Data(#"{"code":0}"#.utf8), context: "acknowledge \(press.summary)")
-        } catch let error as QQError where error.kind == .malformedResponse && (200..<300).contains(error.httpStatus ?? 0) {
-            return
-        } catch {
-            emit(.notice(Notice(level: .warning, kind: .interactionError, message:
-                "the press of “\(press.label ?? press.buttonData)” in \(press.conversation) was not acknowledged (the user sees an error on the button): \(QQError.transport(error, context: nil).description)",
-                subject: press.id)))
-        }
-    }
-
-    /// Recalls a sent message from the user's chat: `id` is its local `out-…` id or a platform message
-    /// id. QQ allows it within 2 minutes of sending; after that, or when QQ refuses, the error says
-    /// why with the code. A recalled message stays in the store, marked, and every screen is told
-    /// (`SessionEvent.recall`).
-    /// With `conversation`, a message sent elsewhere is refused (an operator's id from another chat).
-    public func recall(_ id: String, in conversation: ConversationID? = nil, by operatorName: String? = nil) async throws(QQError) -> Recall {
-        guard let store else {
-            throw QQError(kind: .configuration, message: "recall needs the store (it finds the message's QQ ids there)")
-        }
-        let found: RecallableMessage?
-        // What was just sent may still be on its way to the file.
-        try? await store.flush()
-        do { found = try await store.recallable(id: id) } catch {
-            throw QQError(kind: .store, message: "cannot read the store: \(error)")
-        }
-        guard let message = found, conversation == nil || message.conversation == conversation else {
-            throw QQError(kind: .configuration, message: "no message sent with id \(id)" + (conversation.map { " to \($0)" } ?? "") + " in the store")
-        }
-        return try await recall(message, by: operatorName)
-    }
-
-    /// Recalls the newest message sent to `conversation` that QQ delivered and nobody recalled yet.
-    public func recallLast(in conversation: ConversationID, by operatorName: String? = nil) async throws(QQError) -> Recall {
-        guard let store else {
-            throw QQError(kind: .configuration, message: "recall needs the store (it finds the message's QQ ids there)")
-        }
-        let found: RecallableMessage?
-        try? await store.flush()
-        do { found = try await store.lastRecallable(in: conversation) } catch {
-            throw QQError(kind: .store, message: "cannot read the store: \(error)")
-        }
-        guard let message = found else {
-            throw QQError(kind: .configuration, message: "nothing sent to \(conversation) can be recalled")
-        }
-        return try await recall(message, by: operatorName)
-    }
-
-    private func recall(_ message: RecallableMessage, by operatorName: String?) async throws(QQError) -> Recall {
-        if let at = message.recalledAt {
-            throw QQError(kind: .configuration, message: "\(message.uid) was recalled already, at \(ISO8601DateFormatter().string(from: at))")
-        }
-        guard !message.qqMessageIDs.isEmpty else {
-            throw QQError(kind: .configuration, message: "\(message.uid) never reached QQ (\(message.status)): there is nothing to recall")
-        }
-        let (recalled, error) = await sender.recall(message.qqMessageIDs, in: message.conversation)
-        if !recalled.isEmpty {
-            let event = Recall(conversation: message.conversation, outboundID: message.uid, qqMessageIDs: recalled,
-                               operatorName: operatorName, at: clock.date)
-            try? await store?.write([.recalled(uid: message.uid, at: event.at)])
-            continuation.yield(.recall(event))
-            if error == nil { return event }
-        }
-        throw error ?? QQError(kind: .platform, message: "nothing was recalled")
     }
 
     /// A writer for an agent's reply: a C2C stream when a passive route exists, else one message at the end.

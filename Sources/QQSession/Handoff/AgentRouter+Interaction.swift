@@ -20,7 +20,7 @@ extension AgentRouter {
         // Told in words unless that takes the operator's last passive reply (the pressed button reads
         // "已通知人工客服" anyway).
         let replyTo = memberSessions(conversation) ? s.lastByMember[press.userOpenID] ?? s.lastUserMessage?.id : s.lastUserMessage?.id
-        if await !sendLine(conversation, replyTo, policy.humanAnswer, nil, false) {
+        if await !sendLine(conversation, replyTo, policy.humanAnswer, nil) {
             emit(.notice(Notice(level: .info, kind: .humanRequested, message:
                 "\(conversation): the user was not answered in words (that would take the last passive reply, kept for you); the button reads “\(policy.humanButtonPressed)”",
                 subject: conversation.description)))
@@ -31,6 +31,6 @@ extension AgentRouter {
     /// has a reply to spare beyond the last one (kept for the operator).
     func offerHumanButton(_ conversation: ConversationID, replyTo: String?) async {
         guard let keyboard = policy.humanButtonKeyboard, state(conversation).owner == .agent else { return }
-        _ = await sendLine(conversation, replyTo, policy.humanButtonPrompt, keyboard, false)
+        _ = await sendLine(conversation, replyTo, policy.humanButtonPrompt, keyboard)
     }
 }

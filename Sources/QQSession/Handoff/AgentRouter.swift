@@ -11,8 +11,8 @@ actor AgentRouter {
     let emit: @Sendable (SessionEvent) -> Void
     let makeWriter: @Sendable (ConversationID, String?) -> ReplyWriter
     /// Sends the agent side's short messages (the human button, its answer): conversation, the
-    /// message answered, text, buttons, and whether it may take the last passive reply.
-    let sendLine: @Sendable (ConversationID, String?, String, Keyboard?, _ mayTakeLast: Bool) async -> Bool
+    /// message answered, text, buttons; false when skipped (it would take the last passive reply).
+    let sendLine: @Sendable (ConversationID, String?, String, Keyboard?) async -> Bool
     /// Sends the typing notice as a reply to a message; false when it was not sent (no reply to spare).
     let sendTyping: @Sendable (ConversationID, String?) async -> Bool
     let logger: Logger
@@ -28,7 +28,7 @@ actor AgentRouter {
 
     init(backend: (any AgentBackend)?, policy: HandoffPolicy, store: MessageStore?, logger: Logger, clock: SessionClock = .continuous,
          emit: @escaping @Sendable (SessionEvent) -> Void, makeWriter: @escaping @Sendable (ConversationID, String?) -> ReplyWriter,
-         sendLine: @escaping @Sendable (ConversationID, String?, String, Keyboard?, Bool) async -> Bool = { _, _, _, _, _ in false },
+         sendLine: @escaping @Sendable (ConversationID, String?, String, Keyboard?) async -> Bool = { _, _, _, _ in false },
          sendTyping: @escaping @Sendable (ConversationID, String?) async -> Bool = { _, _ in false }) {
         self.sendLine = sendLine
         self.sendTyping = sendTyping
@@ -97,7 +97,7 @@ actor AgentRouter {
         for m in recent { Self.seed(&s, with: m, members: members, authors: &authors) }
         // Everything up to the agent's last reply was seen by it; what came after is its catch-up.
         s.markSeenThroughLastReply()
-        s.answerDue = s.transcript.last?.role == .user
+        s.answerDue = s.entries.last?.message.role == .user
         conversations[conversation] = s
         if owner == nil, policy.defaultOwner != .human {
             record(OwnershipChange(conversation: conversation, owner: policy.defaultOwner.rawValue, actor: "config",

@@ -35,9 +35,6 @@ struct ConversationState {
 
     init(owner: Owner) { self.owner = owner }
 
-    /// The messages, oldest first.
-    var transcript: [ChatMessage] { entries.map(\.message) }
-
     /// Adds a message (once per id); drops the oldest beyond `limit`.
     mutating func append(_ message: ChatMessage, id: String?, limit: Int, member: String? = nil, addressed: Bool = false,
                          seen: Bool = false) {

@@ -104,11 +104,7 @@ final class InboundProcessor {
                 // held in memory: one it already had was handled by an earlier run.
                 // Not in yet (the file is locked): shown now, the store commits it when it can.
                 let committed = try await store.write(ops, waitingAtMost: Self.commitPatience)
-                if committed { for ack in acks { ack(true) } } else if !acks.isEmpty {
-                    // Acknowledged once the store has it (the platform sends it again until then).
-                    let pending = acks
-                    Task { let durable = (try? await store.flush()) != nil; for ack in pending { ack(durable) } }
-                }
+                if committed { for ack in acks { ack(true) } } else { Self.acknowledgeWhenFlushed(acks, store) }
                 acks.removeAll()
                 if !committed, let fence {
                     // Shown now; answered once stored (CommitFence).
@@ -136,9 +132,7 @@ final class InboundProcessor {
         }
         if !acks.isEmpty {
             // Nothing to write (a duplicate, a filtered message): durable once what is queued is.
-            let pending = acks
-            if let store { Task { let durable = (try? await store.flush()) != nil; for ack in pending { ack(durable) } } }
-            else { for ack in pending { ack(true) } }
+            if let store { Self.acknowledgeWhenFlushed(acks, store) } else { for ack in acks { ack(true) } }
         }
         for output in outputs {
             switch output {
@@ -147,6 +141,13 @@ final class InboundProcessor {
             case .conversation(let e, let c): deliver(e, in: c)
             }
         }
+    }
+
+    /// Acknowledges webhook callbacks once what the store holds is on disk (the platform sends them
+    /// again until then).
+    private static func acknowledgeWhenFlushed(_ acks: [WebhookAck], _ store: MessageStore) {
+        guard !acks.isEmpty else { return }
+        Task { let durable = (try? await store.flush()) != nil; for ack in acks { ack(durable) } }
     }
 
     /// Waits until every pending download has been emitted.

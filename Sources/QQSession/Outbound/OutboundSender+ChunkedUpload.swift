@@ -25,8 +25,8 @@ extension OutboundSender {
         let context = "upload \(filename)"
         let prepareBody: [String: JSONValue] = [
             "file_type": .number(Double(kind.fileType)), "file_size": .string(String(data.count)), "file_name": .string(filename),
-            "md5": .string(Self.hex(Insecure.MD5.hash(data: data))), "sha1": .string(Self.hex(Insecure.SHA1.hash(data: data))),
-            "md5_10m": .string(Self.hex(Insecure.MD5.hash(data: data.prefix(Self.md5PrefixBytes)))),
+            "md5": .string(Hex.string(Insecure.MD5.hash(data: data))), "sha1": .string(Hex.string(Insecure.SHA1.hash(data: data))),
+            "md5_10m": .string(Hex.string(Insecure.MD5.hash(data: data.prefix(Self.md5PrefixBytes)))),
         ]
         let prepared: JSONValue
         switch await uploadCall(base + "/upload_prepare", prepareBody, context: context + ": prepare", delay: .seconds(1)) {
@@ -59,7 +59,7 @@ extension OutboundSender {
             }
             let finish: [String: JSONValue] = [
                 "upload_id": .string(uploadID), "part_index": .number(Double(partIndex)),
-                "block_size": .string(String(bytes.count)), "md5": .string(Self.hex(Insecure.MD5.hash(data: bytes))),
+                "block_size": .string(String(bytes.count)), "md5": .string(Hex.string(Insecure.MD5.hash(data: bytes))),
             ]
             if case .failure(let error) = await uploadCall(base + "/upload_part_finish", finish, context: "\(context): part \(partIndex - first + 1) finish",
                                                            delay: delay, retryFor: retryTimeout) {
@@ -142,7 +142,4 @@ extension OutboundSender {
         }
     }
 
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
-    }
 }

@@ -18,12 +18,12 @@ public struct WebhookSignature: Sendable {
     }
 
     /// The public key (what q.qq.com shows), hex.
-    public var publicKeyHex: String { Self.hex(key.publicKey.rawRepresentation) }
+    public var publicKeyHex: String { Hex.string(key.publicKey.rawRepresentation) }
 
     /// Whether `signatureHex` is the platform's signature of `timestamp + body`. Malformed hex, a wrong
     /// length or a non-canonical signature (`sig[63] & 0xE0 != 0`) are refused.
     public func verify(signatureHex: String, timestamp: String, body: Data) -> Bool {
-        guard let signature = Self.bytes(hex: signatureHex), signature.count == 64, signature[63] & 0xE0 == 0 else { return false }
+        guard let signature = Hex.data(signatureHex), signature.count == 64, signature[63] & 0xE0 == 0 else { return false }
         return key.publicKey.isValidSignature(signature, for: Data(timestamp.utf8) + body)
     }
 
@@ -32,34 +32,8 @@ public struct WebhookSignature: Sendable {
         sign(Data((eventTS + plainToken).utf8))
     }
 
-    /// Signs `message` (hex): the simulator signs its callbacks with it.
+    /// Signs `message` as the platform signs callbacks (hex); tests sign with it.
     public func sign(_ message: Data) -> String {
-        Self.hex((try? key.signature(for: message)) ?? Data())
-    }
-
-    static func hex(_ data: some Sequence<UInt8>) -> String {
-        data.map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func bytes(hex: String) -> Data? {
-        let chars = Array(hex.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out = Data(capacity: chars.count / 2)
-        var i = 0
-        while i < chars.count {
-            guard let hi = Self.nibble(chars[i]), let lo = Self.nibble(chars[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: return c - 48
-        case 97...102: return c - 87
-        case 65...70: return c - 55
-        default: return nil
-        }
+        Hex.string((try? key.signature(for: message)) ?? Data())
     }
 }

@@ -70,7 +70,7 @@ extension SimPlatform {
             outcome = busy
         } else if let id = body?["upload_id"]?.string, var upload = chunkUploads[id], let index = body?["part_index"]?.int {
             if let data = upload.parts[index], body?["block_size"]?.string == String(data.count),
-               body?["md5"]?.string == Insecure.MD5.hash(data: data).map({ String(format: "%02x", $0) }).joined() {
+               body?["md5"]?.string == Self.hex(Insecure.MD5.hash(data: data)) {
                 upload.finished.insert(index)
                 chunkUploads[id] = upload
                 outcome = SendOutcome(status: 200)
@@ -94,7 +94,7 @@ extension SimPlatform {
         guard upload.finished.count == upload.partCount else { return .refused(850015, "分片未全部上传") }
         let whole = (1...upload.partCount).reduce(into: Data()) { $0.append(upload.parts[$1] ?? Data()) }
         guard whole.count == upload.size,
-              Insecure.MD5.hash(data: whole).map({ String(format: "%02x", $0) }).joined() == upload.md5 else {
+              Self.hex(Insecure.MD5.hash(data: whole)) == upload.md5 else {
             return .refused(850013, "文件校验失败")
         }
         chunkUploads[uploadID] = nil

@@ -145,8 +145,11 @@ extension SimPlatform {
     }
 
     private func sign(_ message: Data) -> String {
-        ((try? webhookKey.signature(for: message)) ?? Data()).map { String(format: "%02x", $0) }.joined()
+        Self.hex((try? webhookKey.signature(for: message)) ?? Data())
     }
+
+    /// Lowercase hex (signatures, md5s).
+    static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     static func bytes(hex: String) -> Data? {
         guard hex.count % 2 == 0 else { return nil }
