@@ -66,7 +66,10 @@ extension SimPlatform {
         let token = SimJSON.randomToken(20)
         let ts = String(Int(clock.now().timeIntervalSince1970))
         let body = #"{"op":13,"d":{"plain_token":"\#(token)","event_ts":"\#(ts)"}}"#
-        let (status, answer) = await post(url, body: Data(body.utf8), timestamp: ts, signature: sign(Data((ts + body).utf8)))
+        // The check is not an event: it waits as long as a bot still starting may take (not the
+        // per-callback timeout a test shortens to provoke retries).
+        let (status, answer) = await post(url, body: Data(body.utf8), timestamp: ts, signature: sign(Data((ts + body).utf8)),
+                                          timeoutMs: max(configuration.webhookTimeoutMs, 10_000))
         deliveries.append(SimWebhookDelivery(id: "op13", type: "op13", statuses: [status], fault: nil))
         guard status == 200, let json = try? JSONSerialization.jsonObject(with: answer) as? [String: Any],
               json["plain_token"] as? String == token, let hex = json["signature"] as? String,
@@ -99,7 +102,7 @@ extension SimPlatform {
         deliveries.append(record)
     }
 
-    private func post(_ url: String, body: Data, timestamp: String, signature: String) async -> (Int, Data) {
+    private func post(_ url: String, body: Data, timestamp: String, signature: String, timeoutMs: Int? = nil) async -> (Int, Data) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "User-Agent", value: "QQBot-Callback")
@@ -110,7 +113,7 @@ extension SimPlatform {
         request.headers.add(name: "X-Signature-Method", value: "Ed25519")
         request.body = .bytes(ByteBuffer(data: body))
         do {
-            let response = try await webhookHTTPClient().execute(request, timeout: .milliseconds(Int64(configuration.webhookTimeoutMs)))
+            let response = try await webhookHTTPClient().execute(request, timeout: .milliseconds(Int64(timeoutMs ?? configuration.webhookTimeoutMs)))
             let answer = try await response.body.collect(upTo: 1 << 20)
             return (Int(response.status.code), Data(answer.readableBytesView))
         } catch {
