@@ -268,7 +268,7 @@ struct ConsoleOperatorTmuxTests {
         #expect(await tmux.waitFor { $0.contains("agent: none") }, "\(tmux.screen)")
         // A 4.6 kB paste: the hint says how many QQ messages and passive replies it takes.
         let paste = (1...60).map { "第\($0)行：" + String(repeating: "内容", count: 18) }.joined(separator: "\n")
-        await tmux.type(paste)
+        await tmux.paste(paste)
         #expect(await tmux.waitFor { $0.contains("Enter sends this as 2 QQ messages: 2 passive replies of 4 left") }, "\(tmux.screen)")
         #expect((await tmux.capture()).contains("(Up/Down)"), "the composer does not say it scrolls:\n\(tmux.screen)")
         await tmux.press("C-c")

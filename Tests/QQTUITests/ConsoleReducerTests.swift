@@ -143,10 +143,19 @@ struct ConsoleReducerTests {
         #expect(d.decode(s("\u{1B}\r")) == [.altEnter])
         #expect(d.decode(s("\u{1B}b")) == [.alt("b")])
         #expect(d.decode(s("\u{1B}")) == [.escape])
-        #expect(d.decode(s("ab\r")) == [.text("ab"), .enter])
+        #expect(d.decode(s("\r")) == [.enter])
+        #expect(d.decode(s("ab\r")) == [.text("ab")] && d.holdsLineBreak)   // Enter, or a paste split here?
+        #expect(d.releaseHeldLineBreak() == [.enter] && !d.holdsLineBreak)
+        #expect(d.releaseHeldLineBreak() == [])
         #expect(d.decode(s("\u{1B}[200~line1\rline2")) == [])
         #expect(d.decode(s("\u{1B}[201~")) == [.paste("line1\rline2")])
         #expect(d.decode(s("x\ry")) == [.text("x\ny")])
+        // A paste without brackets split right after a line break: the next read's text continues it.
+        #expect(d.decode(s("第一行\n第二行\n")) == [.text("第一行\n第二行")] && d.holdsLineBreak)
+        #expect(d.decode(s("第三行")) == [.text("\n第三行")] && !d.holdsLineBreak)
+        // Held, then a key that is not text: Enter first, then the key.
+        _ = d.decode(s("ok\r"))
+        #expect(d.decode([.key(.up)]) == [.enter, .up])
         #expect(d.decode(s("\u{01}\u{14}\u{03}")) == [.ctrl("a"), .ctrl("t"), .ctrl("c")])
     }
 }

@@ -25,7 +25,16 @@ enum RawInput: Sendable, Equatable {
 /// Turns raw input into ``Key``s: ESC prefixes (Alt), bracketed paste (`ESC [200~ … ESC [201~`),
 /// and a paste heuristic for terminals without it (a line break followed by more text in the same
 /// read is part of the text, not Enter).
+///
+/// A paste without brackets can arrive in several reads, split anywhere, right after a line break
+/// too. A line break that ends a read right after text is therefore held: text in the next read makes
+/// it part of the text; nothing for ``lineBreakHold`` (the console's loop calls
+/// ``releaseHeldLineBreak()``) or any other key makes it Enter. A lone Enter is never held.
 struct KeyDecoder: Sendable {
+    /// How long a held line break waits for more text before it counts as Enter.
+    static let lineBreakHold = Duration.milliseconds(40)
+    /// True while a line break waits for the next read to tell whether it was Enter.
+    private(set) var holdsLineBreak = false
     private var pasting = false
     private var pasteBuffer = String.UnicodeScalarView()
     private static let pasteStart: [UInt32] = [0x5B, 0x32, 0x30, 0x30, 0x7E]   // [200~
@@ -39,6 +48,10 @@ struct KeyDecoder: Sendable {
             if !text.isEmpty { keys.append(.text(String(text))); text = .init() }
         }
         var i = 0
+        if holdsLineBreak, !input.isEmpty {
+            holdsLineBreak = false
+            if case .scalar(let v) = input[0], Self.isText(v) { text.append("\n") } else { keys.append(.enter) }
+        }
         while i < input.count {
             if pasting {
                 if case .scalar(let v) = input[i] {
@@ -84,6 +97,9 @@ struct KeyDecoder: Sendable {
                 case 0x0D, 0x0A:
                     if followedByText(input, after: i) {
                         text.append("\n")
+                    } else if i + 1 == input.count, !text.isEmpty {
+                        flushText()
+                        holdsLineBreak = true
                     } else {
                         flushText()
                         keys.append(.enter)
@@ -107,6 +123,15 @@ struct KeyDecoder: Sendable {
         return keys
     }
 
+    /// The held line break as Enter (no more text came in time); nothing when none is held.
+    mutating func releaseHeldLineBreak() -> [Key] {
+        guard holdsLineBreak else { return [] }
+        holdsLineBreak = false
+        return [.enter]
+    }
+
+    private static func isText(_ v: UInt32) -> Bool { v >= 0x20 && v != 0x7F }
+
     private func matches(_ input: [RawInput], at start: Int, _ pattern: [UInt32]) -> Bool {
         guard start + pattern.count <= input.count else { return false }
         for (k, p) in pattern.enumerated() {
@@ -117,6 +142,6 @@ struct KeyDecoder: Sendable {
 
     private func followedByText(_ input: [RawInput], after index: Int) -> Bool {
         guard index + 1 < input.count, case .scalar(let v) = input[index + 1] else { return false }
-        return v >= 0x20 && v != 0x7F
+        return Self.isText(v)
     }
 }

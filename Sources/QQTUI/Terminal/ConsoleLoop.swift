@@ -43,12 +43,17 @@ final class ConsoleLoop {
         var dirty = true
         var countdown = false
         var lastTick = clock.now
+        var heldSince: ContinuousClock.Instant?
         while !state.quitting {
-            let timeout: Int32
+            var timeout: Int32
             if dirty {
                 timeout = Int32(max(0, ((lastFrame + frame - clock.now) / .milliseconds(1)).rounded(.up)))
             } else {
                 timeout = countdown ? 1000 : -1
+            }
+            if let heldSince {
+                let left = Int32(max(0, ((heldSince + KeyDecoder.lineBreakHold - clock.now) / .milliseconds(1)).rounded(.up)))
+                timeout = timeout < 0 ? left : min(timeout, left)
             }
             var fds = [pollfd(fd: terminal.inputFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: inbox.wakeRead, events: Int16(POLLIN), revents: 0)]
@@ -67,6 +72,12 @@ final class ConsoleLoop {
                     if case .resize = key { terminal.invalidate() }
                     apply(.key(key), terminal: terminal)
                 }
+                heldSince = decoder.holdsLineBreak ? clock.now : nil
+                dirty = true
+            } else if let since = heldSince, clock.now - since >= KeyDecoder.lineBreakHold {
+                // No more text came: the line break was the operator's Enter.
+                for key in decoder.releaseHeldLineBreak() { apply(.key(key), terminal: terminal) }
+                heldSince = nil
                 dirty = true
             }
             if !events.isEmpty {

@@ -84,6 +84,13 @@ final class TmuxSession: @unchecked Sendable {
     /// Sends keys by tmux name (`Enter`, `C-a`, `PageUp`).
     func press(_ keys: String...) async { await runOffPool(["send-keys", "-t", "t"] + keys) }
 
+    /// Pastes text the way a terminal does: in one block, inside bracketed-paste marks when the program
+    /// asked for them (qqtui does), line breaks as CR.
+    func paste(_ text: String) async {
+        await runOffPool(["set-buffer", "-b", "p", "--", text])
+        await runOffPool(["paste-buffer", "-p", "-d", "-b", "p", "-t", "t"])
+    }
+
     /// Types text literally (any Unicode).
     func type(_ text: String) async { await runOffPool(["send-keys", "-t", "t", "-l", text]) }
 
