@@ -34,6 +34,42 @@ struct BenchCommandTests {
         #expect((m["send→event p99"] ?? -1) >= (m["send→event p50"] ?? 0))
     }
 
+    /// The peers' python (qq-botpy), or nil (an issue where CI requires it).
+    private func peersPython() -> String? {
+        if BuildPaths.peersPython == nil, BuildPaths.peersRequired { Issue.record("the peer venv is missing: run bash .ci/peers") }
+        return BuildPaths.peersPython
+    }
+
+    @Test("ingest --against botpy: qqtui serve --json and the official SDK both get the whole burst; qqtui prints and stores every message")
+    func ingestAgainstBotpy() async throws {
+        guard let python = peersPython() else { return }
+        let m = try await bench(["ingest", "--against", "botpy", "--python", python, "--events", "500"])
+        #expect(m["qqtui printed"] == 500)
+        #expect(m["qqtui stored"] == 500)
+        #expect(m["botpy received"] == 500)
+        #expect((m["ratio"] ?? 0) > 0 && (m["qqtui CPU"] ?? 0) > 0 && (m["botpy CPU"] ?? 0) > 0)
+    }
+
+    @Test("replies --against botpy: every message gets one echo from qqtui, none lost or duplicated")
+    func repliesAgainstBotpy() async throws {
+        guard let python = peersPython() else { return }
+        let m = try await bench(["replies", "--against", "botpy", "--python", python, "--events", "150"])
+        #expect(m["qqtui lost"] == 0)
+        #expect(m["qqtui duplicated"] == 0)
+        #expect(m["qqtui stored"] == 300, "every message and its reply")
+        #expect((m["botpy acknowledged"] ?? 0) > 0)
+    }
+
+    @Test("--against takes botpy only, and --python needs it")
+    func againstValidation() async throws {
+        for arguments in [["ingest", "--against", "nonebot"], ["replies", "--python", "/usr/bin/python3"]] {
+            let child = try ChildProcess(try #require(BuildPaths.qqtui), ["bench"] + arguments)
+            let code = await child.waitForExit(timeout: .seconds(30))
+            #expect(code == 64, "\(arguments): exit \(String(describing: code))")
+            #expect(child.stderr.contains("--against") || child.stderr.contains("--python"), "\(child.stderr)")
+        }
+    }
+
     @Test("consoles: a reading console gets every event of both bursts, a sleeping one is held to its limit, everything is stored")
     func consoles() async throws {
         let m = try await bench(["consoles", "--events", "2000"])

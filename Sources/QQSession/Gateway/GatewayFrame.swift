@@ -39,7 +39,8 @@ struct GatewayFrame: Sendable {
 
     /// Decodes a text frame; throws only when the envelope itself is not a JSON object with an `op`.
     static func decode(_ text: String) throws -> GatewayFrame {
-        try decode(Data(text.utf8))
+        if let frame = GatewayFrameScanner.decode(text) { return frame }
+        return try decode(Data(text.utf8))
     }
 
     static func decode(_ data: Data) throws -> GatewayFrame {
@@ -152,6 +153,20 @@ struct MessagePayload: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, content, timestamp, author, attachments, groupOpenID = "group_openid", groupID = "group_id"
         case messageType = "message_type", mentions, reference = "message_reference"
+    }
+
+    init(id: String, content: String, timestamp: String?, author: Author, attachments: [AttachmentPayload], groupOpenID: String?,
+         groupID: String?, messageType: Int?, mentions: [Mention], referencedMessageID: String?) {
+        self.id = id
+        self.content = content
+        self.timestamp = timestamp
+        self.author = author
+        self.attachments = attachments
+        self.groupOpenID = groupOpenID
+        self.groupID = groupID
+        self.messageType = messageType
+        self.mentions = mentions
+        self.referencedMessageID = referencedMessageID
     }
 
     init(from decoder: any Decoder) throws {

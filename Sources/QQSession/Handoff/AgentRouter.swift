@@ -83,10 +83,10 @@ actor AgentRouter {
         if let s = conversations[conversation] { return s }
         var owner: Owner?
         var recent: [StoredMessage] = []
-        if let store {
+        // A conversation whose first message this process just stored has no owner or history to read.
+        if let store, !store.started.take(conversation) {
             do {
-                owner = try store.lastOwner(conversation)
-                recent = try store.recentMessages(in: conversation, limit: policy.historyMessages)
+                (owner, recent) = try store.ownerAndRecentMessages(in: conversation, limit: policy.historyMessages)
             } catch {
                 logger.error("cannot read a conversation's owner", metadata: ["error": "\(error)"])
             }

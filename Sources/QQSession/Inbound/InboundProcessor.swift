@@ -74,7 +74,7 @@ final class InboundProcessor {
         var outputs: [Output] = []
         var ops: [StoreOp] = []
         var moved = false
-        let duplicates = DuplicateCollector()
+        let duplicates = InboundOutcomes()
         var acks: [WebhookAck] = []
         for item in items {
             switch item {
@@ -104,6 +104,7 @@ final class InboundProcessor {
                 // held in memory: one it already had was handled by an earlier run.
                 // Not in yet (the file is locked): shown now, the store commits it when it can.
                 let committed = try await store.write(ops, waitingAtMost: Self.commitPatience)
+                if committed { store.started.insert(duplicates.startedConversations) }
                 if committed { for ack in acks { ack(true) } } else { Self.acknowledgeWhenFlushed(acks, store) }
                 acks.removeAll()
                 if !committed, let fence {
@@ -155,7 +156,7 @@ final class InboundProcessor {
         for (_, tail) in tails { await tail.task.value }
     }
 
-    private func handleDispatch(_ frame: GatewayFrame, _ duplicates: DuplicateCollector, _ outputs: inout [Output],
+    private func handleDispatch(_ frame: GatewayFrame, _ duplicates: InboundOutcomes, _ outputs: inout [Output],
                                 _ ops: inout [StoreOp]) {
         let type = frame.t ?? "?"
         switch frame.payload {
@@ -241,7 +242,7 @@ final class InboundProcessor {
     }
 
     private func handleMessage(_ p: MessagePayload, frame: GatewayFrame, source: InboundMessage.Source,
-                               _ duplicates: DuplicateCollector, _ outputs: inout [Output], _ ops: inout [StoreOp]) {
+                               _ duplicates: InboundOutcomes, _ outputs: inout [Output], _ ops: inout [StoreOp]) {
         let received = now()
         let conversation: ConversationID
         let authorID: String

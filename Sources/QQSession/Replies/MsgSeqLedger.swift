@@ -27,7 +27,9 @@ struct MsgSeqLedger: Sendable {
     private var map: ExpiringMap<String, LedgerEntry>
     /// Per conversation, the ids of its recent entries (newest last), for picking a reply target.
     private var recent: [ConversationID: [String]] = [:]
-    private var registrations = 0
+    /// `recent` is pruned when it holds this many conversations (twice what stayed live last time:
+    /// amortised, never a scan per message while every conversation is still live).
+    private var pruneAt = 4096
     let window: ReplyWindow
     /// Entries kept per conversation (its newest messages).
     static let perConversation = 32
@@ -69,8 +71,7 @@ struct MsgSeqLedger: Sendable {
                 ids.removeFirst(drop)
             }
             recent[conversation] = ids
-            registrations += 1
-            if registrations % 4096 == 0 { pruneRecent(now: now) }
+            if recent.count >= pruneAt { pruneRecent(now: now) }
         }
         return entry
     }
@@ -101,6 +102,7 @@ struct MsgSeqLedger: Sendable {
             let live = ids.filter { map.value(for: $0, now: now) != nil }
             return live.isEmpty ? nil : live
         }
+        pruneAt = max(4096, recent.count * 2)
     }
 
     /// Live entries of `conversation`, newest first.

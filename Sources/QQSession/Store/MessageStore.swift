@@ -32,6 +32,8 @@ public final class MessageStore: Sendable {
     private let lock: InstanceLock?
     let logger: Logger
     let health = StoreHealthRelay()
+    /// Conversations this process stored the first message of (nothing earlier to read back).
+    let started = StartedConversations()
     /// Whether opening it read the whole file for damage (false: unchanged since a clean close).
     public let integrityChecked: Bool
 

@@ -5,7 +5,7 @@ import Synchronization
 /// One change to the store. Ops are applied in order, many per transaction (see ``StoreWriter``).
 enum StoreOp: Sendable {
     /// A user's message (ignored if its id is already stored; then its uid goes into `duplicates`).
-    case inbound(InboundMessage, duplicates: DuplicateCollector? = nil)
+    case inbound(InboundMessage, duplicates: InboundOutcomes? = nil)
     /// The outcome of its attachment downloads.
     case attachments(uid: String, [Attachment])
     /// A message qqtui sends (inserted, then updated as it progresses).
@@ -69,7 +69,7 @@ enum StoreOp: Sendable {
                 return
             }
             let preview = m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text
-            try touch(db, m.conversation, at: m.receivedAt, preview: preview, inbound: true)
+            if try touch(db, m.conversation, at: m.receivedAt, preview: preview, inbound: true) { duplicates?.addStarted(m.conversation) }
         case .attachments(let uid, let attachments):
             try db.cached(sql: "UPDATE message SET attachments = ?, updated_at = ? WHERE uid = ?",
                            arguments: [Self.json(attachments), Date().timeIntervalSince1970, uid])
@@ -158,19 +158,29 @@ enum StoreOp: Sendable {
     }
 
     /// Creates the conversation if needed and records activity.
+    /// Creates or updates the conversation's row; true when this created it (nothing of it was stored
+    /// before: no message, no ownership change).
+    @discardableResult
     private func touch(_ db: Database, _ c: ConversationID, at: Date, preview: String?, inbound: Bool,
-                       counted: Bool = true) throws {
+                       counted: Bool = true) throws -> Bool {
         let kind = c.isGroup ? "group" : "c2c"
+        let text = preview.map(Self.preview) ?? ""
         try db.cached(sql: """
             INSERT INTO conversation (id, kind, openid, last_activity, last_preview, unread, message_count, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET
-                last_activity = max(last_activity, excluded.last_activity),
-                last_preview = CASE WHEN excluded.last_preview <> '' THEN excluded.last_preview ELSE last_preview END,
-                unread = unread + excluded.unread,
-                message_count = message_count + excluded.message_count
-            """, arguments: [c.description, kind, c.openID, at.timeIntervalSince1970, preview.map(Self.preview) ?? "",
+            ON CONFLICT(id) DO NOTHING
+            """, arguments: [c.description, kind, c.openID, at.timeIntervalSince1970, text,
                              inbound ? 1 : 0, counted ? 1 : 0, at.timeIntervalSince1970])
+        if db.changesCount > 0 { return true }
+        try db.cached(sql: """
+            UPDATE conversation SET
+                last_activity = max(last_activity, ?1),
+                last_preview = CASE WHEN ?2 <> '' THEN ?2 ELSE last_preview END,
+                unread = unread + ?3,
+                message_count = message_count + ?4
+            WHERE id = ?5
+            """, arguments: [at.timeIntervalSince1970, text, inbound ? 1 : 0, counted ? 1 : 0, c.description])
+        return false
     }
 
     /// Column values of an outbound status.
@@ -185,11 +195,34 @@ enum StoreOp: Sendable {
     }
 }
 
-/// Collects the uids an inbound batch found already stored (the store is the de-duplication authority).
-final class DuplicateCollector: Sendable {
+/// Conversations whose first message ever this process stored, until someone asks about them once:
+/// their owner and history need no read. Bounded: past the limit it forgets (a read then answers).
+final class StartedConversations: Sendable {
+    private let ids = Mutex<Set<ConversationID>>([])
+    static let limit = 65_536
+
+    func insert(_ conversations: [ConversationID]) {
+        guard !conversations.isEmpty else { return }
+        ids.withLock { s in
+            if s.count + conversations.count > Self.limit { s.removeAll() }
+            s.formUnion(conversations)
+        }
+    }
+
+    /// True (once) when `conversation` started in this process and nobody asked before.
+    func take(_ conversation: ConversationID) -> Bool { ids.withLock { $0.remove(conversation) != nil } }
+}
+
+/// What an inbound batch found while it was stored: the uids already stored (the store is the
+/// de-duplication authority), and the conversations it created (their first message ever).
+final class InboundOutcomes: Sendable {
     private let uids = Mutex<Set<String>>([])
+    private let started = Mutex<[ConversationID]>([])
     func add(_ uid: String) { _ = uids.withLock { $0.insert(uid) } }
     func contains(_ uid: String) -> Bool { uids.withLock { $0.contains(uid) } }
+    func addStarted(_ conversation: ConversationID) { started.withLock { $0.append(conversation) } }
+    /// Conversations whose row this batch inserted: nothing of theirs was stored before it.
+    var startedConversations: [ConversationID] { started.withLock { $0 } }
 }
 
 /// A change of who answers a conversation (an append-only audit log).

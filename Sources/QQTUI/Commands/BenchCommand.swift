@@ -18,14 +18,34 @@ struct BenchCommand: AsyncParsableCommand {
         var json = false
     }
 
+    struct Against: ParsableArguments {
+        @Option(help: ArgumentHelp("Run the official SDK beside qqtui serve --json on the same burst and print both rates and the ratio.",
+                                   valueName: "botpy"))
+        var against: String?
+        @Option(help: "The python with qq-botpy for --against (default: the test peers' venv, .build/peers/venv, made by `bash .ci/peers`).")
+        var python: String?
+
+        func validate() throws {
+            if let against, against != "botpy" { throw ValidationError("--against takes botpy (the official Python SDK), not \"\(against)\"") }
+            if python != nil, against == nil { throw ValidationError("--python goes with --against botpy") }
+        }
+    }
+
     struct Ingest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Gateway events per second to stored, emitted messages; send→event latency.")
         @Option(help: "How many messages.") var events = 100_000
         @Option(help: "How many C2C users (and as many groups) send them.") var users = 1_000
         @Option(help: "Messages per second (0 = as fast as possible).") var rate = 0
+        @OptionGroup var against: Against
         @OptionGroup var output: Output
-        func validate() throws { try BenchCommand.positive(events, "--events"); try BenchCommand.positive(users, "--users") }
+        func validate() throws {
+            try BenchCommand.positive(events, "--events"); try BenchCommand.positive(users, "--users"); try against.validate()
+        }
         func run() async throws {
+            if against.against != nil {
+                let (events, python) = (events, against.python)
+                return try await BenchCommand.report([{ try await AgainstBench.run(.ingest, events: events, python: python) }], json: output.json)
+            }
             try await BenchCommand.report([{ try await IngestBench.run(events: events, users: users, rate: rate) }], json: output.json)
         }
     }
@@ -33,9 +53,14 @@ struct BenchCommand: AsyncParsableCommand {
     struct Replies: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Echo-agent replies per second acknowledged by the platform, and how many were lost.")
         @Option(help: "How many messages (each from its own C2C user, so each gets its own reply).") var events = 20_000
+        @OptionGroup var against: Against
         @OptionGroup var output: Output
-        func validate() throws { try BenchCommand.positive(events, "--events") }
+        func validate() throws { try BenchCommand.positive(events, "--events"); try against.validate() }
         func run() async throws {
+            if against.against != nil {
+                let (events, python) = (events, against.python)
+                return try await BenchCommand.report([{ try await AgainstBench.run(.replies, events: events, python: python) }], json: output.json)
+            }
             try await BenchCommand.report([{ try await RepliesBench.run(events: events) }], json: output.json)
         }
     }

@@ -78,12 +78,21 @@ struct EventPrinter: Sendable {
     }
 
     static func jsonLine(_ event: SessionEvent) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        guard let data = try? encoder.encode(event) else { return #"{"type":"error","error":"unencodable event"}"# }
+        if case .message(let m) = event, let line = MessageEventJSON.line(m) { return line }
+        guard let data = try? jsonEncoder.encode(event) else { return #"{"type":"error","error":"unencodable event"}"# }
         return String(decoding: data, as: UTF8.self)
     }
+
+    /// One encoder for every line (sorted keys, dates as ISO 8601 in UTC to the second).
+    static let jsonEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var c = encoder.singleValueContainer()
+            try c.encode(ISO8601Seconds.string(date))
+        }
+        return encoder
+    }()
 
     static func clock(_ date: Date) -> String {
         let f = DateFormatter()

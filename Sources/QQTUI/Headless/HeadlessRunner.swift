@@ -51,6 +51,7 @@ enum HeadlessRunner {
                     observe: (@Sendable (SessionEvent) -> Void)? = nil,
                     alongside: (@Sendable () async -> Void)? = nil) async -> Int32 {
         let (outcome, outcomeContinuation) = AsyncStream.makeStream(of: Int32.self)
+        let output = LineWriter()
         let printing = Task {
             var lastPhase: GatewayStatus.Phase?
             for await event in session.events {
@@ -60,7 +61,7 @@ enum HeadlessRunner {
                     if status.phase == lastPhase { continue }
                     lastPhase = status.phase
                 }
-                if let line = printer.line(for: event) { StandardOutput.write(line) }
+                if let line = printer.line(for: event) { output.write(line) }
                 if exitWhenOffline, case .gateway(let status) = event, case .offline(let reason) = status.phase {
                     StandardOutput.error("qqtui: offline: \(reason)")
                     outcomeContinuation.yield(1)
@@ -82,6 +83,7 @@ enum HeadlessRunner {
         signals.cancel()
         await session.shutdown()
         await printing.value
+        output.finish()
         return code
     }
 }

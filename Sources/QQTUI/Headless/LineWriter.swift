@@ -1,0 +1,96 @@
+import Foundation
+
+/// Writes lines to a file descriptor from a thread of its own: a line is written as soon as it is
+/// queued (a script reading the pipe sees it at once), and lines that arrive while a write is under
+/// way go out together in the next one (one system call for a burst, not one per event). A reader
+/// that falls behind holds the caller back once ``limit`` bytes wait, so memory stays bounded. A
+/// closed pipe drops what is left.
+final class LineWriter: @unchecked Sendable {
+    // Invariant: `pending`, `finished` and `broken` are only touched with `condition` locked.
+    private var pending: [UInt8] = []
+    private var finished = false
+    private var broken = false
+    /// The thread sleeps for lines / a caller sleeps for room: only then is there anyone to wake.
+    private var readerWaiting = false
+    private var writersWaiting = 0
+    private let condition = NSCondition()
+    private let done = DispatchSemaphore(value: 0)
+    private let fd: Int32
+    /// Bytes queued beyond which ``write(_:)`` waits for the reader.
+    static let limit = 4 << 20
+
+    init(fd: Int32 = STDOUT_FILENO) {
+        self.fd = fd
+        let thread = Thread { [self] in run() }
+        thread.name = "qqtui.stdout"
+        thread.start()
+    }
+
+    /// Queues `line` and a newline.
+    func write(_ line: String) {
+        condition.lock()
+        while pending.count > Self.limit, !broken {
+            writersWaiting += 1
+            condition.wait()
+            writersWaiting -= 1
+        }
+        if !broken {
+            pending.append(contentsOf: line.utf8)
+            pending.append(UInt8(ascii: "\n"))
+        }
+        if readerWaiting { condition.broadcast() }
+        condition.unlock()
+    }
+
+    /// Writes what is queued, then stops the thread; returns once everything is out.
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+        done.wait()
+    }
+
+    private func run() {
+        var chunk: [UInt8] = []
+        while true {
+            condition.lock()
+            while pending.isEmpty, !finished {
+                readerWaiting = true
+                condition.wait()
+                readerWaiting = false
+            }
+            let last = finished && pending.isEmpty
+            swap(&chunk, &pending)
+            let skip = broken
+            if writersWaiting > 0 { condition.broadcast() }
+            condition.unlock()
+            if last { break }
+            if !skip, !Self.writeAll(fd, chunk) {
+                condition.lock()
+                broken = true
+                pending.removeAll()
+                condition.broadcast()
+                condition.unlock()
+            }
+            chunk.removeAll(keepingCapacity: true)
+        }
+        done.signal()
+    }
+
+    /// Writes all of `bytes`; false once the other end is gone.
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    return false
+                }
+                offset += n
+            }
+            return true
+        }
+    }
+}
