@@ -73,14 +73,17 @@ struct TimingTests {
         #expect(ledger.count(now: t + 3600) == 0)
     }
 
-    @Test("ledger: a busy conversation keeps entries for its newest messages only; replies go to the newest")
+    @Test("ledger: a busy conversation keeps entries for its newest messages only (8 in private, 32 in a group); replies go to the newest")
     func ledgerPerConversation() {
         var ledger = MsgSeqLedger(window: ReplyWindow())
         let t = Date(timeIntervalSince1970: 2_000_000)
-        let n = MsgSeqLedger.perConversation + 8
+        #expect(MsgSeqLedger.kept(in: .c2c("U")) == 8 && MsgSeqLedger.kept(in: .group("G")) == 32)
+        let n = MsgSeqLedger.kept(in: .c2c("U")) + 8
         for i in 0..<n { ledger.register(msgID: "M\(i)", conversation: .c2c("U"), start: t, now: t) }
+        for i in 0..<40 { ledger.register(msgID: "G\(i)", conversation: .group("G"), start: t, now: t) }
         ledger.register(msgID: "OTHER", conversation: .c2c("V"), start: t, now: t)
-        #expect(ledger.count(now: t) == MsgSeqLedger.perConversation + 1, "memory stays bounded per conversation")
+        #expect(ledger.count(now: t) == 8 + 32 + 1, "memory stays bounded per conversation")
+        #expect(ledger.entry("G7", now: t) == nil && ledger.entry("G8", now: t) != nil, "a group keeps its newest 32")
         #expect(ledger.entry("M0", now: t) == nil)
         #expect(ledger.entry("M\(n - 1)", now: t) != nil)
         #expect(ledger.entry("OTHER", now: t) != nil, "another conversation's entry is untouched")

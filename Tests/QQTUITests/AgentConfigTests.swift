@@ -24,8 +24,12 @@ struct AgentConfigTests {
             first_event_timeout_s = 5
             idle_timeout_s = 6
             turn_timeout_s = 70
+            max_turns = 8
             group_trigger = "all"
             """)
+        #expect(c.session.handoff.maxConcurrentTurns == 8)
+        #expect(try parse("").session.handoff.maxConcurrentTurns == 64, "64 agent turns at once by default")
+        #expect(problem("[handoff]\nmax_turns = 0")?.contains("max_turns") == true)
         #expect(c.session.handoff.defaultOwner == .draft)
         #expect(c.session.handoff.busy == .interrupt)
         #expect(c.session.handoff.firstEventTimeout == .seconds(5))

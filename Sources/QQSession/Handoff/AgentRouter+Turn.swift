@@ -6,6 +6,11 @@ extension AgentRouter {
         guard let backend, !stopping else { return }
         var s = state(conversation)
         guard s.turn == nil, s.owner != .human, s.answerDue else { return }
+        guard runningTurns < max(1, policy.maxConcurrentTurns) else {
+            waitingForTurn.append(conversation)
+            return
+        }
+        runningTurns += 1
         // Member sessions: the member whose question has waited longest, and only their part.
         let member = memberSessions(conversation) ? s.nextMember : nil
         let newMessages = s.unseen(for: member)
@@ -154,7 +159,16 @@ extension AgentRouter {
             if delivered.status == .sent, case .completed = outcome { await offerHumanButton(conversation, replyTo: turn.replyTo) }
         }
         emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: .finished(outcome, text: turn.text))))
+        releaseTurn()
         startTurnIfIdle(conversation)
+    }
+
+    /// A turn ended: conversations waiting for one start, the longest waiting first.
+    func releaseTurn() {
+        runningTurns = max(0, runningTurns - 1)
+        while runningTurns < max(1, policy.maxConcurrentTurns), let next = waitingForTurn.popFirst() {
+            startTurnIfIdle(next)
+        }
     }
 
     /// The agent failed (or timed out): the reply stops with a valid closing frame and is marked
@@ -173,6 +187,7 @@ extension AgentRouter {
     func stopTurn(_ conversation: ConversationID, outcome: AgentActivity.Outcome, redo: Bool = false) -> Task<Void, Never>? {
         guard var s = conversations[conversation], let turn = s.turn else { return nil }
         s.turn = nil
+        defer { releaseTurn() }
         turn.watchdog?.cancel()
         turn.typing?.cancel()
         if redo {
@@ -237,5 +252,30 @@ extension AgentRouter {
     static func describe(_ error: any Error) -> String {
         if let qq = error as? QQError { return qq.message }
         return "\(error)"
+    }
+}
+
+/// Conversations waiting for a free agent turn, oldest first, each once.
+struct WaitingLine: Sendable {
+    private var order: [ConversationID] = []
+    private var head = 0
+    private var members: Set<ConversationID> = []
+
+    var count: Int { members.count }
+
+    mutating func append(_ conversation: ConversationID) {
+        if members.insert(conversation).inserted { order.append(conversation) }
+    }
+
+    mutating func popFirst() -> ConversationID? {
+        guard head < order.count else { return nil }
+        let next = order[head]
+        head += 1
+        if head > 1024, head * 2 > order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+        members.remove(next)
+        return next
     }
 }

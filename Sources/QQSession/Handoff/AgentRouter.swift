@@ -23,6 +23,9 @@ actor AgentRouter {
     var delivering: [UUID: ReplyWriter] = [:]
     /// Set by ``shutdown()``: no new turns.
     var stopping = false
+    /// Turns holding one of ``HandoffPolicy/maxConcurrentTurns``, and the conversations waiting for one.
+    var runningTurns = 0
+    var waitingForTurn = WaitingLine()
     /// Transcript entries kept per conversation.
     static let transcriptLimit = 200
 

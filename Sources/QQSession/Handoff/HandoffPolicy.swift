@@ -25,6 +25,9 @@ public struct HandoffPolicy: Sendable, Hashable {
     /// A whole turn takes at most this long, the delivery of its reply included: a reply still
     /// streaming then is closed validly and marked failed.
     public var turnTimeout: Duration = .seconds(600)
+    /// Agent turns running at once; more conversations wait for a free turn, the longest waiting first
+    /// (a burst of thousands of questions must not start thousands of agents and streams at once).
+    public var maxConcurrentTurns: Int = 64
     /// A reply longer than this many characters is cut there (with ``cutNotice`` for the user) and the
     /// agent is stopped: at one frame a second a runaway reply would otherwise stream for hours.
     public var maxReplyLength: Int = 20_000

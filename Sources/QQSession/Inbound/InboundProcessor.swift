@@ -50,8 +50,9 @@ final class InboundProcessor {
         self.downloads = downloads
         self.emit = emit
         self.now = now
-        // The newest 200,000 ids: beyond that the store (unique uid) still catches a duplicate.
-        self.seen = ExpiringMap(capacity: 200_000)
+        // The newest 20,000 ids (a resume replays recent events): beyond that the store (unique uid)
+        // still catches a duplicate. (200,000 held 35 MB.)
+        self.seen = ExpiringMap(capacity: 20_000)
         // Until READY says otherwise, a mention of the AppID is a mention of the bot.
         self.botIDs = [configuration.appID]
         self.positionKey = store == nil ? nil : GatewayPosition.key(appID: configuration.appID, shard: configuration.shard)

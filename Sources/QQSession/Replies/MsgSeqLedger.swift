@@ -32,7 +32,9 @@ struct MsgSeqLedger: Sendable {
     private var pruneAt = 4096
     let window: ReplyWindow
     /// Entries kept per conversation (its newest messages).
-    static let perConversation = 32
+    /// A group's newest 32 messages (a member's turn answers their own message, which may be far
+    /// back in a busy group); a private chat's newest 8 (every message there is the same user's).
+    static func kept(in conversation: ConversationID) -> Int { conversation.isGroup ? 32 : 8 }
 
     init(window: ReplyWindow, capacity: Int = 500_000) {
         self.window = window
@@ -63,10 +65,11 @@ struct MsgSeqLedger: Sendable {
             map.set(msgID, entry, expiresAt: ends, now: now)
             var ids = recent[conversation, default: []]
             ids.append(msgID)
-            if ids.count > Self.perConversation {
+            let keep = Self.kept(in: conversation)
+            if ids.count > keep {
                 // A reply goes to one of a conversation's newest messages: older entries are let go
                 // instead of holding one per message for an hour (a million messages held ~300 MB).
-                let drop = ids.count - Self.perConversation
+                let drop = ids.count - keep
                 for old in ids.prefix(drop) { map.remove(old) }
                 ids.removeFirst(drop)
             }

@@ -114,6 +114,7 @@ enum ExampleConfig {
         first_event_timeout_s = 60                # no first word from the agent: the turn is cancelled
         idle_timeout_s = 120                      # the agent goes quiet mid-turn
         turn_timeout_s = 600                      # a whole turn
+        max_turns = 64                            # agent turns at once; more wait, oldest first
         history_messages = 40                     # context given to the agent
         group_trigger = "mention"                 # in groups the agent answers @bot messages (all: every message)
         group_sessions = "member"                 # each group member their own agent session (group: one per group)

@@ -49,6 +49,7 @@ extension ConfigLoader {
         if let v = try t.int("first_event_timeout_s", in: 1...3600) { s.handoff.firstEventTimeout = .seconds(v) }
         if let v = try t.int("idle_timeout_s", in: 1...3600) { s.handoff.idleTimeout = .seconds(v) }
         if let v = try t.int("turn_timeout_s", in: 1...86_400) { s.handoff.turnTimeout = .seconds(v) }
+        if let v = try t.int("max_turns", in: 1...10_000) { s.handoff.maxConcurrentTurns = v }
         if let v = try t.int("history_messages", in: 0...1000) { s.handoff.historyMessages = v }
         if let v = try t.int("max_reply_length", in: 100...10_000_000) { s.handoff.maxReplyLength = v }
         if let v = try t.string("group_trigger") {
@@ -82,7 +83,7 @@ extension ConfigLoader {
             s.handoff.humanAnswer = v
         }
         try t.rejectUnknownKeys(known: ["default_owner", "busy", "answer_pending_on_handover", "operator_reply_takes_over",
-                                        "first_event_timeout_s", "idle_timeout_s", "turn_timeout_s", "history_messages", "max_reply_length",
+                                        "first_event_timeout_s", "idle_timeout_s", "turn_timeout_s", "max_turns", "history_messages", "max_reply_length",
                                         "group_trigger", "group_sessions", "human_button", "human_button_prompt", "human_button_pressed", "human_answer"])
     }
 
