@@ -73,6 +73,13 @@ struct TimingTests {
         #expect(ledger.count(now: t + 3600) == 0)
     }
 
+    @Test("a C2C text is trimmed exactly as Foundation trims blanks and line breaks, and returned as is when there is nothing to trim")
+    func trimming() {
+        for text in ["", " ", "a", " a ", "你好", "\u{3000}全角空格\u{3000}", "\n多行\n文本\n", "\u{85}x", "x\u{2028}", "\t\r\n", "😀 ", "a b"] {
+            #expect(InboundProcessor.trimmed(text) == text.trimmingCharacters(in: .whitespacesAndNewlines), "\(text.debugDescription)")
+        }
+    }
+
     @Test("ledger: a busy conversation keeps entries for its newest messages only (8 in private, 32 in a group); replies go to the newest")
     func ledgerPerConversation() {
         var ledger = MsgSeqLedger(window: ReplyWindow())

@@ -37,6 +37,7 @@ final class InboundProcessor {
     private let fence: CommitFence?
     /// Labels of the buttons qqtui sent (an interaction carries only the data).
     private let buttons: ButtonLabels?
+    private var lastTimestamp: (text: String, date: Date?)?
 
     init(configuration: SessionConfiguration, downloader: AttachmentDownloader, ledger: LedgerBox, store: MessageStore? = nil,
          downloads: DownloadRegistry = DownloadRegistry(), fence: CommitFence? = nil, buttons: ButtonLabels? = nil,
@@ -273,13 +274,13 @@ final class InboundProcessor {
             let mentioned = [m.id, m.memberOpenID].compactMap { $0 }
             if m.isYou == true { ids.formUnion(mentioned) } else { others.formUnion(mentioned) }
         }
-        let text = source == .c2c ? p.content.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = source == .c2c ? Self.trimmed(p.content)
             : MentionStripper.strip(p.content, botIDs: ids, otherIDs: others.subtracting(ids), atEvent: source == .groupAt)
         let attachments = p.attachments.enumerated().map { AttachmentDownloader.describe($1, index: $0) }
         guard !text.isEmpty || !attachments.isEmpty else {
             return notice(.debug, .skippedEmpty, "empty message \(p.id) skipped")
         }
-        let timestamp = p.timestamp.flatMap(Self.parseTimestamp) ?? received
+        let timestamp = p.timestamp.flatMap(timestamp(_:)) ?? received
         let start = min(timestamp, received)
         let entry = ledger.register(msgID: p.id, conversation: conversation, start: start, now: received)
         let message = InboundMessage(
@@ -340,6 +341,24 @@ final class InboundProcessor {
         downloads.register(task)
         tails[message.conversation] = (task, done)
         if tails.count > 256 { tails = tails.filter { !$0.value.done.isDone } }
+    }
+
+    /// `text` without leading and trailing blanks and line breaks (Foundation's set); a text whose first
+    /// and last characters are neither, as nearly all are, is returned as is (no copy through NSString).
+    static func trimmed(_ text: String) -> String {
+        guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last else { return text }
+        if !blanks.contains(first), !blanks.contains(last) { return text }
+        return text.trimmingCharacters(in: blanks)
+    }
+
+    private static let blanks = CharacterSet.whitespacesAndNewlines
+
+    /// The platform's timestamp; messages of the same second share one (the last is remembered).
+    private func timestamp(_ text: String) -> Date? {
+        if let last = lastTimestamp, last.text == text { return last.date }
+        let date = Self.parseTimestamp(text)
+        lastTimestamp = (text, date)
+        return date
     }
 
     /// RFC 3339 with or without fractional seconds.

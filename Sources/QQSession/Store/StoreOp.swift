@@ -163,15 +163,8 @@ enum StoreOp: Sendable {
     @discardableResult
     private func touch(_ db: Database, _ c: ConversationID, at: Date, preview: String?, inbound: Bool,
                        counted: Bool = true) throws -> Bool {
-        let kind = c.isGroup ? "group" : "c2c"
         let text = preview.map(Self.preview) ?? ""
-        try db.cached(sql: """
-            INSERT INTO conversation (id, kind, openid, last_activity, last_preview, unread, message_count, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO NOTHING
-            """, arguments: [c.description, kind, c.openID, at.timeIntervalSince1970, text,
-                             inbound ? 1 : 0, counted ? 1 : 0, at.timeIntervalSince1970])
-        if db.changesCount > 0 { return true }
+        // Most messages are in a conversation that exists: one statement for them.
         try db.cached(sql: """
             UPDATE conversation SET
                 last_activity = max(last_activity, ?1),
@@ -180,7 +173,13 @@ enum StoreOp: Sendable {
                 message_count = message_count + ?4
             WHERE id = ?5
             """, arguments: [at.timeIntervalSince1970, text, inbound ? 1 : 0, counted ? 1 : 0, c.description])
-        return false
+        if db.changesCount > 0 { return false }
+        try db.cached(sql: """
+            INSERT INTO conversation (id, kind, openid, last_activity, last_preview, unread, message_count, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [c.description, c.isGroup ? "group" : "c2c", c.openID, at.timeIntervalSince1970, text,
+                             inbound ? 1 : 0, counted ? 1 : 0, at.timeIntervalSince1970])
+        return true
     }
 
     /// Column values of an outbound status.

@@ -7,7 +7,7 @@ enum MemoryBench {
     static let pageSize = 200
 
     static func run(messages: Int, users: Int = 1_000) async throws -> BenchResult {
-        try await withSimChild { sim in
+        var result = try await withSimChild { sim in
             try await BenchSession.with(sim) { bench in
                 var result = BenchResult(name: "memory", setup: "\(messages) messages from \(users) C2C users and \(users) groups through the gateway into the store, then every conversation paged through (\(pageSize) a page)")
                 let startRSS = ProcessMemory.residentMB()
@@ -46,5 +46,19 @@ enum MemoryBench {
                 return result
             }
         }
+        // The same burst into `qqtui serve --json` in its own process, measured from outside.
+        let serve = try await withSimChild { sim in
+            let child = try await ServeChild.start(sim: sim, tag: "serve", echoAgent: false)
+            defer { child.remove() }
+            _ = try await sim.post("/sim/burst", ["count": messages, "users": users, "kind": "mixed", "tag": "serve"])
+            let seen = await child.wait(timeout: .seconds(1800)) { $0.received >= messages }
+            let peak = child.peakMB ?? 0
+            await child.stop()
+            return (seen.received, peak, try await child.storedMessages())
+        }
+        result.add("serve peak RSS", serve.1, "MB", target: .atMost(60))
+        result.add("serve printed", Double(serve.0), "events", target: .atLeast(Double(messages)))
+        result.add("serve stored", Double(serve.2), "messages", target: .atLeast(Double(messages)))
+        return result
     }
 }
