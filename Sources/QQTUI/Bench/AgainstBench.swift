@@ -28,7 +28,8 @@ enum AgainstBench {
                                          + (mode == .replies ? "answers each with post_c2c_message and msg_id)" : "only counts)"))
             let cpuBefore = serve.cpuSeconds ?? 0
             let started = SimPlatform.wallNanoseconds()
-            _ = try await sim.post("/sim/burst", ["count": events, "users": events, "kind": "c2c", "tag": tag])
+            let burst = try await sim.post("/sim/burst", ["count": events, "users": events, "kind": "c2c", "tag": tag]) as? [String: Any]
+            let wrote = ((burst?["finished"] as? Double) ?? 0) - ((burst?["started"] as? Double) ?? 0)
             let limit = Duration.seconds(mode == .replies ? 600 : 300)
             let ours = await serve.wait(timeout: limit) { t in
                 mode == .ingest ? t.received >= events : t.repliesSent + t.repliesFailed >= events
@@ -64,6 +65,8 @@ enum AgainstBench {
                 result.add("botpy failed or never answered", Double(events - theirs.replied), "messages")
             }
             // Replies: each message and its answer.
+            // Neither client can receive faster than the platform sends: this caps the ratio.
+            if wrote > 0 { result.add("simulator sent", Double(events) / wrote, "/s to each client") }
             result.add("qqtui stored", Double(stored), "messages", target: .atLeast(Double(mode == .replies ? 2 * events : events)))
             result.add("qqtui CPU", ourCPU * 1000 / Double(max(1, events)) * 1000, "µs/message")
             result.add("botpy CPU", theirs.cpuSeconds * 1000 / Double(max(1, events)) * 1000, "µs/message")
