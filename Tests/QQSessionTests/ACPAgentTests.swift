@@ -250,13 +250,15 @@ struct ACPAgentTests {
                     #expect(await time.waitForSleepers { $0 == time.elapsed + .seconds(30) })
                     let pid = try #require(f.loggedPIDs.first)
                     #expect(ACPFixture.isRunning(pid), "stopped before the grace was over")
+                    // The agent got the cancel (and ignores it) before its grace runs out: on a loaded
+                    // machine it may read it a moment after it was sent.
+                    #expect(await eventually { f.methods.contains("session/cancel") }, "no session/cancel reached the agent")
                     time.advance(by: .seconds(30))
                 }
             }
             #expect(events.last == .finished(.cancelled))
             let pid = try #require(f.loggedPIDs.first)
             #expect(!ACPFixture.isRunning(pid), "the hung agent must be gone when the turn ends")
-            #expect(f.methods.contains("session/cancel"))
             #expect(events.notes.contains { $0.contains("did not stop") })
             let fresh = try await collect(try await f.turn("fresh"))
             #expect(fresh.text == "echo: fresh")

@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     struct Against: ParsableArguments {
-        @Option(help: ArgumentHelp("Run the official SDK beside qqtui serve --json on the same burst and print both rates and the ratio.",
+        @Option(help: ArgumentHelp("Run the official SDK beside qqtui serve --json on the same burst (one C2C message per user) and print both rates and the ratio.",
                                    valueName: "botpy"))
         var against: String?
         @Option(help: "The python with qq-botpy for --against (default: the test peers' venv, .build/peers/venv, made by `bash .ci/peers`).")
@@ -40,6 +40,7 @@ struct BenchCommand: AsyncParsableCommand {
         @OptionGroup var output: Output
         func validate() throws {
             try BenchCommand.positive(events, "--events"); try BenchCommand.positive(users, "--users"); try against.validate()
+            if against.against != nil, rate != 0 { throw ValidationError("--rate does not apply with --against: both clients take the burst as fast as they can") }
         }
         func run() async throws {
             if against.against != nil {

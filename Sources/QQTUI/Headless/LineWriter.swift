@@ -17,7 +17,7 @@ final class LineWriter: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let fd: Int32
     /// Bytes queued beyond which ``write(_:)`` waits for the reader.
-    static let limit = 4 << 20
+    static let limit = 1 << 20
 
     init(fd: Int32 = STDOUT_FILENO) {
         self.fd = fd
