@@ -224,7 +224,10 @@ extension AgentRouter {
     /// (or the end of the turn). Each one is a passive reply to the message the turn answers.
     private func showTyping(_ turn: RunningTurn, _ conversation: ConversationID) async {
         while !Task.isCancelled, current(conversation, turn.id) != nil, turn.text.isEmpty {
-            guard await sendTyping(conversation, turn.replyTo) else { return }
+            // Cancelling stops the next notice, never one already on its way: a request cut mid-body
+            // reaches the platform broken (and may still have cost a reply of the budget).
+            let send = sendTyping, replyTo = turn.replyTo
+            guard await Task(operation: { await send(conversation, replyTo) }).value else { return }
             guard (try? await clock.sleep(for: policy.typingRefresh)) != nil else { return }
         }
     }

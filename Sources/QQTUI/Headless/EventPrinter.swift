@@ -94,11 +94,10 @@ struct EventPrinter: Sendable {
         return encoder
     }()
 
+    /// `HH:mm:ss` in local time (no formatter made per line: serve prints one per event).
     static func clock(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.dateFormat = "HH:mm:ss"
-        return f.string(from: date)
+        let c = Calendar.current.dateComponents([.hour, .minute, .second], from: date)
+        return String(format: "%02d:%02d:%02d", c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
     }
 }
 
