@@ -9,7 +9,11 @@ enum StreamBench {
     static func run(deltas: Int, interval: Duration, rows: Int = 35, cols: Int = 120) async throws -> BenchResult {
         try await withSimChild { sim in
             try await BenchSession.with(sim, agent: PacedAgent(deltas: deltas, interval: interval),
-                                        configure: { $0.handoff.defaultOwner = .agent }) { bench in
+                                        configure: {
+                                            $0.handoff.defaultOwner = .agent
+                                            // 1,000 stamped deltas are ~24,000 characters: past the default cut at 20,000.
+                                            $0.handoff.maxReplyLength = 10_000_000
+                                        }) { bench in
             let ms = interval.seconds * 1000
             var result = BenchResult(name: "stream", setup: "\(deltas) deltas \(BenchFormat.number(ms)) ms apart into one C2C conversation; console \(cols)×\(rows) on a pty")
             guard let probe = ConsoleProbe(rows: rows, cols: cols, makeState: { ConsoleState() }, inspect: { state in
