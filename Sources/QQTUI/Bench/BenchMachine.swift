@@ -34,12 +34,14 @@ struct BenchMachine: Codable, Sendable {
 
 /// The resident set size of this process now and at its peak, in MB (from /proc/self/status).
 enum ProcessMemory {
-    static func residentMB() -> Double { field("VmRSS:") }
-    static func peakMB() -> Double { field("VmHWM:") }
+    static func residentMB() -> Double { field("VmRSS:") ?? 0 }
+    static func peakMB() -> Double { field("VmHWM:") ?? 0 }
+    /// Peak RSS of another process (a benchmark's child), while it runs.
+    static func peakMB(pid: Int32) -> Double? { field("VmHWM:", process: String(pid)) }
 
-    private static func field(_ name: String) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return 0 }
+    private static func field(_ name: String, process: String = "self") -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return nil }
         let kb = Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty }.map(String.init) ?? "") ?? 0
         return kb / 1024
     }

@@ -57,12 +57,7 @@ final class LineChild: @unchecked Sendable {
     var isRunning: Bool { process.isRunning }
 
     /// Peak resident memory of the child so far, in MB (VmHWM), while it runs.
-    var peakMB: Double? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
-        return kb / 1024
-    }
+    var peakMB: Double? { ProcessMemory.peakMB(pid: pid) }
 
     /// CPU time the child has used so far (user + system), in seconds, while it runs.
     var cpuSeconds: Double? {
