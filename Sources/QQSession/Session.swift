@@ -215,7 +215,24 @@ public actor Session {
     /// Its pauses are real time, not the session's clock: they pace disk work and decide nothing.
     private static func runIndexer(_ store: MessageStore, now: Date) async {
         try? await store.pruneLedger(now: now)
+        let clock = ContinuousClock()
+        var last = (count: store.writer.committedCount.withLock { $0 }, at: clock.now)
+        var waitingSince: ContinuousClock.Instant?
         while !Task.isCancelled {
+            // A burst being stored has the cores first: while changes pour in (over 2,000 a second)
+            // the index waits, 10 s at most at a time; search still finds what is not indexed yet.
+            let count = store.writer.committedCount.withLock { $0 }, at = clock.now
+            let rate = Double(count - last.count) / max(0.001, (at - last.at).seconds)
+            last = (count, at)
+            if rate > 2_000 {
+                let since = waitingSince ?? at
+                waitingSince = since
+                if at - since < .seconds(10) {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    continue
+                }
+            }
+            waitingSince = nil
             let indexed = (try? await store.indexPending()) ?? 0
             // Catching up (a big import, a first run on an old store): a short pause between
             // batches leaves the write lock to the session's own commits.

@@ -8,8 +8,8 @@ botpy logs in to the simulator exactly as botpy_peer.py does (only the hosts are
 TAG; this script counts them:
 
   * ingest: a handler that only counts (botpy still parses each event into a C2CMessage);
-  * replies: each message is answered with `api.post_c2c_message(..., msg_id=message.id)` (an echo),
-    counting the answers the platform acknowledged (an id came back) and the ones that failed.
+  * replies: each message is answered with `api.post_c2c_message(..., msg_id=message.id, msg_seq=1001)` (an echo),
+    counting the answers the platform acknowledged (an id came back) and the ones that failed (with why).
 
 It ends with one JSON line: received, replied, failed, and the wall-clock nanoseconds (CLOCK_REALTIME,
 the clock the simulator stamps into each message) of the first and last counted event and of the last
@@ -44,6 +44,7 @@ class BenchBot(botpy.Client):
         self.last_ns = 0
         self.last_reply_ns = 0
         self.progress_at = time.monotonic()
+        self.errors = {}
 
     async def on_ready(self):
         self.ready.set()
@@ -66,16 +67,25 @@ class BenchBot(botpy.Client):
         self.last_ns = now
         if self.args.mode == "replies":
             try:
+                # Both clients answer the same msg_id as the same bot, and the platform refuses a
+                # msg_seq used twice for one msg_id (40054005): botpy's default (1) would collide with
+                # qqtui's, so it takes one qqtui never does. Two separate bots never share a msg_id.
                 answer = await self.api.post_c2c_message(openid=message.author.user_openid, msg_type=0,
-                                                         content="echo: " + message.content, msg_id=message.id)
+                                                         content="echo: " + message.content, msg_id=message.id,
+                                                         msg_seq=PEER_MSG_SEQ)
                 if isinstance(answer, dict) and answer.get("id"):
                     self.replied += 1
                     self.last_reply_ns = time.time_ns()
                 else:
                     self.failed += 1
-            except Exception:  # botpy raises on any non-2xx answer
+            except Exception as error:  # botpy raises on any non-2xx answer
                 self.failed += 1
+                reason = (type(error).__name__ + ": " + str(error))[:160]
+                self.errors[reason] = self.errors.get(reason, 0) + 1
         self._check_done()
+
+
+PEER_MSG_SEQ = 1001
 
 
 async def main(args) -> int:
@@ -96,7 +106,8 @@ async def main(args) -> int:
                 break
     print(json.dumps({"received": bot.received, "replied": bot.replied, "failed": bot.failed,
                       "first_ns": bot.first_ns, "last_ns": bot.last_ns, "last_reply_ns": bot.last_reply_ns,
-                      "version": botpy_version(), "cpu_s": time.process_time()}), flush=True)
+                      "version": botpy_version(), "cpu_s": time.process_time(),
+                      "errors": dict(sorted(bot.errors.items(), key=lambda e: -e[1])[:5])}), flush=True)
     os._exit(0)  # botpy's shutdown adds nothing to measure
 
 

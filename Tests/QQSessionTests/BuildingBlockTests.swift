@@ -80,6 +80,18 @@ struct TimingTests {
         }
     }
 
+    @Test("a conversation's preview is the text's first line, cut at 80 characters; a short plain line is its own")
+    func preview() {
+        #expect(StoreOp.preview("你好") == "你好")
+        #expect(StoreOp.preview("first\nsecond") == "first")
+        #expect(StoreOp.preview("a\r\nb") == "a")
+        #expect(StoreOp.preview("x\u{2028}y") == "x" && StoreOp.preview("x\u{85}y") == "x" && StoreOp.preview("x\u{0B}y") == "x")
+        #expect(StoreOp.preview(String(repeating: "a", count: 80)) == String(repeating: "a", count: 80))
+        #expect(StoreOp.preview(String(repeating: "a", count: 81)) == String(repeating: "a", count: 80) + "…")
+        #expect(StoreOp.preview(String(repeating: "字", count: 81)) == String(repeating: "字", count: 80) + "…")
+        #expect(StoreOp.preview("\n\nthird") == "third" && StoreOp.preview("") == "")
+    }
+
     @Test("ledger: a busy conversation keeps entries for its newest messages only (8 in private, 32 in a group); replies go to the newest")
     func ledgerPerConversation() {
         var ledger = MsgSeqLedger(window: ReplyWindow())

@@ -48,6 +48,8 @@ enum StoreOp: Sendable {
 
     /// A one-line preview for the conversation list.
     static func preview(_ text: String) -> String {
+        // Most messages are one short ASCII line: they are their own preview (no split, no count).
+        if text.utf8.count <= 80, text.utf8.allSatisfy({ $0 < 0x80 && ($0 < 0x0A || $0 > 0x0D) }) { return text }
         let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? text
         return line.count > 80 ? String(line.prefix(80)) + "…" : line
     }

@@ -49,6 +49,8 @@ actor StoreWriter {
     static let retryLimit = 200_000
     /// The last commit error, if the last commit failed.
     private(set) var lastError: QQError?
+    /// Changes committed since the store opened (the search indexer waits while they pour in).
+    nonisolated let committedCount = Mutex(0)
 
     init(pool: DatabasePool, buffer: StoreBuffer, health: StoreHealthRelay = StoreHealthRelay(), logger: Logger,
          clock: SessionClock = .continuous) {
@@ -180,6 +182,7 @@ actor StoreWriter {
                         for op in ops { try op.apply(db) }
                     }
                 }
+                committedCount.withLock { $0 += ops.count }
                 failed.removeAll()
                 if lastError != nil {
                     logger.notice("store writable again", metadata: ["dropped": "\(droppedCount)"])

@@ -23,7 +23,7 @@ enum AgainstBench {
             var result = BenchResult(name: "\(mode.rawValue) vs botpy",
                                      setup: "\(events) C2C messages from \(events) users (one each), sent once to two clients connected at once: "
                                          + "qqtui serve --json (every message stored, every event printed"
-                                         + (mode == .replies ? ", each answered by the echo agent in a C2C stream" : "")
+                                         + (mode == .replies ? ", each answered by the echo agent in one passive message, as botpy's" : "")
                                          + ") and qq-botpy (a handler that "
                                          + (mode == .replies ? "answers each with post_c2c_message and msg_id)" : "only counts)"))
             let cpuBefore = serve.cpuSeconds ?? 0
@@ -72,6 +72,9 @@ enum AgainstBench {
             result.add("botpy CPU", theirs.cpuSeconds * 1000 / Double(max(1, events)) * 1000, "µs/message")
             if let peak { result.add("qqtui peak RSS", peak, "MB") }
             if exit != 0 { result.notes.append("qqtui serve exited with \(exit) after SIGTERM") }
+            for (reason, count) in theirs.errors.sorted(by: { $0.value > $1.value }) {
+                result.notes.append("botpy failed \(count)× with \(reason)")
+            }
             result.notes.append("qq-botpy \(theirs.version) from the test peers' venv; rates run from the burst's start to each client's last counted event\(mode == .replies ? " (an acknowledged reply)" : "").")
             return result
         }

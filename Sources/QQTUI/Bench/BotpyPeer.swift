@@ -15,6 +15,8 @@ final class BotpyPeer: Sendable {
         var version: String
         /// CPU seconds botpy used between READY and its report.
         var cpuSeconds: Double
+        /// Why its replies failed (botpy's exception, at most five kinds), with how often.
+        var errors: [String: Int] = [:]
     }
 
     private let child: LineChild
@@ -82,7 +84,8 @@ final class BotpyPeer: Sendable {
         func ns(_ key: String) -> Int64 { (o[key] as? NSNumber)?.int64Value ?? 0 }
         return Report(received: received, replied: o["replied"] as? Int ?? 0, failed: o["failed"] as? Int ?? 0,
                       firstNs: ns("first_ns"), lastNs: ns("last_ns"), lastReplyNs: ns("last_reply_ns"),
-                      version: o["version"] as? String ?? "?", cpuSeconds: ((o["cpu_s"] as? Double) ?? 0) - readyCPU)
+                      version: o["version"] as? String ?? "?", cpuSeconds: ((o["cpu_s"] as? Double) ?? 0) - readyCPU,
+                      errors: o["errors"] as? [String: Int] ?? [:])
     }
 
     /// Stops the peer by its pid.

@@ -39,12 +39,13 @@ final class ServeChild: @unchecked Sendable {
         self.tally = tally
     }
 
-    /// Starts serve against `sim` (the echo agent owning every conversation when `echoAgent`), and
+    /// Starts serve against `sim` (the echo agent owning every conversation when `echoAgent`, each
+    /// answer one passive message as qq-botpy's handler sends: `[stream] enabled = false`), and
     /// waits for READY (15 s at most).
     static func start(sim: SimChild, tag: String, echoAgent: Bool) async throws -> ServeChild {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-bench-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let agent = echoAgent ? "[agent]\nbackend = \"echo\"\n[handoff]\ndefault_owner = \"agent\"\n" : ""
+        let agent = echoAgent ? "[agent]\nbackend = \"echo\"\n[handoff]\ndefault_owner = \"agent\"\n[stream]\nenabled = false\n" : ""
         let config = """
             [bot]
             app_id = "\(sim.appID)"
