@@ -6,7 +6,9 @@ import Foundation
 extension ReplyWriter {
     /// Sends `text` as a normal message and folds its parts into the reply.
     func sendNormally(_ text: String) async {
-        await sender.persist(message)
+        // Kept before it waits for its lane, without waiting for the commit: the part's own record
+        // before its POST is committed after it (the store keeps call order), and that one is waited for.
+        sender.store?.enqueue([.outbound(message)])
         let quiet = sender.quiet
         let snapshot = OutboundMessage.new(.text, to: conversation, text: text, replyTo: message.replyTo, origin: message.origin,
                                            id: message.id, createdAt: message.createdAt)
@@ -20,7 +22,7 @@ extension ReplyWriter {
 
     /// Uploads and sends an image, unless the reply is taken back while it waits for the lane.
     func sendImage(_ data: Data, filename: String) async {
-        await sender.persist(message)
+        sender.store?.enqueue([.outbound(message)])   // as in sendNormally
         let quiet = sender.quiet
         let snapshot = OutboundMessage.new(.image, to: conversation, text: "", replyTo: message.replyTo, origin: message.origin,
                                            id: message.id, createdAt: message.createdAt)
