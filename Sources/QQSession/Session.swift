@@ -130,8 +130,9 @@ public actor Session {
     /// Loads the reply ledger from the store without connecting (for a send-only process).
     public func restoreFromStore() {
         let now = clock.date
-        guard let store, let entries = try? store.openLedgerEntries(now: now) else { return }
-        ledger.restore(entries, now: now)
+        guard let store, let entries = try? store.openLedgerEntries(now: now),
+              let inbound = try? store.inboundStarts(since: now.addingTimeInterval(-ledger.longestWindow.seconds)) else { return }
+        ledger.restore(saved: entries, inbound: inbound, now: now)
     }
 
     /// Connects to the gateway (and keeps reconnecting). Calling it again does nothing.
@@ -160,7 +161,8 @@ public actor Session {
                         entries = entries.map { var e = $0; e.nextSeq += Self.seqSkipAfterCrash; return e }
                         store.enqueue(entries.map { .ledger($0) })
                     }
-                    ledger.restore(entries, now: now)
+                    let inbound = try store.inboundStarts(since: now.addingTimeInterval(-ledger.longestWindow.seconds))
+                    ledger.restore(saved: entries, inbound: inbound, now: now)
                     processor.rememberSeen(try store.inboundIDs(since: now.addingTimeInterval(-configuration.dedupWindow.seconds)))
                     // The gateway session the last run had: resumed, so what the platform held for it is replayed.
                     let key = GatewayPosition.key(appID: configuration.appID, shard: configuration.shard)

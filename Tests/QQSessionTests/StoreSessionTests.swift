@@ -105,6 +105,36 @@ struct StoreSessionTests {
         await sim.stop()
     }
 
+    @Test("a message nobody answered before a restart is answered passively after it: its entry, never written, comes from its stored row; a busy chat keeps its newest 8")
+    func unansweredSurvivesRestart() async throws {
+        let t = TempStore()
+        let sim = try await QQSimulator.start()
+        var config = SimHarness.fastConfiguration(for: sim)
+        config.attachments.directory = nil
+        var ids: [String] = []
+        do {
+            let (store, session, recorder) = try await started(t, config)
+            for i in 0..<10 { ids.append(await sim.platform.userSendsC2C(userOpenID: "U1", content: "第\(i)条").id) }
+            #expect(await recorder.waitForMessages(10))
+            // Shown means stored, with whatever ledger rows the same commit held: none.
+            #expect(ids.allSatisfy { store.ledgerEntry($0) == nil }, "an unanswered message's entry is not written")
+            await session.shutdown()
+            await store.close()
+        }
+        let (store, session, _) = try await started(t, config)
+        #expect(session.ledgerEntry(for: ids[9])?.repliesLeft == config.replyWindow.c2cBudget)
+        #expect(session.ledgerEntry(for: ids[2]) != nil && session.ledgerEntry(for: ids[1]) == nil, "the chat's newest 8 are held")
+        // Without a msg_id the reply goes to the newest message, passively, with msg_seq 1.
+        #expect(await session.send("回复", to: .c2c("U1")).status == .sent)
+        #expect(await session.send("再回复", to: .c2c("U1"), replyingTo: ids[4]).status == .sent)
+        let sent = await sim.platform.sent().filter { $0.path == "/v2/users/U1/messages" }
+        #expect(sent.map { $0.body?["msg_id"]?.string } == [ids[9], ids[4]])
+        #expect(sent.map { $0.body?["msg_seq"]?.int } == [1, 1] && sent.allSatisfy { $0.status == 200 })
+        #expect(store.ledgerEntry(ids[9])?.nextSeq == 2, "once used, the entry is written")
+        await session.shutdown()
+        await sim.stop()
+    }
+
     @Test("an inbound message is in the store before anyone sees it")
     func committedBeforeSeen() async throws {
         let store = try TempStore().open()

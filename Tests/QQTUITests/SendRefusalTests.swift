@@ -31,7 +31,7 @@ struct SendRefusalTests {
         let mine = await sim.platform.userSendsC2C(userOpenID: "U1", content: "我的问题")
         let foreign = await sim.platform.userSendsC2C(userOpenID: "U2", content: "别人的问题")
         let store = try MessageStore.open(path: dir + "/store.sqlite", mode: .readOnly)
-        #expect(await eventually { store.ledgerEntry(mine.id) != nil && store.ledgerEntry(foreign.id) != nil })
+        #expect(await eventually { store.inboundStart(mine.id) != nil && store.inboundStart(foreign.id) != nil })
         #expect(try await eventually { try await store.message(uid: foreign.id) != nil })
 
         func send(replyTo: String) async throws -> ChildProcess {

@@ -31,7 +31,8 @@ struct StoreCLITests {
         #expect(await eventually { if case .ready = session.status.phase { true } else { false } })
         let question = await sim.platform.userSendsC2C(userOpenID: "U1", content: "在吗？")
         #expect(await eventually { session.ledgerEntry(for: question.id) != nil })
-        #expect(await eventually { store.ledgerEntry(question.id) != nil }, "the ledger entry reached the store")
+        #expect(await eventually { store.inboundStart(question.id) != nil }, "the message reached the store")
+        #expect(store.ledgerEntry(question.id) == nil, "an unanswered message's ledger entry is not written: its row implies it")
 
         for text in ["第一条", "第二条"] {
             let send = try ChildProcess(try binary(), ["send", "--config", configPath, "--to", "c2c:U1", text])

@@ -3,7 +3,9 @@ import Synchronization
 
 /// The msg_seq ledger shared by the inbound side (which opens entries) and the reply side, written
 /// through to the store: every change is queued for the next commit, which a send awaits before its
-/// POST, so a restart never reuses a msg_seq.
+/// POST, so a restart never reuses a msg_seq. A message's fresh entry (nothing used yet) is not
+/// written: its stored row implies it, and a start derives it from there (`restore(saved:inbound:now:)`).
+/// An event's entry is written at once (no row of its own holds it).
 final class LedgerBox: Sendable {
     private let ledger: Mutex<MsgSeqLedger>
     private let persist: (@Sendable (LedgerEntry) -> Void)?
@@ -30,9 +32,23 @@ final class LedgerBox: Sendable {
 
     func register(msgID: String, conversation: ConversationID, start: Date, now: Date, isEvent: Bool = false) -> LedgerEntry {
         let entry = ledger.withLock { $0.register(msgID: msgID, conversation: conversation, start: start, now: now, isEvent: isEvent) }
-        if entry.windowEnds > now { persist?(entry) }
+        if isEvent, entry.windowEnds > now { persist?(entry) }
         return entry
     }
+
+    /// Reloads what an earlier run left: the saved (used) entries and fresh ones for the messages
+    /// received within the longest window (see ``MsgSeqLedger/restore(saved:inbound:now:)``).
+    func restore(saved: [LedgerEntry], inbound: [InboundStart], now: Date) {
+        ledger.withLock { $0.restore(saved: saved, inbound: inbound, now: now) }
+    }
+
+    /// The entry of a stored message that has had no reply yet.
+    func fresh(_ m: InboundStart) -> LedgerEntry {
+        ledger.withLock { $0.fresh(msgID: m.msgID, conversation: m.conversation, start: m.start) }
+    }
+
+    /// How far back a message can still be answered passively (the longer of the two windows).
+    var longestWindow: Duration { ledger.withLock { max($0.window.c2c, $0.window.group) } }
     func entry(_ msgID: String, now: Date) -> LedgerEntry? { ledger.withLock { $0.entry(msgID, now: now) } }
     func takeSeq(_ msgID: String, now: Date) -> Int? {
         let seq = ledger.withLock { $0.takeSeq(msgID, now: now) }

@@ -148,7 +148,9 @@ struct OutboundSender: Sendable {
     /// After a 40054005 for a msg_seq this process thought fresh: another process on the same store
     /// (`qqtui send` beside a running session) used it. Catch up with the store's counters.
     func resyncLedger(_ msgID: String?) {
-        guard let msgID, let keeper = ledgerStore ?? store, let saved = keeper.ledgerEntry(msgID) else { return }
+        // An entry never used was never written: the message's row gives it back.
+        guard let msgID, let keeper = ledgerStore ?? store,
+              let saved = keeper.ledgerEntry(msgID) ?? keeper.inboundStart(msgID).map(ledger.fresh) else { return }
         // An entry a busy conversation pushed out of memory comes back whole (merge only updates), a few
         // numbers on: the store may not have its last increments yet, and numbers need only be unique.
         if ledger.entry(msgID, now: clock.date) == nil {

@@ -58,25 +58,50 @@ struct MsgSeqLedger: Sendable {
     mutating func register(msgID: String, conversation: ConversationID, start: Date, now: Date,
                            isEvent: Bool = false) -> LedgerEntry {
         if let existing = map.value(for: msgID, now: now) { return existing }
-        let ends = start.addingTimeInterval(windowLength(for: conversation).seconds)
-        let entry = LedgerEntry(msgID: msgID, conversation: conversation, nextSeq: 1, repliesUsed: 0,
-                                budget: window.budget(for: conversation), windowEnds: ends, isEvent: isEvent)
-        if ends > now {
-            map.set(msgID, entry, expiresAt: ends, now: now)
-            var ids = recent[conversation, default: []]
-            ids.append(msgID)
-            let keep = Self.kept(in: conversation)
-            if ids.count > keep {
-                // A reply goes to one of a conversation's newest messages: older entries are let go
-                // instead of holding one per message for an hour (a million messages held ~300 MB).
-                let drop = ids.count - keep
-                for old in ids.prefix(drop) { map.remove(old) }
-                ids.removeFirst(drop)
-            }
-            recent[conversation] = ids
-            if recent.count >= pruneAt { pruneRecent(now: now) }
-        }
+        let entry = fresh(msgID: msgID, conversation: conversation, start: start, isEvent: isEvent)
+        if entry.windowEnds > now { track(entry, now: now) }
         return entry
+    }
+
+    /// The entry of a message that arrived at `start` and has had no reply yet.
+    func fresh(msgID: String, conversation: ConversationID, start: Date, isEvent: Bool = false) -> LedgerEntry {
+        LedgerEntry(msgID: msgID, conversation: conversation, nextSeq: 1, repliesUsed: 0, budget: window.budget(for: conversation),
+                    windowEnds: start.addingTimeInterval(windowLength(for: conversation).seconds), isEvent: isEvent)
+    }
+
+    /// Holds `entry` as its conversation's newest, letting the oldest go beyond ``kept(in:)``.
+    private mutating func track(_ entry: LedgerEntry, now: Date) {
+        map.set(entry.msgID, entry, expiresAt: entry.windowEnds, now: now)
+        var ids = recent[entry.conversation, default: []]
+        ids.append(entry.msgID)
+        let keep = Self.kept(in: entry.conversation)
+        if ids.count > keep {
+            // A reply goes to one of a conversation's newest messages: older entries are let go
+            // instead of holding one per message for an hour (a million messages held ~300 MB).
+            let drop = ids.count - keep
+            for old in ids.prefix(drop) { map.remove(old) }
+            ids.removeFirst(drop)
+        }
+        recent[entry.conversation] = ids
+        if recent.count >= pruneAt { pruneRecent(now: now) }
+    }
+
+    /// What a start reloads: the entries an earlier run saved (those that were used: their counters
+    /// continue), and fresh ones for the messages received since `inbound` covers that were not (an
+    /// unanswered message's entry is implied by its stored row and never written). Oldest first, each
+    /// conversation keeping its newest ``kept(in:)``.
+    mutating func restore(saved: [LedgerEntry], inbound: [InboundStart], now: Date) {
+        var byID = Dictionary(saved.map { ($0.msgID, $0) }, uniquingKeysWith: { a, b in a.nextSeq >= b.nextSeq ? a : b })
+        var all = inbound.map { m in byID.removeValue(forKey: m.msgID) ?? fresh(msgID: m.msgID, conversation: m.conversation, start: m.start) }
+        all += byID.values
+        for (_, entry) in all.enumerated().sorted(by: { ($0.element.windowEnds, $0.offset) < ($1.element.windowEnds, $1.offset) })
+        where entry.windowEnds > now {
+            if let held = map.value(for: entry.msgID, now: now) {
+                if held.nextSeq < entry.nextSeq { map.set(entry.msgID, entry, expiresAt: entry.windowEnds, now: now) }
+            } else {
+                track(entry, now: now)
+            }
+        }
     }
 
     /// Puts back an entry saved by an earlier run (its msg_seq counter and budget continue).
