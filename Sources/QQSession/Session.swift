@@ -129,9 +129,20 @@ public actor Session {
 
     /// Loads the reply ledger from the store without connecting (for a send-only process).
     public func restoreFromStore() {
-        let now = clock.date
-        guard let store, let entries = try? store.openLedgerEntries(now: now),
-              let inbound = try? store.inboundStarts(since: now.addingTimeInterval(-ledger.longestWindow.seconds)) else { return }
+        guard let store else { return }
+        try? restoreLedger(from: store, now: clock.date)
+    }
+
+    /// Reloads the reply ledger: the entries saved because a reply used them, and those of the
+    /// messages still in their window that nobody answered (derived from their rows). With `skip`,
+    /// the saved counters move on that far, and are written back.
+    private func restoreLedger(from store: MessageStore, now: Date, skippingSeqs skip: Int = 0) throws {
+        var entries = try store.openLedgerEntries(now: now)
+        if skip > 0 {
+            entries = entries.map { var e = $0; e.nextSeq += skip; return e }
+            store.enqueue(entries.map { .ledger($0) })
+        }
+        let inbound = try store.inboundStarts(since: now.addingTimeInterval(-ledger.longestWindow.seconds))
         ledger.restore(saved: entries, inbound: inbound, now: now)
     }
 
@@ -153,16 +164,10 @@ public actor Session {
                 // ids already answered (no second answer to a message pushed again).
                 let now = clock.date
                 do {
-                    var entries = try store.openLedgerEntries(now: now)
-                    if store.integrityChecked {
-                        // Not closed cleanly (or written by someone else): the last msg_seq numbers a
-                        // killed run took may not have reached the store. Numbers only need to be
-                        // unique per message, so skip past any it may have used.
-                        entries = entries.map { var e = $0; e.nextSeq += Self.seqSkipAfterCrash; return e }
-                        store.enqueue(entries.map { .ledger($0) })
-                    }
-                    let inbound = try store.inboundStarts(since: now.addingTimeInterval(-ledger.longestWindow.seconds))
-                    ledger.restore(saved: entries, inbound: inbound, now: now)
+                    // Not closed cleanly (or written by someone else): the last msg_seq numbers a killed
+                    // run took may not have reached the store. Numbers only need to be unique per
+                    // message, so skip past any it may have used.
+                    try restoreLedger(from: store, now: now, skippingSeqs: store.integrityChecked ? Self.seqSkipAfterCrash : 0)
                     processor.rememberSeen(try store.inboundIDs(since: now.addingTimeInterval(-configuration.dedupWindow.seconds)))
                     // The gateway session the last run had: resumed, so what the platform held for it is replayed.
                     let key = GatewayPosition.key(appID: configuration.appID, shard: configuration.shard)

@@ -9,6 +9,14 @@ import TestSupport
 /// The session with a store: nothing is seen before it is stored, and a restart continues.
 @Suite("Session with a store", .timeLimit(.minutes(1)))
 struct StoreSessionTests {
+    /// A simulator and a session configuration for it that restarts can share (no attachment folder).
+    static func restartableSimulator() async throws -> (QQSimulator, SessionConfiguration) {
+        let sim = try await QQSimulator.start()
+        var config = SimHarness.fastConfiguration(for: sim)
+        config.attachments.directory = nil
+        return (sim, config)
+    }
+
     /// A session on the store at `t`, started and READY.
     func started(_ t: TempStore, _ config: SessionConfiguration) async throws -> (MessageStore, Session, EventRecorder) {
         let store = try t.open()
@@ -28,9 +36,7 @@ struct StoreSessionTests {
     @Test("the gateway session is kept with the events: a restart resumes it; one the platform no longer has is identified afresh")
     func keptGatewaySession() async throws {
         let t = TempStore()
-        let sim = try await QQSimulator.start()
-        var config = SimHarness.fastConfiguration(for: sim)
-        config.attachments.directory = nil
+        let (sim, config) = try await Self.restartableSimulator()
         let key = GatewayPosition.key(appID: config.appID, shard: config.shard)
         do {
             let (store, session, recorder) = try await started(t, config)
@@ -66,9 +72,7 @@ struct StoreSessionTests {
     @Test("a restart keeps everything, continues msg_seq, and does not answer a re-pushed message twice")
     func restart() async throws {
         let t = TempStore()
-        let sim = try await QQSimulator.start()
-        var config = SimHarness.fastConfiguration(for: sim)
-        config.attachments.directory = nil
+        let (sim, config) = try await Self.restartableSimulator()
         let msgID: String
         do {
             let (store, session, recorder) = try await started(t, config)
@@ -108,9 +112,7 @@ struct StoreSessionTests {
     @Test("a message nobody answered before a restart is answered passively after it: its entry, never written, comes from its stored row; a busy chat keeps its newest 8")
     func unansweredSurvivesRestart() async throws {
         let t = TempStore()
-        let sim = try await QQSimulator.start()
-        var config = SimHarness.fastConfiguration(for: sim)
-        config.attachments.directory = nil
+        let (sim, config) = try await Self.restartableSimulator()
         var ids: [String] = []
         do {
             let (store, session, recorder) = try await started(t, config)

@@ -92,7 +92,7 @@ struct FuzzEventLineJSONTests {
 
     @Test("an outbound event's line is the encoder's, whatever its parts, routes, statuses, strings and dates")
     func outboundLines() async {
-        let (report, fast) = await Self.compare("outbound-event-json", Self.outbound, event: { .outbound($0) }, fast: OutboundEventJSON.line,
+        let (report, fast) = await Self.compare("outbound-event-json", Self.outbound, event: { .outbound($0) }, fast: ReplyEventJSON.line,
                                                 mayFallBack: { $0.keyboard != nil || $0.error != nil })
         #expect(report.passed, "\(report)")
         #expect(fast * 2 > report.iterations, "the fast path wrote \(fast) of \(report.iterations) lines")
@@ -100,7 +100,7 @@ struct FuzzEventLineJSONTests {
 
     @Test("an agent event's line is the encoder's for every kind of turn event")
     func agentLines() async {
-        let (report, fast) = await Self.compare("agent-event-json", Self.activity, event: { .agent($0) }, fast: OutboundEventJSON.line) { a in
+        let (report, fast) = await Self.compare("agent-event-json", Self.activity, event: { .agent($0) }, fast: ReplyEventJSON.line) { a in
             // Only turn events other than text are left to the encoder.
             guard case .event(let e) = a.kind else { return false }
             if case .textDelta = e { return false }

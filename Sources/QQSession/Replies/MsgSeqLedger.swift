@@ -96,11 +96,7 @@ struct MsgSeqLedger: Sendable {
         all += byID.values
         for (_, entry) in all.enumerated().sorted(by: { ($0.element.windowEnds, $0.offset) < ($1.element.windowEnds, $1.offset) })
         where entry.windowEnds > now {
-            if let held = map.value(for: entry.msgID, now: now) {
-                if held.nextSeq < entry.nextSeq { map.set(entry.msgID, entry, expiresAt: entry.windowEnds, now: now) }
-            } else {
-                track(entry, now: now)
-            }
+            if map.value(for: entry.msgID, now: now) != nil { restore(entry, now: now) } else { track(entry, now: now) }
         }
     }
 

@@ -54,11 +54,11 @@ enum MemoryBench {
             let seen = await child.wait(timeout: .seconds(1800)) { $0.received >= messages }
             let peak = child.peakMB ?? 0
             await child.stop()
-            return (seen.received, peak, try await child.storedMessages())
+            return (printed: seen.received, peak: peak, stored: try await child.storedMessages())
         }
-        result.add("serve peak RSS", serve.1, "MB", target: .atMost(60))
-        result.add("serve printed", Double(serve.0), "events", target: .atLeast(Double(messages)))
-        result.add("serve stored", Double(serve.2), "messages", target: .atLeast(Double(messages)))
+        result.add("serve peak RSS", serve.peak, "MB", target: .atMost(60))
+        result.add("serve printed", Double(serve.printed), "events", target: .atLeast(Double(messages)))
+        result.add("serve stored", Double(serve.stored), "messages", target: .atLeast(Double(messages)))
         return result
     }
 }

@@ -80,8 +80,8 @@ struct EventPrinter: Sendable {
     static func jsonLine(_ event: SessionEvent) -> String {
         switch event {
         case .message(let m): if let line = MessageEventJSON.line(m) { return line }
-        case .outbound(let m): if let line = OutboundEventJSON.line(m) { return line }
-        case .agent(let a): if let line = OutboundEventJSON.line(a) { return line }
+        case .outbound(let m): if let line = ReplyEventJSON.line(m) { return line }
+        case .agent(let a): if let line = ReplyEventJSON.line(a) { return line }
         default: break
         }
         guard let data = try? jsonEncoder.encode(event) else { return #"{"type":"error","error":"unencodable event"}"# }

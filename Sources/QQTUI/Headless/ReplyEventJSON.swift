@@ -6,7 +6,7 @@ import QQSession
 /// writes (sorted keys, nil fields left out, enums as `{"case":{…}}`, dates as ISO 8601 seconds). An
 /// outbound message with buttons or an error, and agent events other than text, go through the
 /// encoder. FuzzEventLineJSONTests check both against the encoder on random values.
-enum OutboundEventJSON {
+enum ReplyEventJSON {
     /// The line of an `outbound` event, or nil when the encoder writes it.
     static func line(_ m: OutboundMessage) -> String? {
         guard m.keyboard == nil, m.error == nil else { return nil }
@@ -27,11 +27,11 @@ enum OutboundEventJSON {
         if let replyTo = m.replyTo { out += #","replyTo":"#; string(replyTo, &out) }
         out += #","status":"#
         switch m.status {
-        case .sending: out += #"{"sending":{}}"#
-        case .sent: out += #"{"sent":{}}"#
-        case .failed(let reason): out += #"{"failed":{"reason":"#; string(reason, &out); out += "}}"
-        case .refused(let reason): out += #"{"refused":{"reason":"#; string(reason, &out); out += "}}"
-        case .cancelled: out += #"{"cancelled":{}}"#
+        case .sending: tagged("sending", &out)
+        case .sent: tagged("sent", &out)
+        case .failed(let reason): tagged("failed", reason: reason, &out)
+        case .refused(let reason): tagged("refused", reason: reason, &out)
+        case .cancelled: tagged("cancelled", &out)
         }
         out += #","text":"#; string(m.text, &out)
         out += #","updatedAt":"#; date(m.updatedAt, &out)
@@ -47,26 +47,23 @@ enum OutboundEventJSON {
         if let route = p.route {
             out += #","route":"#
             switch route {
-            case .passive(let msgID, let ends, let left):
-                out += #"{"passive":{"msgID":"#; string(msgID, &out)
+            case .passive(let id, let ends, let left), .passiveEvent(let id, let ends, let left):
+                if case .passive = route { out += #"{"passive":{"msgID":"# } else { out += #"{"passiveEvent":{"eventID":"# }
+                string(id, &out)
                 out += #","repliesLeft":"#; out += String(left)
                 out += #","windowEnds":"#; date(ends, &out); out += "}}"
-            case .passiveEvent(let eventID, let ends, let left):
-                out += #"{"passiveEvent":{"eventID":"#; string(eventID, &out)
-                out += #","repliesLeft":"#; out += String(left)
-                out += #","windowEnds":"#; date(ends, &out); out += "}}"
-            case .proactive: out += #"{"proactive":{}}"#
-            case .refused(let reason): out += #"{"refused":{"reason":"#; string(reason, &out); out += "}}"
+            case .proactive: tagged("proactive", &out)
+            case .refused(let reason): tagged("refused", reason: reason, &out)
             }
         }
         if let size = p.size { out += #","size":"#; out += String(size) }
         out += #","status":"#
         switch p.status {
-        case .pending: out += #"{"pending":{}}"#
-        case .sending: out += #"{"sending":{}}"#
-        case .sent: out += #"{"sent":{}}"#
-        case .failed(let reason): out += #"{"failed":{"reason":"#; string(reason, &out); out += "}}"
-        case .skipped: out += #"{"skipped":{}}"#
+        case .pending: tagged("pending", &out)
+        case .sending: tagged("sending", &out)
+        case .sent: tagged("sent", &out)
+        case .failed(let reason): tagged("failed", reason: reason, &out)
+        case .skipped: tagged("skipped", &out)
         }
         out += #","text":"#; string(p.text, &out)
         if let uploaded = p.uploaded { out += #","uploaded":"#; out += String(uploaded) }
@@ -99,9 +96,9 @@ enum OutboundEventJSON {
             out += #"{"finished":{"_0":"#
             switch outcome {
             case .completed(let cut): out += cut ? #"{"completed":{"cut":true}}"# : #"{"completed":{"cut":false}}"#
-            case .cancelled(let reason): out += #"{"cancelled":{"reason":"#; string(reason, &out); out += "}}"
-            case .failed(let reason): out += #"{"failed":{"reason":"#; string(reason, &out); out += "}}"
-            case .refused: out += #"{"refused":{}}"#
+            case .cancelled(let reason): tagged("cancelled", reason: reason, &out)
+            case .failed(let reason): tagged("failed", reason: reason, &out)
+            case .refused: tagged("refused", &out)
             }
             out += #","text":"#; string(text, &out); out += "}}"
         }
@@ -113,6 +110,13 @@ enum OutboundEventJSON {
     }
 
     private static func string(_ s: String, _ out: inout String) { MessageEventJSON.string(s, into: &out) }
+
+    /// An enum case as the encoder writes it: `{"name":{}}`, or `{"name":{"reason":"…"}}`.
+    private static func tagged(_ name: String, reason: String? = nil, _ out: inout String) {
+        out += #"{""#; out += name; out += #"":{"#
+        if let reason { out += #""reason":"#; string(reason, &out) }
+        out += "}}"
+    }
 
     private static func date(_ d: Date, _ out: inout String) {
         out += "\""; out += ISO8601Seconds.string(d); out += "\""
