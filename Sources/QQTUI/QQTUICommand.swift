@@ -22,6 +22,13 @@ struct QQTUICommand: AsyncParsableCommand {
                       SendCommand.self, RecallCommand.self, ExportCommand.self,
                       SearchCommand.self, AliasCommand.self, ConfigCommand.self, BenchCommand.self],
         defaultSubcommand: ConsoleCommand.self)
+
+    /// Tunes the allocator before any other thread allocates (an arena limit set later leaves the
+    /// arenas already made), then runs the command.
+    static func main() async {
+        MallocTuning.apply()
+        await main(nil)
+    }
 }
 
 /// `qqtui [console]`: the live view of the bot's conversations.

@@ -2,7 +2,7 @@ import Foundation
 @testable import QQSession
 import Testing
 
-@Suite("Backoff, TTL map and ledger")
+@Suite("Backoff, recent ids and ledger")
 struct TimingTests {
     @Test("backoff doubles from the base, is capped, and jitter only shortens it")
     func backoff() {
@@ -19,34 +19,39 @@ struct TimingTests {
         #expect(b.delay(afterFailures: 4, random: 0.5) == .seconds(6))
     }
 
-    @Test("expiring map forgets entries at their time and stays bounded")
-    func expiringMap() {
+    @Test("recent ids are forgotten at their time, the oldest first beyond the capacity")
+    func recentIDs() {
         let t = Date(timeIntervalSince1970: 1_000_000)
-        var map = ExpiringMap<String, Int>(capacity: 3)
-        map.set("a", 1, expiresAt: t + 10, now: t)
-        map.set("b", 2, expiresAt: t + 20, now: t)
-        #expect(map.value(for: "a", now: t + 5) == 1)
-        #expect(map.value(for: "a", now: t + 10) == nil)
-        map.removeExpired(now: t + 15)
-        #expect(map.count == 1)
-        map.set("c", 3, expiresAt: t + 30, now: t + 15)
-        map.set("d", 4, expiresAt: t + 40, now: t + 15)
-        map.set("e", 5, expiresAt: t + 50, now: t + 15)
-        #expect(map.count == 3)
-        #expect(map.value(for: "b", now: t + 15) == nil, "capacity evicts the soonest to expire")
-        #expect(map.value(for: "e", now: t + 15) == 5)
+        var ids = RecentIDs(capacity: 3)
+        ids.insert("a", until: t + 10, now: t)
+        ids.insert("b", until: t + 20, now: t)
+        #expect(ids.contains("a", now: t + 5))
+        #expect(!ids.contains("a", now: t + 10), "gone at its time")
+        ids.removeExpired(now: t + 15)
+        #expect(ids.count == 1)
+        ids.insert("c", until: t + 30, now: t + 15)
+        ids.insert("d", until: t + 40, now: t + 15)
+        ids.insert("e", until: t + 50, now: t + 15)
+        #expect(ids.count == 3)
+        #expect(!ids.contains("b", now: t + 15), "beyond the capacity the oldest goes")
+        #expect(ids.contains("c", now: t + 15) && ids.contains("e", now: t + 15))
+        // Seen again: remembered until the later time, without a second place in the queue.
+        ids.insert("c", until: t + 45, now: t + 16)
+        #expect(ids.count == 3 && ids.contains("c", now: t + 44))
+        #expect(!ids.contains("d", now: t + 44) && ids.contains("e", now: t + 44))
     }
 
-    @Test("expiring map under a long stream of keys keeps only live ones")
-    func expiringMapChurn() {
-        var map = ExpiringMap<Int, Int>()
+    @Test("recent ids under a long stream keep only the live ones")
+    func recentIDsChurn() {
+        var ids = RecentIDs(capacity: 500_000)
         let t = Date(timeIntervalSince1970: 0)
         for i in 0..<100_000 {
             let now = t + Double(i) / 1000
-            map.set(i, i, expiresAt: now + 1, now: now)
+            ids.insert("m\(i)", until: now + 1, now: now)
         }
-        map.removeExpired(now: t + 100)
-        #expect(map.count <= 1001)
+        ids.removeExpired(now: t + 100)
+        #expect(ids.count <= 1001)
+        #expect(ids.contains("m99999", now: t + 99.9995) && !ids.contains("m0", now: t + 99.9995))
     }
 
     @Test("ledger: msg_seq starts at 1 and never repeats; budget counted; entry gone when the window closes")
@@ -108,6 +113,21 @@ struct TimingTests {
         #expect(ledger.entry("OTHER", now: t) != nil, "another conversation's entry is untouched")
         let route = ledger.route(for: .c2c("U"), preferred: "M0", margin: .seconds(10), proactive: true, now: t)
         #expect(route == .passive(msgID: "M\(n - 1)", windowEnds: t + 3600, repliesLeft: 4), "\(route)")
+    }
+
+    @Test("ledger: beyond its capacity the entries closest to their window's end go first; used counters survive a sweep")
+    func ledgerCapacity() {
+        var ledger = MsgSeqLedger(window: ReplyWindow(), capacity: 100)
+        let t = Date(timeIntervalSince1970: 2_000_000)
+        // 150 users, one message each, a second apart: the first ones' windows end first.
+        for i in 0..<150 { ledger.register(msgID: "U\(i)", conversation: .c2c("U\(i)"), start: t + Double(i), now: t + 150) }
+        #expect(ledger.takeSeq("U149", now: t + 150) == 1)
+        #expect(ledger.count(now: t + 150) <= 100, "bounded by the capacity")
+        #expect(ledger.entry("U0", now: t + 150) == nil, "the oldest window went first")
+        #expect(ledger.entry("U149", now: t + 150)?.nextSeq == 2, "the newest stays, with its counter")
+        // Every window closed: a sweep leaves nothing, and a reply finds no entry.
+        #expect(ledger.count(now: t + 3600 + 150) == 0)
+        #expect(!ledger.route(for: .c2c("U149"), preferred: nil, margin: .zero, proactive: false, now: t + 3600 + 150).isPassive)
     }
 }
 

@@ -26,7 +26,7 @@ final class InboundProcessor {
     /// How long delivery waits for the store's commit (on the store's clock; a commit takes milliseconds).
     static let commitPatience = Duration.milliseconds(500)
     private let downloads: DownloadRegistry
-    private var seen: ExpiringMap<String, Bool>
+    private var seen: RecentIDs
     private var botIDs: Set<String> = []
     private var tails: [ConversationID: (task: Task<Void, Never>, done: DoneFlag)] = [:]
     /// The gateway session and the `s` of the last dispatch handled (kept with the events, under
@@ -53,7 +53,7 @@ final class InboundProcessor {
         self.now = now
         // The newest 20,000 ids (a resume replays recent events): beyond that the store (unique uid)
         // still catches a duplicate. (200,000 held 35 MB.)
-        self.seen = ExpiringMap(capacity: 20_000)
+        self.seen = RecentIDs(capacity: 20_000)
         // Until READY says otherwise, a mention of the AppID is a mention of the bot.
         self.botIDs = [configuration.appID]
         self.positionKey = store == nil ? nil : GatewayPosition.key(appID: configuration.appID, shard: configuration.shard)
@@ -68,7 +68,7 @@ final class InboundProcessor {
     func rememberSeen(_ ids: [String]) {
         let at = now()
         let until = at.addingTimeInterval(configuration.dedupWindow.seconds)
-        for id in ids { seen.set(id, true, expiresAt: until, now: at) }
+        for id in ids { seen.insert(id, until: until, now: at) }
     }
 
     /// Handles everything that arrived together.
@@ -212,12 +212,12 @@ final class InboundProcessor {
                 message: "INTERACTION_CREATE \(p.id) has no \(user.isEmpty ? "user openid" : "group_openid")", subject: p.id, at: received))))
             return
         }
-        if seen.value(for: p.id, now: received) != nil {
+        if seen.contains(p.id, now: received) {
             outputs.append(.event(.notice(Notice(level: .debug, kind: .duplicate, message: "duplicate interaction \(p.id) ignored",
                                                  subject: p.id, at: received))))
             return
         }
-        seen.set(p.id, true, expiresAt: received.addingTimeInterval(configuration.dedupWindow.seconds), now: received)
+        seen.insert(p.id, until: received.addingTimeInterval(configuration.dedupWindow.seconds), now: received)
         guard configuration.allowFrom.allows(user) else {
             outputs.append(.event(.notice(Notice(level: .info, kind: .notAllowed, message: "button press from \(user) not in allow_from",
                                                  subject: p.id, at: received))))
@@ -261,10 +261,10 @@ final class InboundProcessor {
         guard !authorID.isEmpty, !conversation.openID.isEmpty else {
             return notice(.warning, .malformedFrame, "\(frame.t ?? "message") \(p.id) has no \(authorID.isEmpty ? "author openid" : "group_openid")")
         }
-        if seen.value(for: p.id, now: received) != nil {
+        if seen.contains(p.id, now: received) {
             return notice(.debug, .duplicate, "duplicate message \(p.id) ignored")
         }
-        seen.set(p.id, true, expiresAt: received.addingTimeInterval(configuration.dedupWindow.seconds), now: received)
+        seen.insert(p.id, until: received.addingTimeInterval(configuration.dedupWindow.seconds), now: received)
         guard configuration.allowFrom.allows(authorID) else {
             return notice(.info, .notAllowed, "message from \(authorID) not in allow_from")
         }

@@ -26,8 +26,11 @@ final class InboundQueue: Sendable {
 
     /// Beyond this many waiting items the gateway's reader waits (``waitForRoom()``). Measured with `qqtui
     /// bench ingest` and `memory` (a million messages): 4,096 peaked ~17 MB above 1,024, which cost a
-    /// fifth of the ingest rate; 2,048 sits between (72 MB against 65 MB).
-    static let highWater = 2048
+    /// fifth of the ingest rate; 2,048 sat between (72 MB against 65 MB). Measured again once a message
+    /// cost less (2026-12-05): 1,024 against 2,048 took serve's peak from 62.4–63.8 to 59.1–60.1 MB;
+    /// `bench memory`'s in-process rate fell 15–20 %, but `bench ingest --against botpy` (serve, the
+    /// path that is compared) showed no difference: 0.70–0.78 against 0.69–0.79 of botpy's rate.
+    static let highWater = 1024
 
     /// Returns once at most ``highWater`` items wait (at once when fewer do), or when finished or
     /// cancelled. Under a flood this leaves the rest in the socket instead of in memory; the
@@ -38,10 +41,11 @@ final class InboundQueue: Sendable {
         }
     }
 
-    /// Everything queued so far, in order.
+    /// Everything queued so far, in order. The list starts afresh (keeping its capacity would allocate
+    /// a full-size copy on every drain while the caller still holds the old one).
     func drain() -> [GatewayInbound] {
         items.withLock { s in
-            defer { s.list.removeAll(keepingCapacity: true) }
+            defer { s.list = [] }
             return s.list
         }
     }

@@ -21,15 +21,46 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
     public var repliesLeft: Int { max(0, budget - repliesUsed) }
 }
 
-/// Per inbound msg_id ledger of msg_seq and reply budget, as a TTL map: an entry lives exactly as
-/// long as its reply window, so memory is bounded however much traffic arrives.
+/// Per inbound msg_id ledger of msg_seq and reply budget. An entry lives as long as its reply window,
+/// and each conversation keeps only its newest ``kept(in:)``, so memory is bounded however much
+/// traffic arrives. Entries are held compactly (a burst over 1,000 groups holds 32,000 of them): a
+/// ``Slot`` shares its conversation's id with the conversation's list instead of a copy per message.
 struct MsgSeqLedger: Sendable {
-    private var map: ExpiringMap<String, LedgerEntry>
+    /// One entry, without its msg_id (the key) and with small counters.
+    private struct Slot: Sendable {
+        var conversation: ConversationID
+        var windowEnds: Date
+        var nextSeq: Int
+        var repliesUsed: Int16
+        var budget: Int16
+        var isEvent: Bool
+
+        init(_ e: LedgerEntry, conversation: ConversationID) {
+            self.conversation = conversation
+            windowEnds = e.windowEnds
+            nextSeq = e.nextSeq
+            repliesUsed = Int16(clamping: e.repliesUsed)
+            budget = Int16(clamping: e.budget)
+            isEvent = e.isEvent
+        }
+
+        func entry(_ msgID: String) -> LedgerEntry {
+            LedgerEntry(msgID: msgID, conversation: conversation, nextSeq: nextSeq, repliesUsed: Int(repliesUsed),
+                        budget: Int(budget), windowEnds: windowEnds, isEvent: isEvent)
+        }
+    }
+
+    private var map: [String: Slot] = [:]
     /// Per conversation, the ids of its recent entries (newest last), for picking a reply target.
     private var recent: [ConversationID: [String]] = [:]
     /// `recent` is pruned when it holds this many conversations (twice what stayed live last time:
     /// amortised, never a scan per message while every conversation is still live).
     private var pruneAt = 4096
+    /// Entries added since expired ones were last swept out (a sweep every `max(4096, count)` additions
+    /// keeps the work per message constant).
+    private var addedSinceSweep = 0
+    /// Most entries kept at once (the ones closest to expiry go first beyond it).
+    let capacity: Int
     let window: ReplyWindow
     /// Entries kept per conversation (its newest messages).
     /// A group's newest 32 messages (a member's turn answers their own message, which may be far
@@ -38,12 +69,12 @@ struct MsgSeqLedger: Sendable {
 
     init(window: ReplyWindow, capacity: Int = 500_000) {
         self.window = window
-        self.map = ExpiringMap(capacity: capacity)
+        self.capacity = max(1, capacity)
     }
 
     /// Entries held (after purging expired ones).
     mutating func count(now: Date) -> Int {
-        map.removeExpired(now: now)
+        sweep(now: now)
         return map.count
     }
 
@@ -57,7 +88,7 @@ struct MsgSeqLedger: Sendable {
     @discardableResult
     mutating func register(msgID: String, conversation: ConversationID, start: Date, now: Date,
                            isEvent: Bool = false) -> LedgerEntry {
-        if let existing = map.value(for: msgID, now: now) { return existing }
+        if let existing = entry(msgID, now: now) { return existing }
         let entry = fresh(msgID: msgID, conversation: conversation, start: start, isEvent: isEvent)
         if entry.windowEnds > now { track(entry, now: now) }
         return entry
@@ -71,19 +102,41 @@ struct MsgSeqLedger: Sendable {
 
     /// Holds `entry` as its conversation's newest, letting the oldest go beyond ``kept(in:)``.
     private mutating func track(_ entry: LedgerEntry, now: Date) {
-        map.set(entry.msgID, entry, expiresAt: entry.windowEnds, now: now)
-        var ids = recent[entry.conversation, default: []]
+        let index = recent.index(forKey: entry.conversation)
+        // The conversation's id as already held: every entry of it shares one copy.
+        let conversation = index.map { recent.keys[$0] } ?? entry.conversation
+        map[entry.msgID] = Slot(entry, conversation: conversation)
+        let keep = Self.kept(in: conversation)
+        var ids: [String]
+        if let index {
+            ids = recent.values[index]
+            recent.values[index] = []  // unique, so appending below does not copy
+        } else {
+            ids = []
+            ids.reserveCapacity(keep + 1)
+        }
         ids.append(entry.msgID)
-        let keep = Self.kept(in: entry.conversation)
         if ids.count > keep {
             // A reply goes to one of a conversation's newest messages: older entries are let go
             // instead of holding one per message for an hour (a million messages held ~300 MB).
             let drop = ids.count - keep
-            for old in ids.prefix(drop) { map.remove(old) }
+            for old in ids.prefix(drop) { map[old] = nil }
             ids.removeFirst(drop)
         }
-        recent[entry.conversation] = ids
+        if let index { recent.values[index] = ids } else { recent[conversation] = ids }
+        addedSinceSweep += 1
+        if map.count > capacity || addedSinceSweep >= max(4096, map.count) { sweep(now: now) }
         if recent.count >= pruneAt { pruneRecent(now: now) }
+    }
+
+    /// Drops expired entries and, beyond `capacity`, the ones closest to expiry.
+    private mutating func sweep(now: Date) {
+        addedSinceSweep = 0
+        map = map.filter { $0.value.windowEnds > now }
+        if map.count > capacity {
+            let overflow = map.count - capacity * 3 / 4
+            for (id, _) in map.sorted(by: { $0.value.windowEnds < $1.value.windowEnds }).prefix(overflow) { map[id] = nil }
+        }
     }
 
     /// What a start reloads: the entries an earlier run saved (those that were used: their counters
@@ -96,16 +149,17 @@ struct MsgSeqLedger: Sendable {
         all += byID.values
         for (_, entry) in all.enumerated().sorted(by: { ($0.element.windowEnds, $0.offset) < ($1.element.windowEnds, $1.offset) })
         where entry.windowEnds > now {
-            if map.value(for: entry.msgID, now: now) != nil { restore(entry, now: now) } else { track(entry, now: now) }
+            if self.entry(entry.msgID, now: now) != nil { restore(entry, now: now) } else { track(entry, now: now) }
         }
     }
 
     /// Puts back an entry saved by an earlier run (its msg_seq counter and budget continue).
     mutating func restore(_ entry: LedgerEntry, now: Date) {
         guard entry.windowEnds > now else { return }
-        if let existing = map.value(for: entry.msgID, now: now), existing.nextSeq >= entry.nextSeq { return }
-        map.set(entry.msgID, entry, expiresAt: entry.windowEnds, now: now)
-        var ids = recent[entry.conversation, default: []]
+        if let existing = self.entry(entry.msgID, now: now), existing.nextSeq >= entry.nextSeq { return }
+        let index = recent.index(forKey: entry.conversation)
+        map[entry.msgID] = Slot(entry, conversation: index.map { recent.keys[$0] } ?? entry.conversation)
+        var ids = index.map { recent.values[$0] } ?? []
         if !ids.contains(entry.msgID) { ids.append(entry.msgID) }
         recent[entry.conversation] = ids
     }
@@ -113,17 +167,23 @@ struct MsgSeqLedger: Sendable {
     /// Catches up with what another process on the same store used: the larger msg_seq counter and
     /// reply count win.
     mutating func merge(_ saved: LedgerEntry, now: Date) {
-        guard map.value(for: saved.msgID, now: now) != nil else { return restore(saved, now: now) }
-        map.update(saved.msgID, now: now) { e in
+        guard entry(saved.msgID, now: now) != nil else { return restore(saved, now: now) }
+        update(saved.msgID, now: now) { e in
             e.nextSeq = max(e.nextSeq, saved.nextSeq)
-            e.repliesUsed = max(e.repliesUsed, saved.repliesUsed)
+            e.repliesUsed = max(e.repliesUsed, Int16(clamping: saved.repliesUsed))
         }
+    }
+
+    /// Changes a live entry in place.
+    private mutating func update(_ msgID: String, now: Date, _ change: (inout Slot) -> Void) {
+        guard let i = map.index(forKey: msgID), map.values[i].windowEnds > now else { return }
+        change(&map.values[i])
     }
 
     /// Drops conversations whose entries have all expired (keeps `recent` bounded).
     private mutating func pruneRecent(now: Date) {
         recent = recent.compactMapValues { ids in
-            let live = ids.filter { map.value(for: $0, now: now) != nil }
+            let live = ids.filter { map[$0].map { $0.windowEnds > now } ?? false }
             return live.isEmpty ? nil : live
         }
         pruneAt = max(4096, recent.count * 2)
@@ -131,7 +191,7 @@ struct MsgSeqLedger: Sendable {
 
     /// Live entries of `conversation`, newest first.
     func entries(of conversation: ConversationID, now: Date) -> [LedgerEntry] {
-        (recent[conversation] ?? []).reversed().compactMap { map.value(for: $0, now: now) }
+        (recent[conversation] ?? []).reversed().compactMap { entry($0, now: now) }
     }
 
     /// The route a reply would take now: `preferred` (or the newest message of the conversation) while
@@ -152,7 +212,7 @@ struct MsgSeqLedger: Sendable {
         let usable = { (e: LedgerEntry) in
             e.conversation == conversation && e.repliesLeft > 0 && e.windowEnds.timeIntervalSince(now) > margin.seconds
         }
-        if let preferred, let e = map.value(for: preferred, now: now), usable(e) { return e }
+        if let preferred, let e = entry(preferred, now: now), usable(e) { return e }
         return entries(of: conversation, now: now).first(where: usable)
     }
 
@@ -172,23 +232,24 @@ struct MsgSeqLedger: Sendable {
 
     /// Gives back a reply the platform refused (its msg_seq stays used: msg_seq never repeats).
     mutating func refundReply(_ msgID: String, now: Date) {
-        map.update(msgID, now: now) { $0.repliesUsed = max(0, $0.repliesUsed - 1) }
+        update(msgID, now: now) { $0.repliesUsed = max(0, $0.repliesUsed - 1) }
     }
 
     /// Marks an entry unusable after the platform said its window or budget is over.
     mutating func exhaust(_ msgID: String, now: Date) {
-        map.update(msgID, now: now) { $0.repliesUsed = $0.budget }
+        update(msgID, now: now) { $0.repliesUsed = $0.budget }
     }
 
     /// The live entry of `msgID` (nil once the window closed).
     func entry(_ msgID: String, now: Date) -> LedgerEntry? {
-        map.value(for: msgID, now: now)
+        guard let slot = map[msgID], slot.windowEnds > now else { return nil }
+        return slot.entry(msgID)
     }
 
     /// Takes the next msg_seq for a reply to `msgID` (nil when the window closed).
     mutating func takeSeq(_ msgID: String, now: Date) -> Int? {
         var taken: Int?
-        map.update(msgID, now: now) { e in
+        update(msgID, now: now) { e in
             taken = e.nextSeq
             e.nextSeq += 1
         }
@@ -197,6 +258,6 @@ struct MsgSeqLedger: Sendable {
 
     /// Counts one passive reply against the budget.
     mutating func recordReply(_ msgID: String, now: Date) {
-        map.update(msgID, now: now) { $0.repliesUsed += 1 }
+        update(msgID, now: now) { $0.repliesUsed = $0.repliesUsed &+ ($0.repliesUsed < .max ? 1 : 0) }
     }
 }

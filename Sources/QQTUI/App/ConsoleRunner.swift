@@ -42,7 +42,6 @@ enum ConsoleRunner {
     /// Runs the console over `backend` until the operator quits or a signal; returns the exit code.
     static func run(backend: any ConsoleBackend, agentName: String?, options: Options,
                     alongside: (@Sendable () async -> Void)? = nil) async -> Int32 {
-        MallocTuning.apply()
         let inbox = UIInbox()
         let makeState: @Sendable () -> ConsoleState = {
             var state = ConsoleState()

@@ -126,7 +126,6 @@ struct BenchCommand: AsyncParsableCommand {
 
     /// Runs the benchmarks in order and prints them; a failed one is an error (exit 1) after the others.
     static func report(_ benches: [@Sendable () async throws -> BenchResult], json: Bool) async throws {
-        MallocTuning.apply()
         var results: [BenchResult] = []
         for bench in benches {
             do {

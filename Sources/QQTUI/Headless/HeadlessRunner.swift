@@ -7,7 +7,6 @@ import UnixSignals
 /// Runs a session without a screen until SIGINT/SIGTERM (exit 0) or a permanent OFFLINE (exit 1).
 enum HeadlessRunner {
     static func run(config: AppConfig, printer: EventPrinter, banner: String?) async throws -> Int32 {
-        MallocTuning.apply()
         TextWidth.ensureUTF8Locale()
         signal(SIGPIPE, SIG_IGN)
         let sink = FileLogHandler.bootstrap(path: config.logFile, level: config.logLevel)
