@@ -96,6 +96,7 @@ struct OutboundSender: Sendable {
     }
 
     static func encode(_ body: [String: JSONValue]) throws -> Data {
+        if let text = DirectJSON.object(body) { return Data(text.utf8) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(body)

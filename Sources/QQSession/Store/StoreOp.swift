@@ -135,7 +135,7 @@ enum StoreOp: Sendable {
     private func upsertOutbound(_ db: Database, _ m: OutboundMessage) throws {
         let (status, detail) = Self.status(m.status)
         let qqID = m.parts.compactMap(\.qqMessageID).first
-        let parts = m.parts.isEmpty ? nil : Self.json(m.parts)
+        let parts = m.parts.isEmpty ? nil : DirectJSON.parts(m.parts)
         try db.cached(sql: """
             INSERT INTO message (uid, conversation, direction, origin, operator, kind, text, status, status_detail,
                 qq_code, trace_id, qq_message_id, reply_to, parts, created_at, updated_at)

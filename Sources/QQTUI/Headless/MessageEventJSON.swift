@@ -34,32 +34,5 @@ enum MessageEventJSON {
 
     /// A JSON string as JSONEncoder writes it: `"` and `\` escaped, control characters as \b \f \n \r
     /// \t or \u00XX, everything else (slashes and non-ASCII included) as is.
-    static func string(_ s: String, into out: inout String) {
-        out += "\""
-        var plain = true
-        for b in s.utf8 where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
-            plain = false
-            break
-        }
-        if plain {
-            out += s
-        } else {
-            for scalar in s.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\u{08}": out += "\\b"
-                case "\u{0C}": out += "\\f"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case _ where scalar.value < 0x20:
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default: out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-    }
+    static func string(_ s: String, into out: inout String) { DirectJSON.string(s, into: &out) }
 }

@@ -18,12 +18,7 @@ enum ReplyEventJSON {
         out += #","kind":"#; string(m.kind.rawValue, &out)
         if let name = m.operatorName { out += #","operatorName":"#; string(name, &out) }
         out += #","origin":"#; string(m.origin, &out)
-        out += #","parts":["#
-        for (i, part) in m.parts.enumerated() {
-            if i > 0 { out += "," }
-            self.part(part, &out)
-        }
-        out += "]"
+        out += #","parts":"#; DirectJSON.parts(m.parts, into: &out)
         if let replyTo = m.replyTo { out += #","replyTo":"#; string(replyTo, &out) }
         out += #","status":"#
         switch m.status {
@@ -37,37 +32,6 @@ enum ReplyEventJSON {
         out += #","updatedAt":"#; date(m.updatedAt, &out)
         out += #"},"type":"outbound"}"#
         return out
-    }
-
-    private static func part(_ p: OutboundMessage.Part, _ out: inout String) {
-        out += #"{"attempts":"#; out += String(p.attempts)
-        out += #","index":"#; out += String(p.index)
-        if let seq = p.msgSeq { out += #","msgSeq":"#; out += String(seq) }
-        if let id = p.qqMessageID { out += #","qqMessageID":"#; string(id, &out) }
-        if let route = p.route {
-            out += #","route":"#
-            switch route {
-            case .passive(let id, let ends, let left), .passiveEvent(let id, let ends, let left):
-                if case .passive = route { out += #"{"passive":{"msgID":"# } else { out += #"{"passiveEvent":{"eventID":"# }
-                string(id, &out)
-                out += #","repliesLeft":"#; out += String(left)
-                out += #","windowEnds":"#; date(ends, &out); out += "}}"
-            case .proactive: tagged("proactive", &out)
-            case .refused(let reason): tagged("refused", reason: reason, &out)
-            }
-        }
-        if let size = p.size { out += #","size":"#; out += String(size) }
-        out += #","status":"#
-        switch p.status {
-        case .pending: tagged("pending", &out)
-        case .sending: tagged("sending", &out)
-        case .sent: tagged("sent", &out)
-        case .failed(let reason): tagged("failed", reason: reason, &out)
-        case .skipped: tagged("skipped", &out)
-        }
-        out += #","text":"#; string(p.text, &out)
-        if let uploaded = p.uploaded { out += #","uploaded":"#; out += String(uploaded) }
-        out += "}"
     }
 
     /// The line of an `agent` event, or nil when the encoder writes it (thoughts, tools, permissions,
@@ -109,16 +73,11 @@ enum ReplyEventJSON {
         return out
     }
 
-    private static func string(_ s: String, _ out: inout String) { MessageEventJSON.string(s, into: &out) }
+    private static func string(_ s: String, _ out: inout String) { DirectJSON.string(s, into: &out) }
 
-    /// An enum case as the encoder writes it: `{"name":{}}`, or `{"name":{"reason":"…"}}`.
     private static func tagged(_ name: String, reason: String? = nil, _ out: inout String) {
-        out += #"{""#; out += name; out += #"":{"#
-        if let reason { out += #""reason":"#; string(reason, &out) }
-        out += "}}"
+        DirectJSON.tagged(name, reason: reason, into: &out)
     }
 
-    private static func date(_ d: Date, _ out: inout String) {
-        out += "\""; out += ISO8601Seconds.string(d); out += "\""
-    }
+    private static func date(_ d: Date, _ out: inout String) { DirectJSON.date(d, into: &out) }
 }

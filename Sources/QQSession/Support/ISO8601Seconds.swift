@@ -5,11 +5,11 @@ import Synchronization
 /// fractions dropped), made without a format style and remembered for the last few seconds asked
 /// (events come many to a second, and a message line holds three dates: when it was sent, when it
 /// arrived and when its reply window closes, an hour later).
-enum ISO8601Seconds {
+public enum ISO8601Seconds {
     private static let recent = Mutex<(slots: [(second: Int64, text: String)], next: Int)>(
         (Array(repeating: (Int64.min, ""), count: 4), 0))
 
-    static func string(_ date: Date) -> String {
+    public static func string(_ date: Date) -> String {
         let second = Int64(date.timeIntervalSince1970.rounded(.down))
         if let hit = recent.withLock({ r in r.slots.first { $0.second == second }?.text }) { return hit }
         var t = time_t(second)
