@@ -102,10 +102,7 @@ struct MsgSeqLedger: Sendable {
 
     /// Holds `entry` as its conversation's newest, letting the oldest go beyond ``kept(in:)``.
     private mutating func track(_ entry: LedgerEntry, now: Date) {
-        let index = recent.index(forKey: entry.conversation)
-        // The conversation's id as already held: every entry of it shares one copy.
-        let conversation = index.map { recent.keys[$0] } ?? entry.conversation
-        map[entry.msgID] = Slot(entry, conversation: conversation)
+        let (index, conversation) = held(entry)
         let keep = Self.kept(in: conversation)
         var ids: [String]
         if let index {
@@ -127,6 +124,15 @@ struct MsgSeqLedger: Sendable {
         addedSinceSweep += 1
         if map.count > capacity || addedSinceSweep >= max(4096, map.count) { sweep(now: now) }
         if recent.count >= pruneAt { pruneRecent(now: now) }
+    }
+
+    /// Stores `entry`'s slot with its conversation's id as already held (every entry of a conversation
+    /// shares one copy); the conversation's place in `recent`, if it has one.
+    private mutating func held(_ entry: LedgerEntry) -> (Dictionary<ConversationID, [String]>.Index?, ConversationID) {
+        let index = recent.index(forKey: entry.conversation)
+        let conversation = index.map { recent.keys[$0] } ?? entry.conversation
+        map[entry.msgID] = Slot(entry, conversation: conversation)
+        return (index, conversation)
     }
 
     /// Drops expired entries and, beyond `capacity`, the ones closest to expiry.
@@ -157,8 +163,7 @@ struct MsgSeqLedger: Sendable {
     mutating func restore(_ entry: LedgerEntry, now: Date) {
         guard entry.windowEnds > now else { return }
         if let existing = self.entry(entry.msgID, now: now), existing.nextSeq >= entry.nextSeq { return }
-        let index = recent.index(forKey: entry.conversation)
-        map[entry.msgID] = Slot(entry, conversation: index.map { recent.keys[$0] } ?? entry.conversation)
+        let (index, _) = held(entry)
         var ids = index.map { recent.values[$0] } ?? []
         if !ids.contains(entry.msgID) { ids.append(entry.msgID) }
         recent[entry.conversation] = ids
