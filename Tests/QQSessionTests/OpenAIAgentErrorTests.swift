@@ -84,9 +84,11 @@ struct OpenAIAgentErrorTests {
 
     @Test("connection refused fails at once with an error naming the base URL")
     func refused() async throws {
-        let hole = try BlackHoleServer()
+        // A port bound and never listened on: connecting is refused, and while the test holds it no
+        // other test's server can take it (a port closed and reused could answer instead).
+        let hole = try BlackHoleServer(listening: false)
+        defer { hole.close() }
         let base = "http://127.0.0.1:\(hole.port)"
-        hole.close()   // nothing listens there any more
         // The agent's time stands still: an answer that came back did not wait for any deadline or
         // retry pause (a wall-clock bound here failed on a loaded machine).
         let time = ManualClock()

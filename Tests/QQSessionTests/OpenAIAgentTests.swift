@@ -26,15 +26,13 @@ struct OpenAIAgentTests {
                   content: "the context did not arrive"
             """
         try config.write(to: dir.appendingPathComponent("fakellm.yaml"), atomically: true, encoding: .utf8)
-        let hole = try BlackHoleServer()   // a free port: bound by the kernel, released for fakellm
-        let port = hole.port
-        hole.close()
+        // Port 0: fakellm binds a free port and says which. (A port found free beforehand and handed
+        // to it could be taken by another test's server while Python starts: that answered 404.)
         let fakellm = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("fakellm").path
-        let server = try PeerProcess(fakellm, ["serve", "--host", "127.0.0.1", "--port", "\(port)",
+        let server = try PeerProcess(fakellm, ["serve", "--host", "127.0.0.1", "--port", "0",
                                               "--config", dir.appendingPathComponent("fakellm.yaml").path], directory: dir.path)
         try await server.killing {
-            let listening = await server.waitUntilListening(port: port, timeout: .seconds(30))
-            try #require(listening, "fakellm did not listen: \(server.stderrTail)")
+            let port = try #require(await server.uvicornPort(), "fakellm did not say where it listens: \(server.stderrTail)")
             let agent = OpenAIAgent(configuration: OpenAIAgentConfiguration(
                 baseURL: "http://127.0.0.1:\(port)/v1", model: "local", systemPrompt: "You are the duty agent. SYS-MARKER-7"))
             #expect(agent.name == "openai local")

@@ -54,6 +54,29 @@ final class PeerProcess: Sendable {
         }
     }
 
+    /// The port a uvicorn server started with `--port 0` says it listens on ("Uvicorn running on
+    /// http://host:PORT" on stderr), waiting at most `timeout`; nil when it does not say. Asking the
+    /// server for the port it bound, rather than handing it one found free beforehand, leaves no
+    /// moment in which another test's server can take that port. Nil at once when the process exits.
+    func uvicornPort(timeout: Duration = .seconds(30)) async -> Int? {
+        let found: Int?? = await eventually(timeout: timeout) {
+            if let port = Self.uvicornPort(in: self.output.text.withLock { $0.err }) { return .some(port) }
+            return self.process.isRunning ? nil : .some(nil)
+        }
+        return found ?? nil
+    }
+
+    /// The port in a complete "Uvicorn running on http://host:PORT " line of `log`, if there is one.
+    private static func uvicornPort(in log: String) -> Int? {
+        guard let marker = log.range(of: "Uvicorn running on http://") else { return nil }
+        let rest = log[marker.upperBound...]
+        guard let colon = rest.firstIndex(of: ":") else { return nil }
+        let after = rest[rest.index(after: colon)...]
+        let digits = after.prefix { $0.isNumber }
+        guard after.dropFirst(digits.count).first == " ", let port = Int(digits), port > 0 else { return nil }
+        return port
+    }
+
     /// SIGKILL to the pid, then reaps it (bounded).
     func kill() async {
         if process.isRunning { Glibc.kill(pid, SIGKILL) }
@@ -84,28 +107,6 @@ final class PeerProcess: Sendable {
     /// The package root (from this file's path).
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// True once something accepts TCP connections on 127.0.0.1:`port`; false after `timeout` or when
-    /// the process exits first.
-    func waitUntilListening(port: Int, timeout: Duration = .seconds(20)) async -> Bool {
-        await eventually(timeout: timeout) {
-            if Self.canConnect(port: port) { return true }
-            return self.process.isRunning ? nil : false
-        } ?? false
-    }
-
-    private static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
 }
 
 /// Calls `check` every 20 ms until it returns a value or `timeout` passes.
