@@ -85,7 +85,8 @@ public struct SessionClock: Clock, Sendable {
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         switch source {
         case .continuous:
-            try await ContinuousClock().sleep(until: Self.origin.advanced(by: deadline.offset), tolerance: tolerance)
+            // Not `ContinuousClock.sleep`: on Linux a cancelled one holds its task until the deadline.
+            try await ContinuousSleepers.shared.sleep(until: Self.origin.advanced(by: deadline.offset))
         case .manual(let clock):
             try await clock.sleep(until: deadline.offset)
         }
