@@ -90,4 +90,26 @@ struct StoreLockTests {
             #expect(await h.streams().first?.msgID == question.id)
         }
     }
+
+    @Test("a queued change counts as saved only once committed: not while the disk is full, and once the retry has put it in")
+    func ticketsFollowCommits() async throws {
+        let store = try TempStore().open(clock: .manual(ManualClock()))
+        let first = store.enqueue([.inbound(TempStore.inbound("T0", "先到的"))])
+        try await store.flush()
+        #expect(store.isSaved(first))
+        try await store.pool.write { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            try db.execute(sql: "PRAGMA max_page_count = \(pages + 2)")
+        }
+        let big = String(repeating: "满", count: 20_000)
+        let ticket = store.enqueue((0..<20).map { .inbound(TempStore.inbound("A\($0)", big)) })
+        await #expect(throws: QQError.self) { try await store.flush() }
+        #expect(!store.isSaved(ticket), "counted as saved while the disk was full")
+        #expect(store.isSaved(first))
+        try await store.pool.write { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try await store.writer.retryImmediately()
+        #expect(store.isSaved(ticket))
+        #expect(try await store.counts().messages == 21)
+        #expect(await store.close() == nil)
+    }
 }

@@ -10,7 +10,7 @@ final class ScriptedTurn: AgentTurn, Sendable {
         events = stream
         task = Task {
             for chunk in chunks {
-                try? await Task.sleep(for: chunk.pause)
+                if chunk.pause > .zero { try? await Task.sleep(for: chunk.pause) }
                 if Task.isCancelled { break }
                 continuation.yield(chunk.text == "\u{0C}" ? .segmentBreak : .textDelta(chunk.text))
             }

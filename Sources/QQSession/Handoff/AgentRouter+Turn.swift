@@ -161,11 +161,13 @@ extension AgentRouter {
         emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: .finished(outcome, text: turn.text))))
         releaseTurn()
         startTurnIfIdle(conversation)
+        sweepIfNeeded()
     }
 
     /// A turn ended: conversations waiting for one start, the longest waiting first.
     func releaseTurn() {
         runningTurns = max(0, runningTurns - 1)
+        turnsSinceSweep += 1
         while runningTurns < max(1, policy.maxConcurrentTurns), let next = waitingForTurn.popFirst() {
             startTurnIfIdle(next)
         }
@@ -279,6 +281,7 @@ struct WaitingLine: Sendable {
             head = 0
         }
         members.remove(next)
+        if members.isEmpty { (order, head, members) = ([], 0, []) }   // the room a burst needed goes too
         return next
     }
 }

@@ -19,6 +19,18 @@ actor AgentRouter {
     /// What the turn timeouts are measured on.
     let clock: SessionClock
     var conversations: [ConversationID: ConversationState] = [:]
+    /// When each conversation's state was last used (``uses`` then): the least recently used idle
+    /// ones are let go first (`AgentRouter+Eviction.swift`).
+    var lastUse: [ConversationID: Int] = [:]
+    var uses = 0
+    /// Ownership changes queued for the store, by their ticket, until known to be committed: a state
+    /// is never let go before its owner can be read back.
+    var unsavedOwnership: [ConversationID: Int] = [:]
+    /// Above this many states the next new one starts a sweep.
+    var sweepAt = 0
+    /// Turns finished since the last sweep: after a burst, the conversations it made wait, busy, until
+    /// their turns end; a sweep then lets them go.
+    var turnsSinceSweep = 0
     /// Replies whose turn is over but that are still being sent (by turn id).
     var delivering: [UUID: ReplyWriter] = [:]
     /// Set by ``shutdown()``: no new turns.
@@ -74,7 +86,7 @@ actor AgentRouter {
     }
 
     private func record(_ change: OwnershipChange) {
-        store?.enqueue([.ownership(change)])
+        if let store { unsavedOwnership[change.conversation] = store.enqueue([.ownership(change)]) }
         emit(.ownership(change))
         logger.info("owner changed", metadata: ["conversation": "\(change.conversation)", "owner": "\(change.owner)",
                                                 "by": "\(change.actor)"])
@@ -83,7 +95,10 @@ actor AgentRouter {
     /// The state of a conversation, created on first use: its owner from the store's ownership log
     /// (else the configured default, recorded), its recent messages as the agent's context.
     func state(_ conversation: ConversationID) -> ConversationState {
+        uses += 1
+        lastUse[conversation] = uses
         if let s = conversations[conversation] { return s }
+        sweepIfNeeded()
         var owner: Owner?
         var recent: [StoredMessage] = []
         // A conversation whose first message this process just stored has no owner or history to read.

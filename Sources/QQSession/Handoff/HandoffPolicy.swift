@@ -35,6 +35,11 @@ public struct HandoffPolicy: Sendable, Hashable {
     public var cutNotice = "\n……（回复过长，已截断）"
     /// Messages of a conversation kept for the agent's context.
     public var historyMessages: Int = 40
+    /// Conversations whose state (owner, transcript) stays in memory once idle; beyond about twice
+    /// this many, the least recently used idle ones are let go and read back from the store when
+    /// they are next used. An always-on bot meets new users every day: without a bound its memory
+    /// grew with every user it ever answered.
+    public var keptConversations: Int = 1000
     /// In groups, only messages that @-mention the bot start a turn (others are context); off: every
     /// group message the bot receives does.
     public var groupMentionOnly = true

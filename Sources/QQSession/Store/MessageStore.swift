@@ -162,12 +162,19 @@ public final class MessageStore: Sendable {
         try await writer.write(ops, waitingAtMost: limit)
     }
 
-    /// Queues `ops` for the next commit, in call order, without waiting.
-    func enqueue(_ ops: [StoreOp]) {
-        buffer.append(ops)
+    /// Queues `ops` for the next commit, in call order, without waiting. Returns their ticket, for
+    /// ``isSaved(_:)``.
+    @discardableResult
+    func enqueue(_ ops: [StoreOp]) -> Int {
+        let ticket = buffer.append(ops)
         let writer = self.writer
         Task { await writer.kick() }
+        return ticket
     }
+
+    /// Whether the changes ``enqueue(_:)`` gave `ticket` are committed (false for good once a change
+    /// was ever dropped).
+    func isSaved(_ ticket: Int) -> Bool { buffer.isSaved(ticket) }
 
     /// Waits until everything queued is committed.
     public func flush() async throws { try await writer.flush() }

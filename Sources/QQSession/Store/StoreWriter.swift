@@ -3,12 +3,46 @@ import GRDB
 import Logging
 import Synchronization
 
-/// Changes queued from synchronous code (the ledger), in order, for the next commit.
+/// Changes queued from synchronous code (the ledger, ownership), in order, for the next commit.
+/// Each change gets a ticket (its number since the store opened): ``isSaved(_:)`` says whether it is
+/// on disk, so whoever keeps a copy in memory knows when the store can give it back.
 final class StoreBuffer: Sendable {
-    private let ops = Mutex<[StoreOp]>([])
-    func append(_ new: [StoreOp]) { ops.withLock { $0.append(contentsOf: new) } }
-    func drain() -> [StoreOp] { ops.withLock { o in defer { o.removeAll(keepingCapacity: true) }; return o } }
-    var isEmpty: Bool { ops.withLock { $0.isEmpty } }
+    private struct Queue {
+        var ops: [StoreOp] = []
+        var appended = 0
+    }
+    private let queue = Mutex(Queue())
+    /// The newest ticket committed; `lost` once a change was dropped (nothing counts as saved then).
+    private let saved = Mutex((through: 0, lost: false))
+
+    /// Queues `new`; returns the ticket of its last change.
+    @discardableResult
+    func append(_ new: [StoreOp]) -> Int {
+        queue.withLock { q in
+            q.ops.append(contentsOf: new)
+            q.appended += new.count
+            return q.appended
+        }
+    }
+
+    /// Everything queued, and the ticket of its last change.
+    func drain() -> (ops: [StoreOp], through: Int) {
+        queue.withLock { q in
+            defer { q.ops.removeAll(keepingCapacity: true) }
+            return (q.ops, q.appended)
+        }
+    }
+
+    var isEmpty: Bool { queue.withLock { $0.ops.isEmpty } }
+
+    /// Changes up to `ticket` are committed.
+    func markSaved(through ticket: Int) { saved.withLock { $0.through = max($0.through, ticket) } }
+
+    /// Changes were dropped (the retry buffer was full): from now on nothing counts as saved.
+    func markLost() { saved.withLock { $0.lost = true } }
+
+    /// Whether the change with `ticket` is committed.
+    func isSaved(_ ticket: Int) -> Bool { saved.withLock { !$0.lost && ticket <= $0.through } }
 }
 
 /// Tells whoever listens when the store starts failing and when it recovers (set at any time).
@@ -41,6 +75,8 @@ actor StoreWriter {
     private var nextWatcher = 0
     private var committing = false
     private var failed: [StoreOp] = []
+    /// The newest buffer ticket among `failed`.
+    private var failedThrough = 0
     private var retryTask: Task<Void, Never>?
     private var retryDelay: Duration = .seconds(2)
     /// Changes thrown away because the retry buffer was full (reported, never silent).
@@ -161,7 +197,9 @@ actor StoreWriter {
             if let error = lastError, retryTask != nil {
                 // Backing off after a failure: new changes join the kept ones and wait for the retry
                 // timer instead of hammering a full disk with every batch.
-                failed += buffer.drain() + pending
+                let drained = buffer.drain()
+                failed += drained.ops + pending
+                failedThrough = max(failedThrough, drained.through)
                 pending.removeAll(keepingCapacity: true)
                 trimFailed()
                 let batchWaiters = waiters
@@ -171,7 +209,9 @@ actor StoreWriter {
                 break
             }
             // Buffered (synchronously queued) changes first: they happened before anything awaited.
-            let ops = failed + buffer.drain() + pending
+            let drained = buffer.drain()
+            let ops = failed + drained.ops + pending
+            let through = max(failedThrough, drained.through)
             let batchWaiters = waiters
             let batchWatchers = Array(watchers.keys)
             pending.removeAll(keepingCapacity: true)
@@ -183,6 +223,7 @@ actor StoreWriter {
                     }
                 }
                 committedCount.withLock { $0 += ops.count }
+                buffer.markSaved(through: through)
                 failed.removeAll()
                 if lastError != nil {
                     logger.notice("store writable again", metadata: ["dropped": "\(droppedCount)"])
@@ -197,6 +238,7 @@ actor StoreWriter {
                 let wasFailing = lastError != nil
                 lastError = qq
                 failed = ops
+                failedThrough = through
                 trimFailed()
                 if !wasFailing { health.report(qq, failed.count) }
                 logger.error("store commit failed", metadata: ["error": "\(qq)", "kept": "\(failed.count)"])
@@ -214,6 +256,7 @@ actor StoreWriter {
         guard failed.count > Self.retryLimit else { return }
         let dropped = failed.count - Self.retryLimit
         droppedCount += dropped
+        buffer.markLost()
         logger.critical("store retry buffer full: dropping the oldest changes", metadata: ["dropped": "\(dropped)"])
         failed.removeFirst(dropped)
     }

@@ -1,0 +1,52 @@
+import Foundation
+
+extension AgentRouter {
+    /// Lets go of idle conversations' states once there are more than about twice
+    /// ``HandoffPolicy/keptConversations``, the least recently used first, down to that many. Runs
+    /// when a new state would pass the mark, and after every `keptConversations` finished turns (a
+    /// burst's conversations are busy when they arrive, idle once answered).
+    ///
+    /// A state is let go only when the store gives it back as it is (``state(_:)`` reads the owner
+    /// and the recent messages): no turn runs or is waiting, no reply is still being sent, no draft
+    /// waits for the operator, nobody waits for an answer, and its last ownership change is committed
+    /// (while the store fails, nothing is let go). Without a store nothing is let go at all.
+    func sweepIfNeeded() {
+        let keep = max(1, policy.keptConversations)
+        guard conversations.count >= 2 * keep, conversations.count >= sweepAt || turnsSinceSweep >= keep, let store else { return }
+        turnsSinceSweep = 0
+        let sending = Set(delivering.values.map(\.conversation))
+        var idle: [(use: Int, conversation: ConversationID)] = []
+        for (conversation, s) in conversations
+        where s.turn == nil && s.drafts.isEmpty && !s.answerDue && !sending.contains(conversation) {
+            if let ticket = unsavedOwnership[conversation], !store.isSaved(ticket) { continue }
+            idle.append((lastUse[conversation] ?? 0, conversation))
+        }
+        idle.sort { $0.use < $1.use }
+        for (_, conversation) in idle.prefix(max(0, conversations.count - keep)) {
+            conversations[conversation] = nil
+            lastUse[conversation] = nil
+            unsavedOwnership[conversation] = nil
+        }
+        unsavedOwnership = unsavedOwnership.filter { !store.isSaved($0.value) }
+        // A dictionary keeps the room it once needed: after a burst of 20,000 users, megabytes.
+        if conversations.capacity > 4 * max(conversations.count, keep) {
+            conversations = Self.compacted(conversations)
+            lastUse = Self.compacted(lastUse)
+        }
+        // When few could go (many busy), the next sweep waits for `keep` more new states.
+        sweepAt = conversations.count + keep
+    }
+
+    /// The same entries in a dictionary just big enough for them.
+    private static func compacted<Value>(_ dictionary: [ConversationID: Value]) -> [ConversationID: Value] {
+        var fresh = [ConversationID: Value](minimumCapacity: dictionary.count)
+        for (key, value) in dictionary { fresh[key] = value }
+        return fresh
+    }
+
+    /// States held in memory now (tests).
+    var heldConversations: Int { conversations.count }
+
+    /// Whether the state of `conversation` is in memory (tests).
+    func holds(_ conversation: ConversationID) -> Bool { conversations[conversation] != nil }
+}
