@@ -116,6 +116,7 @@ enum ExampleConfig {
         turn_timeout_s = 600                      # a whole turn
         max_turns = 64                            # agent turns at once; more wait, oldest first
         history_messages = 40                     # context given to the agent
+        kept_conversations = 1000                 # idle conversations kept in memory (others are read back from the store)
         group_trigger = "mention"                 # in groups the agent answers @bot messages (all: every message)
         group_sessions = "member"                 # each group member their own agent session (group: one per group)
         # human_button = "转人工"                  # a button under agent replies that hands the conversation to you

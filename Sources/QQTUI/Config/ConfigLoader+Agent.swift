@@ -51,6 +51,7 @@ extension ConfigLoader {
         if let v = try t.int("turn_timeout_s", in: 1...86_400) { s.handoff.turnTimeout = .seconds(v) }
         if let v = try t.int("max_turns", in: 1...10_000) { s.handoff.maxConcurrentTurns = v }
         if let v = try t.int("history_messages", in: 0...1000) { s.handoff.historyMessages = v }
+        if let v = try t.int("kept_conversations", in: 10...10_000_000) { s.handoff.keptConversations = v }
         if let v = try t.int("max_reply_length", in: 100...10_000_000) { s.handoff.maxReplyLength = v }
         if let v = try t.string("group_trigger") {
             guard ["mention", "all"].contains(v) else { throw t.fail("group_trigger", "\"\(v)\" is not one of mention, all") }
@@ -84,7 +85,7 @@ extension ConfigLoader {
         }
         try t.rejectUnknownKeys(known: ["default_owner", "busy", "answer_pending_on_handover", "operator_reply_takes_over",
                                         "first_event_timeout_s", "idle_timeout_s", "turn_timeout_s", "max_turns", "history_messages", "max_reply_length",
-                                        "group_trigger", "group_sessions", "human_button", "human_button_prompt", "human_button_pressed", "human_answer"])
+                                        "kept_conversations", "group_trigger", "group_sessions", "human_button", "human_button_prompt", "human_button_pressed", "human_answer"])
     }
 
     /// `[agent]`: which backend answers the conversations handed to the agent.
