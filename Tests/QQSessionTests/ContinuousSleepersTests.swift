@@ -52,6 +52,27 @@ struct ContinuousSleepersTests {
         #expect(sleepers.count == 0)
     }
 
+    @Test("20,000 short sleeps from many tasks, half cancelled at random moments: every one ends, woken or cancelled, and none is left")
+    func raceOfWakesAndCancels() async throws {
+        let sleepers = ContinuousSleepers()
+        var generator = SystemRandomNumberGenerator()
+        let start = ContinuousClock.now
+        let tasks = (0..<20_000).map { _ in
+            let deadline = start + .microseconds(Int.random(in: 0...20_000, using: &generator))
+            return Task { () -> Bool in
+                do { try await sleepers.sleep(until: deadline); return ContinuousClock.now >= deadline } catch { return error is CancellationError }
+            }
+        }
+        for (i, task) in tasks.enumerated() where i % 2 == 0 {
+            if i % 64 == 0 { await Task.yield() }   // cancels land before, during and after the sleeps
+            task.cancel()
+        }
+        var fine = 0
+        for task in tasks where await task.value { fine += 1 }   // a lost wake-up would keep this waiting
+        #expect(fine == 20_000, "a sleep ended before its deadline")
+        #expect(sleepers.count == 0)
+    }
+
     @Test("a task cancelled before it sleeps throws at once")
     func cancelledBeforeSleeping() async {
         let sleepers = ContinuousSleepers()

@@ -138,8 +138,9 @@ final class ContinuousSleepers: Sendable {
         // Whole milliseconds, rounded up: never woken before the deadline (then it would spin).
         let timeout = deadline.map { deadline -> Int32 in
             let (seconds, attoseconds) = max(.zero, ContinuousClock.now.duration(to: deadline)).components
-            let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-            return Int32(clamping: ms)
+            // Beyond about 24 days poll's limit: it wakes then and waits again.
+            guard seconds < Int64(Int32.max / 1000) else { return Int32.max }
+            return Int32(seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
         } ?? -1
         _ = poll(&fd, 1, timeout)
         if fd.revents & Int16(POLLIN) != 0 {
