@@ -158,6 +158,27 @@ struct ConsoleReducerTests {
         #expect(d.decode([.key(.up)]) == [.enter, .up])
         #expect(d.decode(s("\u{01}\u{14}\u{03}")) == [.ctrl("a"), .ctrl("t"), .ctrl("c")])
     }
+
+    @Test("a bracketed paste cut anywhere into three reads, inside its markers too, is one paste, and the keys after it work")
+    func pasteCutAnywhere() {
+        // Found by the tmux test of a 4.6 kB paste: a read ended inside ESC[201~, the end went unseen,
+        // and every later key (Ctrl-C too) was taken as more of the paste: the console stopped answering.
+        let paste = "第1行：内容\n第2行 more\r\u{1B}x第3行"
+        let raw = "\u{1B}[200~\(paste)\u{1B}[201~\u{03}".unicodeScalars.map { RawInput.scalar($0.value) }
+        var failures: [String] = []
+        for a in 0...raw.count where a != 1 {   // a read ending in a lone ESC is the Esc key
+            for b in a...raw.count where b != 1 {
+                var d = KeyDecoder()
+                let keys = d.decode(Array(raw[..<a])) + d.decode(Array(raw[a..<b])) + d.decode(Array(raw[b...]))
+                if keys != [.paste(paste), .ctrl("c")] { failures.append("cut at \(a), \(b): \(keys)") }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) cuts failed, e.g. \(failures.prefix(3))")
+        // `ESC [` then something that is no marker: Alt-[ and the text, once the next read shows it.
+        var d = KeyDecoder()
+        #expect(d.decode([.scalar(0x1B), .scalar(0x5B), .scalar(0x32)]) == [])
+        #expect(d.decode([.scalar(0x61)]) == [.alt("["), .text("2a")])
+    }
 }
 
 /// `/recall` on the console: which message it names, and what a recall looks like on screen.

@@ -37,11 +37,17 @@ struct KeyDecoder: Sendable {
     private(set) var holdsLineBreak = false
     private var pasting = false
     private var pasteBuffer = String.UnicodeScalarView()
+    /// The start of a paste marker cut off at the end of a read, decoded with the next read. A long
+    /// paste arrives in several reads and a cut can fall inside `ESC[201~`: not seeing the end, the
+    /// console took every later key (Ctrl-C included) as more of the paste.
+    private var carried: [RawInput] = []
     private static let pasteStart: [UInt32] = [0x5B, 0x32, 0x30, 0x30, 0x7E]   // [200~
     private static let pasteEnd: [UInt32] = [0x1B, 0x5B, 0x32, 0x30, 0x31, 0x7E] // ESC[201~
 
     /// Decodes one read's worth of input.
-    mutating func decode(_ input: [RawInput]) -> [Key] {
+    mutating func decode(_ read: [RawInput]) -> [Key] {
+        let input = carried.isEmpty ? read : carried + read
+        carried = []
         var keys: [Key] = []
         var text = String.UnicodeScalarView()
         func flushText() {
@@ -52,7 +58,7 @@ struct KeyDecoder: Sendable {
             holdsLineBreak = false
             if case .scalar(let v) = input[0], Self.isText(v) { text.append("\n") } else { keys.append(.enter) }
         }
-        while i < input.count {
+        reading: while i < input.count {
             if pasting {
                 if case .scalar(let v) = input[i] {
                     if v == 0x1B, matches(input, at: i, Self.pasteEnd) {
@@ -61,6 +67,10 @@ struct KeyDecoder: Sendable {
                         pasteBuffer = .init()
                         i += Self.pasteEnd.count
                         continue
+                    }
+                    if v == 0x1B, cutOff(input, at: i, Self.pasteEnd) {
+                        carried = Array(input[i...])
+                        break reading
                     }
                     if let s = Unicode.Scalar(v) { pasteBuffer.append(s) }
                 }
@@ -80,6 +90,11 @@ struct KeyDecoder: Sendable {
                         pasting = true
                         i += 1 + Self.pasteStart.count
                         continue
+                    }
+                    // `ESC [` and more of the start marker, then the read ended (a lone ESC is the Esc key).
+                    if i + 1 < input.count, cutOff(input, at: i + 1, Self.pasteStart) {
+                        carried = Array(input[i...])
+                        break reading
                     }
                     if i + 1 < input.count, case .scalar(let next) = input[i + 1] {
                         i += 2
@@ -131,6 +146,16 @@ struct KeyDecoder: Sendable {
     }
 
     private static func isText(_ v: UInt32) -> Bool { v >= 0x20 && v != 0x7F }
+
+    /// Whether the input from `start` to its end is the beginning of `pattern`, cut off by the read's end.
+    private func cutOff(_ input: [RawInput], at start: Int, _ pattern: [UInt32]) -> Bool {
+        let left = input.count - start
+        guard left > 0, left < pattern.count else { return false }
+        for k in 0..<left {
+            guard case .scalar(let v) = input[start + k], v == pattern[k] else { return false }
+        }
+        return true
+    }
 
     private func matches(_ input: [RawInput], at start: Int, _ pattern: [UInt32]) -> Bool {
         guard start + pattern.count <= input.count else { return false }
