@@ -131,7 +131,7 @@ struct AttachTmuxTests {
             shift
             exec '\(try binary())' "$@"
             """
-        _ = FileManager.default.createFile(atPath: fake, contents: Data(script.utf8), attributes: [.posixPermissions: 0o700])
+        try TestConfig.writeExecutable(fake, script)
         let c = try console("attach --ssh ops@bot-host --remote-config '\(config)' --operator carol", dir: dir, environment: ["QQTUI_SSH": fake])
         defer { c.stop() }
         #expect(await c.waitFor { $0.contains("attached to serve, pid \(serve.pid)") }, "\(c.screen)")

@@ -37,6 +37,19 @@ enum TestConfig {
         return path
     }
 
+    /// Writes an executable script. Its write descriptor is close-on-exec and the file gets its name
+    /// only once closed: a process another test spawns meanwhile must not hold it open for writing, or
+    /// running it fails with "Text file busy" (ETXTBSY; seen in CI with `createFile`).
+    static func writeExecutable(_ path: String, _ text: String) throws {
+        let temporary = path + ".part"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o700)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count, rename(temporary, path) == 0 else { throw POSIXError(.EIO) }
+    }
+
     /// A fresh scratch folder name.
     static func tempDir(_ prefix: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-\(prefix)-\(UUID().uuidString)").path
