@@ -26,9 +26,10 @@ struct ContinuousSleepersTests {
         #expect(sleepers.heapCount <= 1024, "cancelled entries piled up: \(sleepers.heapCount)")
     }
 
-    @Test("a sleep shorter than the one the thread waits for ends at its own deadline, never before; past deadlines return at once")
-    func earlierDeadlineWakesTheThread() async throws {
-        let sleepers = ContinuousSleepers()
+    @Test("a sleep shorter than the one the thread waits for ends at its own deadline, never before; past deadlines return at once; also with no file descriptor left for the wake-up pipe",
+          arguments: [true, false])
+    func earlierDeadlineWakesTheThread(pipe: Bool) async throws {
+        let sleepers = ContinuousSleepers(pipe: pipe)
         let long = Task { try? await sleepers.sleep(until: .now + .seconds(600)) }
         #expect(await eventually { sleepers.count == 1 })   // the thread now waits ten minutes
         let ended = Ends()

@@ -17,16 +17,24 @@ private struct HistoryEchoAgent: AgentBackend {
 
 @Suite("Hand-off: the router's memory is bounded", .timeLimit(.minutes(1)))
 struct RouterEvictionTests {
-    @Test("beyond twice kept_conversations the least recently used idle states go, a burst's once answered; one that speaks again comes back from the store with its owner and its history")
-    func idleStatesGoAndComeBack() async throws {
+    /// A session with a store, the agent owning new conversations, at most 4 idle states kept (8 held
+    /// before a sweep), one turn at a time (which states are idle is known) and replies sent whole.
+    static func run(_ body: (SimHarness, MessageStore) async throws -> Void) async throws {
         let store = try TempStore().open()
         try await SimHarness.run(configure: {
             $0.handoff.defaultOwner = .agent
             $0.handoff.keptConversations = 4
-            $0.handoff.maxConcurrentTurns = 1   // turns one after another: which states are idle is known
-            $0.stream.enabled = false   // one message per reply: its whole text is easy to read
+            $0.handoff.maxConcurrentTurns = 1
+            $0.stream.enabled = false
         }, store: store, agent: HistoryEchoAgent()) { h in
             #expect(await h.recorder.waitForReady())
+            try await body(h, store)
+        }
+    }
+
+    @Test("beyond twice kept_conversations the least recently used idle states go, a burst's once answered; one that speaks again comes back from the store with its owner and its history")
+    func idleStatesGoAndComeBack() async throws {
+        try await Self.run { h, _ in
             for i in 0..<12 {
                 await h.c2cMessage(from: "U\(i)", "hello-U\(i)")
                 #expect(await h.recorder.waitForTurns(i + 1))
@@ -60,6 +68,30 @@ struct RouterEvictionTests {
             #expect(await h.recorder.waitForTurns(25))
             let afterBurst = await router.heldConversations
             #expect(afterBurst <= 8, "\(afterBurst) states kept after a burst of 12 was answered")
+        }
+    }
+
+    @Test("a conversation read back while its owner cannot be read stays with the operator, unrecorded: the agent does not answer it")
+    func unreadableOwnerStaysHuman() async throws {
+        try await Self.run { h, store in
+            for i in 0..<9 {
+                await h.c2cMessage(from: "U\(i)", "hello-U\(i)")
+                #expect(await h.recorder.waitForTurns(i + 1))
+            }
+            let router = await h.session.router
+            #expect(await !router.holds(.c2c("U1")))
+            // The ownership log cannot be read now (as a damaged or locked file would fail).
+            try await store.pool.write { try $0.execute(sql: "ALTER TABLE ownership_log RENAME TO ownership_hidden") }
+            let again = await h.c2cMessage(from: "U1", "again-U1")
+            #expect(await h.routed(again.id, in: .c2c("U1")))
+            #expect(await h.session.owner(of: .c2c("U1")) == .human, "an owner it could not read became the default, the agent")
+            try await store.pool.write { try $0.execute(sql: "ALTER TABLE ownership_hidden RENAME TO ownership_log") }
+            // Another conversation's turn: had U1's message started one, it would have come first.
+            await h.c2cMessage(from: "U5", "again-U5")
+            #expect(await h.recorder.waitForTurns(10))
+            #expect(await h.recorder.startedTurns == 10)
+            #expect(await h.accepted("/v2/users/U1/messages").count == 1)
+            #expect(try await store.ownershipLog(.c2c("U1")).map(\.owner) == ["agent"], "nothing was recorded for the unread owner")
         }
     }
 }

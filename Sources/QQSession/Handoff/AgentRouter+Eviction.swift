@@ -18,30 +18,19 @@ extension AgentRouter {
         var idle: [(use: Int, conversation: ConversationID)] = []
         for (conversation, s) in conversations
         where s.turn == nil && s.drafts.isEmpty && !s.answerDue && !sending.contains(conversation) {
-            if let ticket = unsavedOwnership[conversation], !store.isSaved(ticket) { continue }
-            idle.append((lastUse[conversation] ?? 0, conversation))
+            if let ticket = s.ownershipTicket, !store.isSaved(ticket) { continue }
+            idle.append((s.lastUse, conversation))
         }
         idle.sort { $0.use < $1.use }
-        for (_, conversation) in idle.prefix(max(0, conversations.count - keep)) {
-            conversations[conversation] = nil
-            lastUse[conversation] = nil
-            unsavedOwnership[conversation] = nil
-        }
-        unsavedOwnership = unsavedOwnership.filter { !store.isSaved($0.value) }
+        for (_, conversation) in idle.prefix(max(0, conversations.count - keep)) { conversations[conversation] = nil }
         // A dictionary keeps the room it once needed: after a burst of 20,000 users, megabytes.
         if conversations.capacity > 4 * max(conversations.count, keep) {
-            conversations = Self.compacted(conversations)
-            lastUse = Self.compacted(lastUse)
+            var fresh = [ConversationID: ConversationState](minimumCapacity: conversations.count)
+            for (conversation, s) in conversations { fresh[conversation] = s }
+            conversations = fresh
         }
         // When few could go (many busy), the next sweep waits for `keep` more new states.
         sweepAt = conversations.count + keep
-    }
-
-    /// The same entries in a dictionary just big enough for them.
-    private static func compacted<Value>(_ dictionary: [ConversationID: Value]) -> [ConversationID: Value] {
-        var fresh = [ConversationID: Value](minimumCapacity: dictionary.count)
-        for (key, value) in dictionary { fresh[key] = value }
-        return fresh
     }
 
     /// States held in memory now (tests).

@@ -19,13 +19,9 @@ actor AgentRouter {
     /// What the turn timeouts are measured on.
     let clock: SessionClock
     var conversations: [ConversationID: ConversationState] = [:]
-    /// When each conversation's state was last used (``uses`` then): the least recently used idle
-    /// ones are let go first (`AgentRouter+Eviction.swift`).
-    var lastUse: [ConversationID: Int] = [:]
+    /// Uses of a state so far: each state keeps the number of its last use (``ConversationState/lastUse``),
+    /// and the least recently used idle ones are let go first (`AgentRouter+Eviction.swift`).
     var uses = 0
-    /// Ownership changes queued for the store, by their ticket, until known to be committed: a state
-    /// is never let go before its owner can be read back.
-    var unsavedOwnership: [ConversationID: Int] = [:]
     /// Above this many states the next new one starts a sweep.
     var sweepAt = 0
     /// Turns finished since the last sweep: after a burst, the conversations it made wait, busy, until
@@ -73,8 +69,8 @@ actor AgentRouter {
             return false
         }
         s.owner = owner
+        s.ownershipTicket = record(OwnershipChange(conversation: conversation, owner: owner.rawValue, actor: actor, reason: reason))
         conversations[conversation] = s
-        record(OwnershipChange(conversation: conversation, owner: owner.rawValue, actor: actor, reason: reason))
         if let turn = s.turn, turn.mode != owner {
             let why = owner == .human ? "taken back by \(actor)" : "the conversation went to \(owner.rawValue)"
             stopTurn(conversation, outcome: .cancelled(reason: why))
@@ -85,42 +81,51 @@ actor AgentRouter {
         return true
     }
 
-    private func record(_ change: OwnershipChange) {
-        if let store { unsavedOwnership[change.conversation] = store.enqueue([.ownership(change)]) }
+    /// Stores and reports an ownership change; returns its store ticket.
+    private func record(_ change: OwnershipChange) -> Int? {
+        let ticket = store?.enqueue([.ownership(change)])
         emit(.ownership(change))
         logger.info("owner changed", metadata: ["conversation": "\(change.conversation)", "owner": "\(change.owner)",
                                                 "by": "\(change.actor)"])
+        return ticket
     }
 
     /// The state of a conversation, created on first use: its owner from the store's ownership log
     /// (else the configured default, recorded), its recent messages as the agent's context.
     func state(_ conversation: ConversationID) -> ConversationState {
         uses += 1
-        lastUse[conversation] = uses
-        if let s = conversations[conversation] { return s }
+        if let i = conversations.index(forKey: conversation) {
+            conversations.values[i].lastUse = uses
+            return conversations.values[i]
+        }
         sweepIfNeeded()
         var owner: Owner?
         var recent: [StoredMessage] = []
+        var unreadable = false
         // A conversation whose first message this process just stored has no owner or history to read.
         if let store, !store.started.take(conversation) {
             do {
                 (owner, recent) = try store.ownerAndRecentMessages(in: conversation, limit: policy.historyMessages)
             } catch {
+                // Its owner is unknown (the operator may have taken it back): the operator keeps it,
+                // unrecorded, until the store can say (a state nobody records may be let go and read again).
                 logger.error("cannot read a conversation's owner", metadata: ["error": "\(error)"])
+                unreadable = true
             }
         }
-        var s = ConversationState(owner: owner ?? policy.defaultOwner)
+        var s = ConversationState(owner: owner ?? (unreadable ? .human : policy.defaultOwner))
+        s.lastUse = uses
         let members = memberSessions(conversation)
         var authors: [String: String] = [:]
         for m in recent { Self.seed(&s, with: m, members: members, authors: &authors) }
         // Everything up to the agent's last reply was seen by it; what came after is its catch-up.
         s.markSeenThroughLastReply()
         s.answerDue = s.entries.last?.message.role == .user
-        conversations[conversation] = s
-        if owner == nil, policy.defaultOwner != .human {
-            record(OwnershipChange(conversation: conversation, owner: policy.defaultOwner.rawValue, actor: "config",
-                                   reason: "[handoff] default_owner"))
+        if owner == nil, !unreadable, policy.defaultOwner != .human {
+            s.ownershipTicket = record(OwnershipChange(conversation: conversation, owner: policy.defaultOwner.rawValue,
+                                                       actor: "config", reason: "[handoff] default_owner"))
         }
+        conversations[conversation] = s
         return s
     }
 

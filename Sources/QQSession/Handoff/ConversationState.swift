@@ -17,6 +17,10 @@ struct ConversationState {
     }
 
     var owner: Owner
+    /// The router's use count when the state was last used (the least recently used idle ones go first).
+    var lastUse = 0
+    /// The store ticket of the last ownership change: the state stays in memory until it is committed.
+    var ownershipTicket: Int?
     /// Oldest first, bounded.
     private(set) var entries: [Entry] = []
     private var nextSeq = 0

@@ -38,20 +38,25 @@ final class ContinuousSleepers: Sendable {
     }
 
     private let state = Mutex(State())
-    /// A pipe: a byte written to `wakeWrite` wakes the thread (a new earliest deadline).
+    /// A pipe: a byte written to `wakeWrite` wakes the thread (a new earliest deadline). -1 when
+    /// none could be made (no file descriptor left): the thread then looks every ``unwokenWait``.
     private let wakeRead: Int32, wakeWrite: Int32
+    /// The longest the thread waits without a pipe to wake it: how late a new earlier deadline can be.
+    static let unwokenWait: Int32 = 5
 
-    /// Sleepers of their own (tests); the product uses ``shared``.
-    init() {
+    /// Sleepers of their own (tests); the product uses ``shared``. `pipe: false` is a process out of
+    /// file descriptors (tests).
+    init(pipe usePipe: Bool = true) {
         var fds: [Int32] = [-1, -1]
-        // Without a pipe there is no way to wake the thread early: nothing can work, and it is the
-        // process's first few file descriptors, so only a broken system gets here.
-        guard pipe(&fds) == 0 else { fatalError("qqtui: cannot create the timer thread's pipe (errno \(errno))") }
-        (wakeRead, wakeWrite) = (fds[0], fds[1])
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        if usePipe, pipe(&fds) == 0 {
+            for fd in fds {
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            }
+        } else {
+            fds = [-1, -1]
         }
+        (wakeRead, wakeWrite) = (fds[0], fds[1])
     }
 
     /// Live sleeps (tests).
@@ -142,6 +147,10 @@ final class ContinuousSleepers: Sendable {
             guard seconds < Int64(Int32.max / 1000) else { return Int32.max }
             return Int32(seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
         } ?? -1
+        guard wakeRead >= 0 else {
+            _ = poll(nil, 0, timeout < 0 ? Self.unwokenWait : min(timeout, Self.unwokenWait))
+            return
+        }
         _ = poll(&fd, 1, timeout)
         if fd.revents & Int16(POLLIN) != 0 {
             var bytes = [UInt8](repeating: 0, count: 64)
@@ -150,6 +159,7 @@ final class ContinuousSleepers: Sendable {
     }
 
     private func signal() {
+        guard wakeWrite >= 0 else { return }   // the thread looks again within unwokenWait
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)   // a full pipe already wakes the thread: nothing lost
     }

@@ -61,16 +61,17 @@ struct KeyDecoder: Sendable {
         reading: while i < input.count {
             if pasting {
                 if case .scalar(let v) = input[i] {
-                    if v == 0x1B, matches(input, at: i, Self.pasteEnd) {
+                    switch v == 0x1B ? match(input, at: i, Self.pasteEnd) : .no {
+                    case .whole:
                         pasting = false
                         keys.append(.paste(String(pasteBuffer)))
                         pasteBuffer = .init()
                         i += Self.pasteEnd.count
                         continue
-                    }
-                    if v == 0x1B, cutOff(input, at: i, Self.pasteEnd) {
+                    case .cutOff:
                         carried = Array(input[i...])
                         break reading
+                    case .no: break
                     }
                     if let s = Unicode.Scalar(v) { pasteBuffer.append(s) }
                 }
@@ -86,15 +87,15 @@ struct KeyDecoder: Sendable {
                 switch v {
                 case 0x1B:
                     flushText()
-                    if matches(input, at: i + 1, Self.pasteStart) {
+                    switch match(input, at: i + 1, Self.pasteStart) {
+                    case .whole:
                         pasting = true
                         i += 1 + Self.pasteStart.count
                         continue
-                    }
-                    // `ESC [` and more of the start marker, then the read ended (a lone ESC is the Esc key).
-                    if i + 1 < input.count, cutOff(input, at: i + 1, Self.pasteStart) {
+                    case .cutOff:   // `ESC [` and more of the start marker, then the read ended
                         carried = Array(input[i...])
                         break reading
+                    case .no: break   // a lone ESC at the read's end is the Esc key
                     }
                     if i + 1 < input.count, case .scalar(let next) = input[i + 1] {
                         i += 2
@@ -147,22 +148,17 @@ struct KeyDecoder: Sendable {
 
     private static func isText(_ v: UInt32) -> Bool { v >= 0x20 && v != 0x7F }
 
-    /// Whether the input from `start` to its end is the beginning of `pattern`, cut off by the read's end.
-    private func cutOff(_ input: [RawInput], at start: Int, _ pattern: [UInt32]) -> Bool {
-        let left = input.count - start
-        guard left > 0, left < pattern.count else { return false }
-        for k in 0..<left {
-            guard case .scalar(let v) = input[start + k], v == pattern[k] else { return false }
-        }
-        return true
-    }
+    private enum Match { case whole, cutOff, no }
 
-    private func matches(_ input: [RawInput], at start: Int, _ pattern: [UInt32]) -> Bool {
-        guard start + pattern.count <= input.count else { return false }
-        for (k, p) in pattern.enumerated() {
-            guard case .scalar(let v) = input[start + k], v == p else { return false }
+    /// Whether `pattern` is at `start`: whole, cut off by the read's end (what input is left is its
+    /// beginning), or not.
+    private func match(_ input: [RawInput], at start: Int, _ pattern: [UInt32]) -> Match {
+        let left = input.count - start
+        guard left > 0 else { return .no }
+        for k in 0..<min(left, pattern.count) {
+            guard case .scalar(let v) = input[start + k], v == pattern[k] else { return .no }
         }
-        return true
+        return left >= pattern.count ? .whole : .cutOff
     }
 
     private func followedByText(_ input: [RawInput], after index: Int) -> Bool {
