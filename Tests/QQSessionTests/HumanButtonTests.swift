@@ -141,7 +141,7 @@ struct HumanButtonTests {
     func lastReplyKept() async throws {
         let gates = AgentGates()
         let agent = gates.agent("gate words; printf '查到了'")
-        try await SimHarness.run(simulator: Self.simulator(), configure: { Self.humanButton(&$0); $0.handoff.typing = true },
+        try await SimHarness.run(simulator: Self.simulator(), configure: { Self.humanButton(&$0); $0.handoff.typing = true; $0.handoff.typingDelay = .zero },
                                  agent: agent) { h in
             #expect(await h.recorder.waitForReady())
             await h.session.setOwner(.agent, for: .c2c("U1"))

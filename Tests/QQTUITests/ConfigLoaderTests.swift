@@ -193,12 +193,16 @@ struct ConfigLoader2026Tests {
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("[bot]\napp_id = \"1\"\napp_secret = \"x\"\nmarkdown = \"yes\"", file: "t.toml") }
     }
 
-    @Test("the human button subscribes the interaction intent; typing can be turned off; bad labels named")
+    @Test("the human button subscribes the interaction intent; typing can be turned off or delayed; bad values named")
     func humanButtonAndTyping() throws {
         let c = try parse("[handoff]\nhuman_button = \"转人工\"\nhuman_answer = \"稍等\"\n[agent]\nbackend = \"echo\"\ntyping = false\n")
         #expect(c.session.handoff.humanButton == "转人工" && c.session.handoff.humanAnswer == "稍等")
         #expect(c.session.intents.contains(.interaction) && c.session.intents.contains(.groupAndC2C))
         #expect(!c.session.handoff.typing)
+        #expect(try parse("").session.handoff.typingDelay == .seconds(1))
+        #expect(try parse("[agent]\nbackend = \"echo\"\ntyping_after_ms = 0\n").session.handoff.typingDelay == .zero)
+        #expect(try parse("[agent]\nbackend = \"demo\"\ntyping_after_ms = 2500\n").session.handoff.typingDelay == .milliseconds(2500))
+        #expect(throws: ConfigError.self) { try parse("[agent]\nbackend = \"echo\"\ntyping_after_ms = 70000\n") }
         #expect(throws: ConfigError.self) { try parse("[handoff]\nhuman_button = \"\"\n") }
         #expect(throws: ConfigError.self) { try parse("[agent]\nbackend = \"echo\"\ntyping = \"on\"\n") }
     }

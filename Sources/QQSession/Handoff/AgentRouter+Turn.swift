@@ -222,9 +222,13 @@ extension AgentRouter {
         }
     }
 
-    /// The typing notice, again every ``HandoffPolicy/typingRefresh`` until the agent's first words
-    /// (or the end of the turn). Each one is a passive reply to the message the turn answers.
+    /// The typing notice, once the agent took ``HandoffPolicy/typingDelay`` and again every
+    /// ``HandoffPolicy/typingRefresh``, until the agent's first words (or the end of the turn). Each
+    /// one is a passive reply to the message the turn answers.
     private func showTyping(_ turn: RunningTurn, _ conversation: ConversationID) async {
+        if policy.typingDelay > .zero {
+            guard (try? await clock.sleep(for: policy.typingDelay)) != nil else { return }
+        }
         while !Task.isCancelled, current(conversation, turn.id) != nil, turn.text.isEmpty {
             // Cancelling stops the next notice, never one already on its way: a request cut mid-body
             // reaches the platform broken (and may still have cost a reply of the budget).

@@ -50,6 +50,10 @@ public struct HandoffPolicy: Sendable, Hashable {
     public var typing = false
     /// How often the typing notice is sent again while the agent has not written (it lasts 60 s).
     public var typingRefresh: Duration = .seconds(50)
+    /// How long the agent may think before the first typing notice goes (`[agent] typing_after_ms`).
+    /// A notice may spend one of the message's passive replies: an agent that answers sooner costs
+    /// none, and the user would only have seen "typing" flash before the answer. Zero: at once.
+    public var typingDelay: Duration = .seconds(1)
     /// Agent sessions in a group: one per member who addresses the bot (their questions never mix,
     /// each has their own context and, with ACP, their own agent session), or one for the whole group.
     public enum GroupSessions: String, Sendable, Hashable, Codable { case member, group }

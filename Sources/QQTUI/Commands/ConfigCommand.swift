@@ -127,6 +127,7 @@ enum ExampleConfig {
         # [agent]                                 # uncomment to let an agent answer the conversations you hand over
         # backend = "command"                     # command | openai | acp | echo | demo
         # typing = true                           # C2C: show the user "typing" until the agent's first words
+        # typing_after_ms = 1000                  #   once the agent took this long (a notice may cost a passive reply)
         # command = ["/usr/local/bin/answer"]     # command/acp: the program; for command the prompt goes to stdin,
         # env = { MODEL = "small" }               #   stdout is the answer, a line with only a form feed is a segment break
         # directory = "/srv/agent"

@@ -33,6 +33,8 @@ enum AgentChoice: Sendable {
 
 extension ConfigLoader {
     static let agentBackends = ["command", "openai", "acp", "echo", "demo"]
+    /// Keys every backend takes (read by the loader itself, for the session).
+    static let sharedAgentKeys = ["backend", "typing", "typing_after_ms"]
 
     /// `[handoff]`: owners and turn limits.
     static func readHandoff(_ t: TOMLSection, into s: inout SessionConfiguration) throws {
@@ -101,7 +103,7 @@ extension ConfigLoader {
                                               directory: try t.path("directory"))
             if let v = try t.int("kill_grace_ms", in: 0...60_000) { c.killGrace = .milliseconds(v) }
             choice = .command(c)
-            try t.rejectUnknownKeys(known: ["backend", "typing", "command", "env", "directory", "kill_grace_ms"])
+            try t.rejectUnknownKeys(known: Self.sharedAgentKeys + ["command", "env", "directory", "kill_grace_ms"])
         case "acp":
             let command = try readCommand(t)
             let policy = try t.string("permission_policy") ?? "deny"
@@ -113,16 +115,16 @@ extension ConfigLoader {
             if let v = try t.int("start_timeout_s", in: 1...600) { c.startTimeout = .seconds(v) }
             if let v = try t.int("cancel_grace_ms", in: 0...60_000) { c.cancelGrace = .milliseconds(v) }
             choice = .acp(c)
-            try t.rejectUnknownKeys(known: ["backend", "typing", "command", "env", "directory", "permission_policy", "start_timeout_s",
+            try t.rejectUnknownKeys(known: Self.sharedAgentKeys + ["command", "env", "directory", "permission_policy", "start_timeout_s",
                                             "cancel_grace_ms"])
         case "openai":
             choice = .openai(try readOpenAI(t, environment: environment, needsSecrets: needsSecrets))
         case "echo":
             choice = .echo
-            try t.rejectUnknownKeys(known: ["backend", "typing"])
+            try t.rejectUnknownKeys(known: Self.sharedAgentKeys)
         case "demo":
             choice = .demo(pace: .milliseconds(try t.int("pace_ms", in: 0...10_000) ?? 120))
-            try t.rejectUnknownKeys(known: ["backend", "typing", "pace_ms"])
+            try t.rejectUnknownKeys(known: Self.sharedAgentKeys + ["pace_ms"])
         default:
             let hint = TOMLSection.closest(backend, in: agentBackends).map { " (did you mean \($0)?)" } ?? ""
             throw t.fail("backend", "\"\(backend)\" is not one of \(agentBackends.joined(separator: ", "))" + hint)
@@ -149,7 +151,7 @@ extension ConfigLoader {
         if let v = try t.int("max_history_chars", in: 100...1_000_000) { c.maxHistoryChars = v }
         if let v = try t.double("temperature", in: 0...2) { c.temperature = v }
         if let v = try t.int("request_timeout_s", in: 1...600) { c.requestTimeout = .seconds(v) }
-        try t.rejectUnknownKeys(known: ["backend", "typing", "base_url", "model", "api_key_env", "system_prompt", "max_history_messages",
+        try t.rejectUnknownKeys(known: Self.sharedAgentKeys + ["base_url", "model", "api_key_env", "system_prompt", "max_history_messages",
                                         "max_history_chars", "temperature", "request_timeout_s"])
         return c
     }

@@ -58,6 +58,7 @@ enum ConfigLoader {
         let agentSection = try root.section("agent")
         // The typing notice while the agent works on a C2C answer: on unless turned off.
         session.handoff.typing = try agentSection?.bool("typing") ?? true
+        if let ms = try agentSection?.int("typing_after_ms", in: 0...60_000) { session.handoff.typingDelay = .milliseconds(ms) }
         let agent = try agentSection.map { try readAgent($0, environment: environment, needsSecrets: needsSecrets) }
         var logFile = AppConfig.stateDirectory + "/qqtui.log"
         var logLevel = Logger.Level.info
