@@ -70,8 +70,7 @@ struct OutboundSender: Sendable {
         var attempt = 0
         while true {
             do {
-                let answer = try await rest.requestData(.POST, path, body: data, context: context)
-                let json = try? JSONDecoder().decode(JSONValue.self, from: answer)
+                let json = try await rest.requestJSON(.POST, path, body: data, context: context)
                 return .accepted(id: json?["id"]?.stringValue ?? json?["msg_id"]?.stringValue, answer: json)
             } catch let error as QQError {
                 if error.kind == .malformedResponse, let status = error.httpStatus, (200..<300).contains(status) {

@@ -4,8 +4,9 @@ import Foundation
 /// fallback, and images. Each goes through the conversation's lane, so it keeps its place among the
 /// other messages to that conversation.
 extension ReplyWriter {
-    /// Sends `text` as a normal message and folds its parts into the reply.
-    func sendNormally(_ text: String) async {
+    /// Sends `text` as a normal message and folds its parts into the reply (reported unless
+    /// `report` is false: the caller reports the reply's next state itself).
+    func sendNormally(_ text: String, report: Bool = true) async {
         // Kept before it waits for its lane, without waiting for the commit: the part's own record
         // before its POST is committed after it (the store keeps call order), and that one is waited for.
         sender.store?.enqueue([.outbound(message)])
@@ -17,7 +18,7 @@ extension ReplyWriter {
             await quiet.sendText(&m)
             return m
         }
-        merge(result)
+        merge(result, report: report)
     }
 
     /// Uploads and sends an image, unless the reply is taken back while it waits for the lane.
@@ -36,7 +37,7 @@ extension ReplyWriter {
     }
 
     /// Folds a helper message's parts into the reply's record.
-    private func merge(_ other: OutboundMessage) {
+    private func merge(_ other: OutboundMessage, report: Bool = true) {
         for var part in other.parts {
             part.index = message.parts.count
             message.parts.append(part)
@@ -51,6 +52,6 @@ extension ReplyWriter {
         default: break
         }
         message.updatedAt = clock.date
-        sender.emit(.outbound(message))
+        if report { sender.emit(.outbound(message)) }
     }
 }

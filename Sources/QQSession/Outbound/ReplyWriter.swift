@@ -165,8 +165,10 @@ public actor ReplyWriter {
             takeRest()
             let text = buffer
             buffer = ""
-            if !text.trimmingBlankEnds().isEmpty { await sendNormally(text) }
-            if let done = lifecycle.textDone() { complete(done) }
+            let sent = !text.trimmingBlankEnds().isEmpty
+            if sent { await sendNormally(text, report: false) }
+            // Usually the reply is complete now: that one event reports the parts and the outcome.
+            if let done = lifecycle.textDone() { complete(done) } else if sent { sender.emit(.outbound(message)) }
         }
         return await outcome()
     }

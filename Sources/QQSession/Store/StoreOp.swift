@@ -136,7 +136,15 @@ enum StoreOp: Sendable {
         let (status, detail) = Self.status(m.status)
         let qqID = m.parts.compactMap(\.qqMessageID).first
         let parts = m.parts.isEmpty ? nil : DirectJSON.parts(m.parts)
+        // Most records of a message update its row (sending, then sent): try that first.
         try db.cached(sql: """
+            UPDATE message SET text = ?, status = ?, status_detail = ?, qq_code = ?, trace_id = ?, qq_message_id = ?,
+                parts = ?, updated_at = ?, fts_dirty = 1
+            WHERE uid = ? AND updated_at <= ?
+            """, arguments: [m.text, status, detail, m.error?.qqCode, m.error?.traceID, qqID, parts,
+                             m.updatedAt.timeIntervalSince1970, m.id, m.updatedAt.timeIntervalSince1970])
+        if db.changesCount == 0 {
+            try db.cached(sql: """
             INSERT INTO message (uid, conversation, direction, origin, operator, kind, text, status, status_detail,
                 qq_code, trace_id, qq_message_id, reply_to, parts, created_at, updated_at)
             VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -144,16 +152,11 @@ enum StoreOp: Sendable {
             """, arguments: [m.id, m.conversation.description, m.origin, m.operatorName, m.kind.rawValue, m.text, status, detail,
                              m.error?.qqCode, m.error?.traceID, qqID, m.replyTo, parts,
                              m.createdAt.timeIntervalSince1970, m.updatedAt.timeIntervalSince1970])
-        if db.changesCount > 0 {
-            try touch(db, m.conversation, at: m.createdAt, preview: m.text, inbound: false)
-            return
+            if db.changesCount > 0 {
+                try touch(db, m.conversation, at: m.createdAt, preview: m.text, inbound: false)
+                return
+            }
         }
-        try db.cached(sql: """
-            UPDATE message SET text = ?, status = ?, status_detail = ?, qq_code = ?, trace_id = ?, qq_message_id = ?,
-                parts = ?, updated_at = ?, fts_dirty = 1
-            WHERE uid = ? AND updated_at <= ?
-            """, arguments: [m.text, status, detail, m.error?.qqCode, m.error?.traceID, qqID, parts,
-                             m.updatedAt.timeIntervalSince1970, m.id, m.updatedAt.timeIntervalSince1970])
         // An older snapshot that arrives late (a timer's save after the final one) changes nothing.
         try db.cached(sql: "UPDATE conversation SET last_preview = ? WHERE id = ? AND last_activity <= ?",
                        arguments: [Self.preview(m.text), m.conversation.description, m.updatedAt.timeIntervalSince1970])
