@@ -143,9 +143,12 @@ extension AgentRouter {
         if let writer = turn.writer {
             let limit = policy.turnTimeout
             let deadline = turn.startedAt + limit
-            let reason = "the reply was still being sent when the turn reached \(limit.shortDescription) (turn_timeout_s)"
+            @Sendable func reason() -> String {
+                "the reply was still being sent when the turn reached \(limit.shortDescription) (turn_timeout_s)"
+            }
             let timer = Task { [clock, emit] in
                 guard (try? await clock.sleep(until: deadline)) != nil else { return false }
+                let reason = reason()
                 emit(.notice(Notice(level: .error, kind: .agentError, message: "agent reply stopped: \(reason)",
                                     subject: conversation.description)))
                 _ = await writer.cancel(failure: "agent: \(reason)")
@@ -155,7 +158,7 @@ extension AgentRouter {
             let delivered = await writer.finish()
             delivering[turn.id] = nil
             timer.cancel()
-            if await timer.value { outcome = .failed(reason: reason) }
+            if await timer.value { outcome = .failed(reason: reason()) }
             if delivered.status == .sent, case .completed = outcome { await offerHumanButton(conversation, replyTo: turn.replyTo) }
         }
         emit(.agent(AgentActivity(conversation: conversation, turnID: turn.id, kind: .finished(outcome, text: turn.text))))

@@ -94,8 +94,7 @@ enum StoreOp: Sendable {
         case .ownership(let o):
             try db.cached(sql: "INSERT INTO ownership_log (conversation, owner, actor, reason, at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [o.conversation.description, o.owner, o.actor, o.reason, o.at.timeIntervalSince1970])
-            try touch(db, o.conversation, at: o.at, preview: nil, inbound: false, counted: false)
-            try db.cached(sql: "UPDATE conversation SET owner = ? WHERE id = ?", arguments: [o.owner, o.conversation.description])
+            try touch(db, o.conversation, at: o.at, preview: nil, inbound: false, counted: false, owner: o.owner)
         case .alias(let openID, let name?, let note):
             try db.cached(sql: """
                 INSERT INTO alias (openid, name, note, updated_at) VALUES (?, ?, ?, ?)
@@ -167,7 +166,7 @@ enum StoreOp: Sendable {
     /// before: no message, no ownership change).
     @discardableResult
     private func touch(_ db: Database, _ c: ConversationID, at: Date, preview: String?, inbound: Bool,
-                       counted: Bool = true) throws -> Bool {
+                       counted: Bool = true, owner: String? = nil) throws -> Bool {
         let text = preview.map(Self.preview) ?? ""
         // Most messages are in a conversation that exists: one statement for them.
         try db.cached(sql: """
@@ -175,15 +174,16 @@ enum StoreOp: Sendable {
                 last_activity = max(last_activity, ?1),
                 last_preview = CASE WHEN ?2 <> '' THEN ?2 ELSE last_preview END,
                 unread = unread + ?3,
-                message_count = message_count + ?4
+                message_count = message_count + ?4,
+                owner = coalesce(?6, owner)
             WHERE id = ?5
-            """, arguments: [at.timeIntervalSince1970, text, inbound ? 1 : 0, counted ? 1 : 0, c.description])
+            """, arguments: [at.timeIntervalSince1970, text, inbound ? 1 : 0, counted ? 1 : 0, c.description, owner])
         if db.changesCount > 0 { return false }
         try db.cached(sql: """
-            INSERT INTO conversation (id, kind, openid, last_activity, last_preview, unread, message_count, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO conversation (id, kind, openid, last_activity, last_preview, unread, message_count, owner, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [c.description, c.isGroup ? "group" : "c2c", c.openID, at.timeIntervalSince1970, text,
-                             inbound ? 1 : 0, counted ? 1 : 0, at.timeIntervalSince1970])
+                             inbound ? 1 : 0, counted ? 1 : 0, owner ?? "human", at.timeIntervalSince1970])
         return true
     }
 

@@ -69,7 +69,6 @@ struct JSONScanner: ~Copyable {
 
     // MARK: - Values
 
-
     /// An object at the cursor: `value` reads each member's value (the cursor on it) and says whether
     /// it was fine. False for a broken object, a duplicate key or a value `value` refused.
     mutating func members(_ value: (inout JSONScanner, String) -> Bool) -> Bool {
