@@ -282,4 +282,21 @@ struct ConsoleOperatorTmuxTests {
         #expect(await replies(sim, to: "U1").isEmpty)
         await sim.stop()
     }
+
+    @Test("a bracketed paste whose end marker is lost: a second later the text is in the composer and Ctrl-C works")
+    func stalledPaste() async throws {
+        let sim = try await QQSimulator.start()
+        let tmux = try await ready(sim: sim, extra: "")
+        defer { tmux.stop() }
+        _ = await sim.platform.userSendsC2C(userOpenID: "U1", content: "你好")
+        #expect(await tmux.waitFor { $0.contains("私 U1") && $0.contains("reply passive") }, "\(tmux.screen)")
+        await tmux.type("\u{1B}[200~第一行\r第二行")
+        #expect(await tmux.waitFor { $0.contains("第一行") && $0.contains("第二行") }, "\(tmux.screen)")
+        await tmux.press("C-c")
+        #expect(await tmux.waitFor { $0.contains("Ctrl-C again quits") }, "\(tmux.screen)")
+        await tmux.press("C-c")
+        #expect(await tmux.waitFor { $0.contains("EXIT=0") }, "\(tmux.screen)")
+        #expect(await replies(sim, to: "U1").isEmpty, "nothing was sent")
+        await sim.stop()
+    }
 }

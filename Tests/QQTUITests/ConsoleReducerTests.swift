@@ -179,6 +179,25 @@ struct ConsoleReducerTests {
         #expect(d.decode([.scalar(0x1B), .scalar(0x5B), .scalar(0x32)]) == [])
         #expect(d.decode([.scalar(0x61)]) == [.alt("["), .text("2a")])
     }
+
+    @Test("a paste whose end marker never comes ends when it goes quiet: its text is the paste, later keys are keys, a late end marker types nothing")
+    func stalledPaste() {
+        func s(_ text: String) -> [RawInput] { text.unicodeScalars.map { RawInput.scalar($0.value) } }
+        var d = KeyDecoder()
+        #expect(d.decode(s("\u{1B}[200~第1行\r第2")) == [] && d.isPasting)
+        #expect(d.endStalledPaste() == [.paste("第1行\r第2")] && !d.isPasting)
+        #expect(d.endStalledPaste() == [], "nothing open: nothing to end")
+        #expect(d.decode(s("\u{03}")) == [.ctrl("c")], "Ctrl-C is a key again")
+        // The lost marker arrives after all, whole or cut: dropped, not typed as Alt-[ and 201~.
+        #expect(d.decode(s("\u{1B}[201~x")) == [.text("x")])
+        #expect(d.decode(s("\u{1B}[20")) == [])
+        #expect(d.decode(s("1~y")) == [.text("y")])
+        // A stall inside a cut end marker: the cut start is dropped with it.
+        var e = KeyDecoder()
+        #expect(e.decode(s("\u{1B}[200~ab\u{1B}[2")) == [])
+        #expect(e.endStalledPaste() == [.paste("ab")])
+        #expect(e.decode(s("z")) == [.text("z")])
+    }
 }
 
 /// `/recall` on the console: which message it names, and what a recall looks like on screen.

@@ -33,6 +33,12 @@ enum RawInput: Sendable, Equatable {
 struct KeyDecoder: Sendable {
     /// How long a held line break waits for more text before it counts as Enter.
     static let lineBreakHold = Duration.milliseconds(40)
+    /// How long a bracketed paste may go without input before it counts as ended: a terminal sends a
+    /// paste at once, so its end marker was lost, and the console must not take every later key
+    /// (Ctrl-C too) as more of it. The loop calls ``endStalledPaste()``.
+    static let pasteStall = Duration.seconds(1)
+    /// True inside a bracketed paste whose end marker has not come yet.
+    var isPasting: Bool { pasting }
     /// True while a line break waits for the next read to tell whether it was Enter.
     private(set) var holdsLineBreak = false
     private var pasting = false
@@ -97,6 +103,17 @@ struct KeyDecoder: Sendable {
                         break reading
                     case .no: break   // a lone ESC at the read's end is the Esc key
                     }
+                    // The end marker of a paste already ended as stalled: nothing to type. (Cut off, it
+                    // is carried from `ESC[201` on; shorter beginnings are the start marker's.)
+                    switch match(input, at: i, Self.pasteEnd) {
+                    case .whole:
+                        i += Self.pasteEnd.count
+                        continue
+                    case .cutOff where input.count - i >= 4:
+                        carried = Array(input[i...])
+                        break reading
+                    default: break
+                    }
                     if i + 1 < input.count, case .scalar(let next) = input[i + 1] {
                         i += 2
                         switch next {
@@ -137,6 +154,17 @@ struct KeyDecoder: Sendable {
         }
         flushText()
         return keys
+    }
+
+    /// A paste whose end marker never came (nothing arrived for ``pasteStall``): what came is the
+    /// paste. Its end marker, should it still come, is dropped. Nothing when no paste is open.
+    mutating func endStalledPaste() -> [Key] {
+        guard pasting else { return [] }
+        pasting = false
+        carried = []   // the start of a marker that never finished
+        let text = String(pasteBuffer)
+        pasteBuffer = .init()
+        return [.paste(text)]
     }
 
     /// The held line break as Enter (no more text came in time); nothing when none is held.

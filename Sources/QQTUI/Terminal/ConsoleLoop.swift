@@ -44,6 +44,7 @@ final class ConsoleLoop {
         var countdown = false
         var lastTick = clock.now
         var heldSince: ContinuousClock.Instant?
+        var pasteInputAt: ContinuousClock.Instant?
         while !state.quitting {
             var timeout: Int32
             if dirty {
@@ -53,6 +54,10 @@ final class ConsoleLoop {
             }
             if let heldSince {
                 let left = Int32(max(0, ((heldSince + KeyDecoder.lineBreakHold - clock.now) / .milliseconds(1)).rounded(.up)))
+                timeout = timeout < 0 ? left : min(timeout, left)
+            }
+            if let pasteInputAt {
+                let left = Int32(max(0, ((pasteInputAt + KeyDecoder.pasteStall - clock.now) / .milliseconds(1)).rounded(.up)))
                 timeout = timeout < 0 ? left : min(timeout, left)
             }
             var fds = [pollfd(fd: terminal.inputFD, events: Int16(POLLIN), revents: 0),
@@ -73,6 +78,12 @@ final class ConsoleLoop {
                     apply(.key(key), terminal: terminal)
                 }
                 heldSince = decoder.holdsLineBreak ? clock.now : nil
+                pasteInputAt = decoder.isPasting ? clock.now : nil
+                dirty = true
+            } else if let since = pasteInputAt, clock.now - since >= KeyDecoder.pasteStall {
+                // A paste went quiet without its end marker: it ended; the keys are the operator's again.
+                for key in decoder.endStalledPaste() { apply(.key(key), terminal: terminal) }
+                pasteInputAt = nil
                 dirty = true
             } else if let since = heldSince, clock.now - since >= KeyDecoder.lineBreakHold {
                 // No more text came: the line break was the operator's Enter.
