@@ -141,16 +141,17 @@ struct OutboundSender: Sendable {
         emit(.outbound(message))
     }
 
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
     /// `out-` and a random UUID in lowercase (written directly: `uuidString.lowercased()` cost 1 % of a reply).
     static func newID() -> String {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        return withUnsafeBytes(of: UUID().uuid) { bytes in
+        withUnsafeBytes(of: UUID().uuid) { bytes in
             String(unsafeUninitializedCapacity: 40) { out in
                 var n = 0
                 for c in "out-".utf8 { out[n] = c; n += 1 }
                 for (k, b) in bytes.enumerated() {
                     if k == 4 || k == 6 || k == 8 || k == 10 { out[n] = UInt8(ascii: "-"); n += 1 }
-                    out[n] = hex[Int(b >> 4)]; out[n + 1] = hex[Int(b & 0xF)]; n += 2
+                    out[n] = hexDigits[Int(b >> 4)]; out[n + 1] = hexDigits[Int(b & 0xF)]; n += 2
                 }
                 return n
             }
