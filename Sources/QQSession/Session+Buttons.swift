@@ -13,8 +13,9 @@ extension Session {
         // `auto`: said by qqtui on the agent's side; it answers nobody (the user still waits).
         var message = OutboundMessage.new(.text, to: conversation, text: text, replyTo: replyTo, origin: "auto", createdAt: sender.clock.date)
         message.keyboard = keyboard
+        let place = lanes.reserve(conversation)
         sender.emit(.outbound(message))
-        return await inLane(message, sender: sender, lanes: lanes) { await sender.sendText(&$0) }.status == .sent
+        return await inLane(message, place: place, sender: sender, lanes: lanes) { await sender.sendText(&$0) }.status == .sent
     }
 
     /// Acknowledges a button press (`PUT /interactions/{id}`, `{"code": 0}`); a failure is a notice

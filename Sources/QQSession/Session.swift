@@ -48,7 +48,7 @@ public actor Session {
     private let interactionInbox: AsyncStream<Interaction>.Continuation
     private let interactionStream: AsyncStream<Interaction>
     let sender: OutboundSender
-    let lanes = OutboundLanes()
+    nonisolated let lanes = OutboundLanes()
     let router: AgentRouter
     private let routerInbox: AsyncStream<InboundMessage>.Continuation
     private var routerPipeline: Task<Void, Never>?
@@ -320,18 +320,30 @@ public actor Session {
         sender.route(for: conversation, replyingTo: msgID)
     }
 
+    /// Takes the next place in `conversation`'s lane now: a send given it (`place:`) goes out after
+    /// every message asked for before this call, however late that send starts. A console that
+    /// starts each send in a task of its own takes the place first, in the order the operator sent.
+    public nonisolated func holdPlace(in conversation: ConversationID) -> SendPlace {
+        lanes.reserve(conversation)
+    }
+
     /// Sends text (split at 2000 characters, each part routed on its own) and returns the outcome.
-    /// Every step is also a `SessionEvent.outbound`. Messages to one conversation go out in order.
+    /// Every step is also a `SessionEvent.outbound`. Messages to one conversation go out in the
+    /// order of the calls (or of their `place`, from ``holdPlace(in:)``).
     /// `operatorName` names the operator who sent it (kept with the message in the store and on every screen).
     /// With `keyboard`, its buttons go under the message (as markdown); a keyboard the platform
     /// would refuse is refused here, before anything is sent.
     public func send(_ text: String, to conversation: ConversationID, replyingTo msgID: String? = nil,
-                     origin: String = "operator", by operatorName: String? = nil, keyboard: Keyboard? = nil) async -> OutboundMessage {
+                     origin: String = "operator", by operatorName: String? = nil, keyboard: Keyboard? = nil,
+                     place: SendPlace? = nil) async -> OutboundMessage {
+        // The place first, before anything can suspend: a later call cannot pass this one.
+        let place = place ?? lanes.reserve(conversation)
         var draft = OutboundMessage.new(.text, to: conversation, text: text, replyTo: msgID, origin: origin,
                                         operatorName: operatorName, createdAt: clock.date)
         draft.keyboard = keyboard
         if let problem = keyboard?.problem {
             draft.status = .refused(reason: "buttons: " + problem)
+            place.release()
             sender.emit(.outbound(draft))
             await sender.persist(draft)
             return draft
@@ -341,7 +353,7 @@ public actor Session {
         sender.emit(.outbound(message))
         if origin == "operator" { await router.operatorSent(text, to: conversation, id: message.id) }
         let sender = self.sender
-        return await Self.inLane(message, sender: sender, lanes: lanes) { await sender.sendText(&$0) }
+        return await Self.inLane(message, place: place, sender: sender, lanes: lanes) { await sender.sendText(&$0) }
     }
 
     /// Uploads an image and sends it (with an optional caption).
@@ -361,20 +373,24 @@ public actor Session {
     /// the inline limit (`[replies] max_upload_mb`) goes through the chunked upload, its progress in
     /// the message's part.
     public func sendFile(_ data: Data, filename: String, as kind: MediaKind, caption: String = "", to conversation: ConversationID,
-                         replyingTo msgID: String? = nil, origin: String = "operator", by operatorName: String? = nil) async -> OutboundMessage {
+                         replyingTo msgID: String? = nil, origin: String = "operator", by operatorName: String? = nil,
+                         place: SendPlace? = nil) async -> OutboundMessage {
+        let place = place ?? lanes.reserve(conversation)
         let message = OutboundMessage.new(kind.messageKind, to: conversation, text: caption, replyTo: msgID, origin: origin,
                                           operatorName: operatorName, createdAt: clock.date)
         sender.emit(.outbound(message))
         let sender = self.sender
-        return await Self.inLane(message, sender: sender, lanes: lanes) { await sender.sendMedia(&$0, data: data, filename: filename, kind: kind) }
+        return await Self.inLane(message, place: place, sender: sender, lanes: lanes) {
+            await sender.sendMedia(&$0, data: data, filename: filename, kind: kind)
+        }
     }
 
-    /// Keeps `message` on disk before it waits for its conversation's lane (a crash while it queues
-    /// still leaves it there), then sends it in the lane.
-    static func inLane(_ message: OutboundMessage, sender: OutboundSender, lanes: OutboundLanes,
+    /// Keeps `message` on disk before it waits for its place in the conversation's lane (a crash
+    /// while it queues still leaves it there), then sends it there.
+    static func inLane(_ message: OutboundMessage, place: SendPlace, sender: OutboundSender, lanes: OutboundLanes,
                        _ send: @escaping @Sendable (inout OutboundMessage) async -> Void) async -> OutboundMessage {
         await sender.persist(message)
-        return await lanes.run(message.conversation) {
+        return await lanes.run(place) {
             var m = message
             await send(&m)
             return m
@@ -384,7 +400,9 @@ public actor Session {
     /// Sends a local file as `kind` (nil: guessed from its name); a missing, unreadable or too large
     /// file is refused with the reason, before it is read whole or uploaded.
     public func sendFile(path: String, as kind: MediaKind? = nil, caption: String = "", to conversation: ConversationID,
-                         replyingTo msgID: String? = nil, by operatorName: String? = nil) async -> OutboundMessage {
+                         replyingTo msgID: String? = nil, by operatorName: String? = nil,
+                         place: SendPlace? = nil) async -> OutboundMessage {
+        let place = place ?? lanes.reserve(conversation)
         let name = (path as NSString).lastPathComponent
         let kind = kind ?? MediaKind.guess(name)
         let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
@@ -396,11 +414,13 @@ public actor Session {
             var message = OutboundMessage.new(kind.messageKind, to: conversation, text: caption, replyTo: msgID, origin: "operator",
                                               operatorName: operatorName, createdAt: clock.date)
             message.status = .refused(reason: problem ?? "cannot read \(path)")
+            place.release()
             sender.emit(.outbound(message))
             await sender.persist(message)
             return message
         }
-        return await sendFile(data, filename: name, as: kind, caption: caption, to: conversation, replyingTo: msgID, by: operatorName)
+        return await sendFile(data, filename: name, as: kind, caption: caption, to: conversation, replyingTo: msgID,
+                              by: operatorName, place: place)
     }
 
     /// A writer for an agent's reply: a C2C stream when a passive route exists, else one message at the end.
@@ -444,11 +464,13 @@ public actor Session {
 
     /// Sends a waiting draft (`id`, else the oldest), or the operator's edit of it (`text`), as the
     /// reply to the message it answers (passive with that msg_id while its window lasts). Nil when
-    /// there is no such draft: nothing is sent.
+    /// there is no such draft: nothing is sent, and a `place` given stays the caller's to use.
     public func sendDraft(_ id: UUID? = nil, for conversation: ConversationID, text: String? = nil,
-                          by operatorName: String? = nil) async -> OutboundMessage? {
+                          by operatorName: String? = nil, place: SendPlace? = nil) async -> OutboundMessage? {
+        let place = place ?? lanes.reserve(conversation)
         guard let draft = await router.takeDraft(id, in: conversation) else { return nil }
-        return await send(text ?? draft.text, to: conversation, replyingTo: draft.replyTo, origin: "operator", by: operatorName)
+        return await send(text ?? draft.text, to: conversation, replyingTo: draft.replyTo, origin: "operator", by: operatorName,
+                          place: place)
     }
 
     /// Every conversation's waiting drafts (what a console attaching to a running session starts with).

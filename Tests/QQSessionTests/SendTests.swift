@@ -181,7 +181,8 @@ struct SendTests {
             #expect(reason.contains("50001"))
             #expect(failed.error?.traceID == "trace-500")
             #expect(failed.error?.httpStatus == 500)
-            #expect(await h.recorder.events.contains { if case .outbound(let m) = $0 { return m.id == failed.id && m.isFinal }; return false })
+            // Its final event follows the answer through the session's event stream.
+            #expect(await h.recorder.wait { $0.contains { if case .outbound(let m) = $0 { return m.id == failed.id && m.isFinal }; return false } })
         }
     }
 

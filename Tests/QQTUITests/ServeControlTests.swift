@@ -143,6 +143,43 @@ struct ServeControlTests {
         await sim.stop()
     }
 
+    @Test("a burst of lines from a console reaches the user in the order typed: texts and an image, passive first, each once")
+    func burstOrder() async throws {
+        let sim = try await QQSimulator.start()
+        let (serve, socket, _) = try await serve(sim)
+        defer { serve.send(SIGKILL) }
+        let watcher = try ControlTestClient(socket: socket, operatorName: "watcher")
+        defer { watcher.close() }
+        #expect(await watcher.waitFor { $0.contains { $0.t == "snapshot" } })
+        let asked = await sim.platform.userSendsC2C(userOpenID: "U1", content: "在吗").id
+        #expect(await watcher.waitFor { _ in watcher.messageTexts.contains("在吗") })
+        // One write: serve reads the lines in a row and starts every send at once.
+        let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]).base64EncodedString()
+        var lines = [#"{"t":"hello","protocol":1,"operator":"bob"}"#]
+        var expected: [String] = []
+        for i in 1...24 {
+            if i == 12 {
+                lines.append(#"{"t":"image","conversation":"c2c:U1","data":"\#(png)","filename":"a.png","kind":"image"}"#)
+                expected.append("[image]")
+            }
+            lines.append(#"{"t":"send","conversation":"c2c:U1","text":"第\#(i)句"}"#)
+            expected.append("第\(i)句")
+        }
+        let raw = try RawControlSocket(path: socket)
+        raw.write(lines.joined(separator: "\n") + "\n")
+        func received() async -> [SentRecord] {
+            await sim.platform.sent().filter { $0.path == "/v2/users/U1/messages" && $0.status == 200 }
+        }
+        let arrived = await eventually(timeout: .seconds(30)) { await received().count >= expected.count }
+        let sent = await received()
+        #expect(arrived, "\(sent.count) of \(expected.count)")
+        #expect(sent.map { $0.body?["msg_type"]?.int == 7 ? "[image]" : $0.body?["content"]?.string ?? "?" } == expected)
+        // The user's message had four passive replies: the first four lines answer it, the rest go proactively.
+        #expect(sent.map { $0.body?["msg_id"]?.string } == Array(repeating: asked, count: 4) + Array(repeating: nil, count: expected.count - 4))
+        #expect(await serve.stop() == 0)
+        await sim.stop()
+    }
+
     @Test("a console that stops reading is dropped to a snapshot: its queue stays bounded, the other console and the store get every message")
     func slowConsumer() async throws {
         try await CPUGate.run { try await slowConsumerAlone() }

@@ -13,7 +13,7 @@ extension ReplyWriter {
         let quiet = sender.quiet
         let snapshot = OutboundMessage.new(.text, to: conversation, text: text, replyTo: message.replyTo, origin: message.origin,
                                            id: message.id, createdAt: message.createdAt)
-        let result = await lanes.run(conversation) {
+        let result = await lanes.run(lanes.reserve(conversation)) {
             var m = snapshot
             await quiet.sendText(&m)
             return m
@@ -27,7 +27,7 @@ extension ReplyWriter {
         let quiet = sender.quiet
         let snapshot = OutboundMessage.new(.image, to: conversation, text: "", replyTo: message.replyTo, origin: message.origin,
                                            id: message.id, createdAt: message.createdAt)
-        let result: OutboundMessage? = await lanes.run(conversation) { [weak self] () async -> OutboundMessage? in
+        let result: OutboundMessage? = await lanes.run(lanes.reserve(conversation)) { [weak self] () async -> OutboundMessage? in
             if await self?.isCancelled ?? true { return nil }
             var m = snapshot
             await quiet.sendMedia(&m, data: data, filename: filename)

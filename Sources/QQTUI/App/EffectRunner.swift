@@ -34,20 +34,23 @@ struct EffectRunner: Sendable {
             break
         }
         let (session, store, inbox, who) = (self.session, self.store, self.inbox, self.operatorName)
+        // What goes to QQ takes its place in the conversation's lane here, in the order the operator
+        // sent it: the tasks below may start in any order.
+        let place = effect.sendsTo.map { session.holdPlace(in: $0) }
         Task.detached {
             switch effect {
             case .send(let text, let id):
-                _ = await session.send(text, to: id, by: who)
+                _ = await session.send(text, to: id, by: who, place: place)
             case .resend(let text, let replyTo, let id):
-                _ = await session.send(text, to: id, replyingTo: replyTo, by: who)
+                _ = await session.send(text, to: id, replyingTo: replyTo, by: who, place: place)
             case .sendFile(let path, let kind, let id):
-                _ = await session.sendFile(path: path, as: kind, to: id, by: who)
+                _ = await session.sendFile(path: path, as: kind, to: id, by: who, place: place)
             case .sendFileData(let data, let filename, let kind, let id):
-                _ = await session.sendFile(data, filename: filename, as: kind, to: id, by: who)
+                _ = await session.sendFile(data, filename: filename, as: kind, to: id, by: who, place: place)
             case .sendDraft(let draft, let text, let replyTo, let id):
                 // A draft the session no longer holds (taken back meanwhile) still answers its own message.
-                if await session.sendDraft(draft, for: id, text: text, by: who) == nil {
-                    _ = await session.send(text, to: id, replyingTo: replyTo, by: who)
+                if await session.sendDraft(draft, for: id, text: text, by: who, place: place) == nil {
+                    _ = await session.send(text, to: id, replyingTo: replyTo, by: who, place: place)
                 }
             case .discardDraft(let draft, let id):
                 await session.discardDraft(draft, for: id)

@@ -59,3 +59,16 @@ enum Effect: Sendable, Equatable {
     case redraw
     case quit
 }
+
+extension Effect {
+    /// The conversation this effect sends something to (nil: it sends nothing to QQ).
+    var sendsTo: ConversationID? {
+        switch self {
+        case .send(_, let id), .resend(_, _, let id), .sendFile(_, _, let id), .sendFileData(_, _, _, let id),
+             .sendDraft(_, _, _, let id):
+            id
+        default:
+            nil
+        }
+    }
+}
