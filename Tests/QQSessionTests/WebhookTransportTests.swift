@@ -86,18 +86,7 @@ struct WebhookTransportTests {
 
     @Test("built-in TLS: the simulator calls https, passes the check, and the event is stored; a key that is not one is said plainly")
     func webhookTLS() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qqtui-tls-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        // A self-signed certificate, made by openssl (the key is written first, the certificate last).
-        let openssl = try PeerProcess("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                                            "-nodes", "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem",
-                                                            "-days", "1", "-subj", "/CN=127.0.0.1"])
-        let made = await eventually(timeout: .seconds(20)) { () -> Bool? in
-            let cert = (try? String(contentsOfFile: dir + "/cert.pem", encoding: .utf8)) ?? ""
-            return cert.hasSuffix("-----END CERTIFICATE-----\n") ? true : nil
-        }
-        await openssl.kill()
-        try #require(made == true, "openssl made no certificate")
+        let dir = try await TestCertificate.make(name: "127.0.0.1").directory
         var sim = SimulatorConfiguration()
         sim.webhookTrustsAnyCertificate = true
         let store = try TempStore().open()

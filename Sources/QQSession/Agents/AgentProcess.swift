@@ -46,6 +46,7 @@ final class AgentProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         for fd in [inPipe[0], outPipe[1], errPipe[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
+        InheritedDescriptors.closeAbove2(&actions)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -22,26 +22,20 @@ struct HTTPResult: Sendable {
 struct HTTPTransport: Sendable {
     /// What the whole-exchange deadline is measured on.
     var clock: SessionClock = .continuous
-
-    /// For the token endpoint and the REST API: redirects are answers, not instructions. On one
-    /// event loop thread of its own: NIO's shared group spread the connections over every core, and
-    /// the wake-ups between those threads cost a reply 13 % more CPU (`bench replies`, 2 cores);
-    /// one thread carries thousands of requests a second. Up to 32 connections to the API (the
-    /// client's default is 8): a burst of replies queued behind 8 cost 9 % more CPU per reply, and
-    /// 64 were no better.
-    private static let credentialClient = HTTPClient(
-        eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: 1)),
-        configuration: {
-            var c = HTTPClient.Configuration(redirectConfiguration: .disallow)
-            c.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
-            return c
-        }())
+    /// The client of requests carrying credentials (the token endpoint and the API).
+    var apiClient: HTTP1Client = .shared
 
     /// Performs a request and collects the body (at most `maxBytes`, or a `.download` error).
+    /// Without `followRedirects` (the token endpoint and the API: redirects are answers, not
+    /// instructions) it goes through ``HTTP1Client``.
     func perform(method: HTTPMethod, url: String, headers: [(String, String)] = [], body: Data? = nil,
                  timeout: Duration, maxBytes: Int = 4 * 1024 * 1024, context: String,
                  followRedirects: Bool = true) async throws -> HTTPResult {
-        let client = followRedirects ? HTTPClient.shared : Self.credentialClient
+        if !followRedirects {
+            return try await performDirect(method: method, url: url, headers: headers, body: body, timeout: timeout,
+                                           maxBytes: maxBytes, context: context)
+        }
+        let client = HTTPClient.shared
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -75,6 +69,25 @@ struct HTTPTransport: Sendable {
         } catch let error as HTTPClientError
             where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             // The client's own deadline can fire a moment before ours: it is the same timeout.
+            throw QQError.timeout("request", after: timeout, context: context)
+        } catch {
+            throw QQError.transport(error, context: context)
+        }
+    }
+
+    private func performDirect(method: HTTPMethod, url: String, headers: [(String, String)], body: Data?,
+                               timeout: Duration, maxBytes: Int, context: String) async throws -> HTTPResult {
+        let client = apiClient
+        do {
+            return try await withTimeout(timeout, what: "request", context: context, clock: clock) {
+                try await client.execute(method, url: url, headers: headers, body: body, maxBytes: maxBytes, connectTimeout: timeout)
+            }
+        } catch let error as QQError {
+            throw error
+        } catch HTTPExchangeFailure.tooLarge(let declared, let limit, let status) {
+            throw QQError(kind: .download, message: HTTPExchangeFailure.tooLarge(declared: declared, limit: limit, status: status).description,
+                          httpStatus: status, context: context)
+        } catch ChannelError.connectTimeout {
             throw QQError.timeout("request", after: timeout, context: context)
         } catch {
             throw QQError.transport(error, context: context)

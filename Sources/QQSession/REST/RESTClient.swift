@@ -129,6 +129,8 @@ struct RESTClient: Sendable {
     }
 
     static func isJSON(_ contentType: String) -> Bool {
+        // What the platform sends, without Foundation's trimming.
+        if contentType == "application/json" || contentType == "application/json; charset=utf-8" { return true }
         let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         return media == "application/json"
     }

@@ -1,4 +1,5 @@
 import Foundation
+import QQSession
 import Synchronization
 
 /// A console's end of the control protocol over a pair of file descriptors: a Unix socket to serve,
@@ -81,6 +82,7 @@ final class ControlLink: Sendable {
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o600)
         for fd in toChild + fromChild { posix_spawn_file_actions_addclose(&actions, fd) }
+        InheritedDescriptors.closeAbove2(&actions)
         let args: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { args.forEach { free($0) } }
         var pid: pid_t = 0

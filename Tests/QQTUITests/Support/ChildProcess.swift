@@ -1,4 +1,5 @@
 import Foundation
+import QQSession
 import Synchronization
 
 /// A real child process for tests: stdout/stderr captured line by line, every wait bounded,
@@ -37,6 +38,8 @@ final class ChildProcess: @unchecked Sendable {
         }
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        // Other tests' sockets stay theirs: a child holding one keeps it open after its test closed it.
+        InheritedDescriptors.closeAbove2(&actions)
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]

@@ -1,4 +1,5 @@
 import Foundation
+import QQSession
 
 /// A real terminal for end-to-end tests: a private tmux server (its own socket, no user config)
 /// running one command; keys go in with `send-keys`, the screen comes out with `capture-pane`.
@@ -47,6 +48,8 @@ final class TmuxSession: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // The tmux server outlives this call: it must not keep other tests' sockets open.
+        InheritedDescriptors.closeAbove2(&actions)
         let argv: [UnsafeMutablePointer<CChar>?] = ([tmux, "-L", socket] + args).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let settings: [String] = ["PATH=/usr/bin:/bin", "TMUX_TMPDIR=" + NSTemporaryDirectory()]
