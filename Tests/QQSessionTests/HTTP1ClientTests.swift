@@ -225,7 +225,8 @@ struct HTTP1ClientTests {
         #expect(split("http://[::1]:9000/x") == "- ::1 9000 /x [::1]:9000")
         #expect(split("https://h:443/") == "s h 443 / h")
         for bad in ["ftp://h/x", "//h/x", "http://", "http://:80/", "http://h:0/", "http://h:65536/", "http://h:x/", "http://u:p@h/",
-                    "http://h/a#b", "http://h/a b", "http://h/a\tb", "http://h/a\u{7F}", "http://h/é", "http://é/", "http://[::1/x", "http://[::1]x/", "/v2/users"] {
+                    "http://h/a#b", "http://h/a b", "http://h/a\tb", "http://h/a\u{7F}", "http://h/é", "http://é/",
+                    "http://h/%", "http://h/%4g", "http://h/a{b}", "http://h/[x]", "http://h::80/", "http://a:b:80/", "http://[::1/x", "http://[::1]x/", "/v2/users"] {
             #expect(split(bad) == nil, "accepted \(bad)")
         }
         #expect(HTTPOrigin(secure: true, host: "127.0.0.1", port: 1).hostIsAddress)

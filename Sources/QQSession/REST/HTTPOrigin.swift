@@ -17,7 +17,8 @@ struct HTTPOrigin: Hashable, Sendable {
 
     /// The origin and request target (path and query, at least "/") of an absolute `http` or `https`
     /// URL; nil for anything else: another scheme, no host, a bad port, user info, a fragment, a
-    /// blank, a control or a non-ASCII character (a URL carries those percent-encoded).
+    /// blank, a control, a non-ASCII character or one RFC 3986 leaves out (a URL carries those
+    /// percent-encoded).
     static func split(_ url: String) -> (origin: HTTPOrigin, target: String)? {
         let utf8 = url.utf8
         let secure: Bool
@@ -31,7 +32,8 @@ struct HTTPOrigin: Hashable, Sendable {
         let end = utf8[start...].firstIndex { $0 == 0x2F || $0 == 0x3F || $0 == 0x23 } ?? utf8.endIndex
         let authority = url[start..<end]
         let rest = url[end...]
-        guard !authority.isEmpty, !authority.utf8.contains(0x40), !rest.utf8.contains(0x23) else { return nil }
+        guard !authority.isEmpty, !authority.utf8.contains(0x40), !rest.utf8.contains(where: Self.notInTarget),
+              Self.escapesAreWhole(url.utf8[start...]) else { return nil }
         var host = authority
         var port = secure ? 443 : 80
         if authority.utf8.first == 0x5B {
@@ -48,10 +50,39 @@ struct HTTPOrigin: Hashable, Sendable {
             guard let p = Int(authority[authority.index(after: colon)...]), (1...65535).contains(p) else { return nil }
             port = p
         }
-        guard !host.isEmpty, !host.utf8.contains(where: { $0 == 0x5B || $0 == 0x5D }) else { return nil }
+        // A name (letters, digits, ".-_~", percent escapes) or, in brackets, an IPv6 address.
+        let bracketed = authority.utf8.first == 0x5B
+        guard !host.isEmpty, host.utf8.allSatisfy({ byte in
+            switch byte {
+            case 0x30...0x39, 0x41...0x46, 0x61...0x66, 0x2E: true
+            case 0x3A: bracketed
+            case 0x47...0x5A, 0x67...0x7A, 0x2D, 0x5F, 0x7E, 0x25: !bracketed
+            default: false
+            }
+        }) else { return nil }
         let target = rest.isEmpty ? "/" : rest.utf8.first == 0x3F ? "/" + rest : String(rest)
         let name = host.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? host.lowercased() : String(host)
         return (HTTPOrigin(secure: secure, host: name, port: port), target)
+    }
+
+    /// `#` and what RFC 3986 leaves out of a path and a query (`"<>[\]^`{|}`): a URL carries them
+    /// percent-encoded.
+    private static func notInTarget(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x22, 0x23, 0x3C, 0x3E, 0x5B, 0x5C, 0x5D, 0x5E, 0x60, 0x7B, 0x7C, 0x7D: true
+        default: false
+        }
+    }
+
+    /// Whether every `%` is followed by two hex digits.
+    private static func escapesAreWhole(_ bytes: Substring.UTF8View) -> Bool {
+        var index = bytes.startIndex
+        while let percent = bytes[index...].firstIndex(of: 0x25) {
+            let digits = bytes[bytes.index(after: percent)...].prefix(2)
+            guard digits.count == 2, digits.allSatisfy({ ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x66 || $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+            index = digits.endIndex
+        }
+        return true
     }
 
     /// Whether `bytes` starts with `prefix` (lowercase ASCII), in any case.

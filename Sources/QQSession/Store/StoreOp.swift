@@ -135,15 +135,29 @@ enum StoreOp: Sendable {
         let (status, detail) = Self.status(m.status)
         let qqID = m.parts.compactMap(\.qqMessageID).first
         let parts = m.parts.isEmpty ? nil : DirectJSON.parts(m.parts)
-        // Most records of a message update its row (sending, then sent): try that first.
+        // A message's first record (nothing sent, never changed) inserts its row; the later ones
+        // (sending, then sent) update it. Each tries its likely statement first.
+        let fresh = m.parts.isEmpty && m.updatedAt == m.createdAt
+        if fresh, try insertOutbound(db, m, status: status, detail: detail, qqID: qqID, parts: parts) { return }
         try db.cached(sql: """
             UPDATE message SET text = ?, status = ?, status_detail = ?, qq_code = ?, trace_id = ?, qq_message_id = ?,
                 parts = ?, updated_at = ?, fts_dirty = 1
             WHERE uid = ? AND updated_at <= ?
             """, arguments: [m.text, status, detail, m.error?.qqCode, m.error?.traceID, qqID, parts,
                              m.updatedAt.timeIntervalSince1970, m.id, m.updatedAt.timeIntervalSince1970])
-        if db.changesCount == 0 {
-            try db.cached(sql: """
+        if db.changesCount == 0, !fresh, try insertOutbound(db, m, status: status, detail: detail, qqID: qqID, parts: parts) {
+            return
+        }
+        // An older snapshot that arrives late (a timer's save after the final one) changes nothing.
+        try db.cached(sql: "UPDATE conversation SET last_preview = ? WHERE id = ? AND last_activity <= ?",
+                       arguments: [Self.preview(m.text), m.conversation.description, m.updatedAt.timeIntervalSince1970])
+    }
+
+    /// Inserts an outbound message's row unless it exists, and records the activity in its
+    /// conversation; false when the row existed.
+    private func insertOutbound(_ db: Database, _ m: OutboundMessage, status: String, detail: String?, qqID: String?,
+                                parts: String?) throws -> Bool {
+        try db.cached(sql: """
             INSERT INTO message (uid, conversation, direction, origin, operator, kind, text, status, status_detail,
                 qq_code, trace_id, qq_message_id, reply_to, parts, created_at, updated_at)
             VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -151,14 +165,9 @@ enum StoreOp: Sendable {
             """, arguments: [m.id, m.conversation.description, m.origin, m.operatorName, m.kind.rawValue, m.text, status, detail,
                              m.error?.qqCode, m.error?.traceID, qqID, m.replyTo, parts,
                              m.createdAt.timeIntervalSince1970, m.updatedAt.timeIntervalSince1970])
-            if db.changesCount > 0 {
-                try touch(db, m.conversation, at: m.createdAt, preview: m.text, inbound: false)
-                return
-            }
-        }
-        // An older snapshot that arrives late (a timer's save after the final one) changes nothing.
-        try db.cached(sql: "UPDATE conversation SET last_preview = ? WHERE id = ? AND last_activity <= ?",
-                       arguments: [Self.preview(m.text), m.conversation.description, m.updatedAt.timeIntervalSince1970])
+        guard db.changesCount > 0 else { return false }
+        try touch(db, m.conversation, at: m.createdAt, preview: m.text, inbound: false)
+        return true
     }
 
     /// Creates the conversation if needed and records activity.
