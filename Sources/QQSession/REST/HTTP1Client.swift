@@ -23,15 +23,28 @@ final class HTTP1Client: Sendable {
     static let connectionsPerOrigin = 32
 
     private let group: MultiThreadedEventLoopGroup
-    private let tls: Result<NIOSSLContext, QQError>
+    private let tlsConfiguration: TLSConfiguration
+    /// Made at the first `https` connection: the system's trust roots cost memory a bot on plain
+    /// HTTP (the simulator) never needs.
+    private let tls = Mutex<Result<NIOSSLContext, QQError>?>(nil)
     private let origins = Mutex<[HTTPOrigin: HTTPConnectionSlots]>([:])
 
     /// A client verifying servers with `tls` (by default: the system's trust roots).
     init(tls configuration: TLSConfiguration = .makeClientConfiguration()) {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        do { tls = .success(try NIOSSLContext(configuration: configuration)) } catch {
-            tls = .failure(QQError(kind: .transport, message: "TLS cannot be set up: \(error)"))
-        }
+        tlsConfiguration = configuration
+    }
+
+    private func tlsContext() throws -> NIOSSLContext {
+        try tls.withLock { tls in
+            if let made = tls { return made }
+            let made: Result<NIOSSLContext, QQError>
+            do { made = .success(try NIOSSLContext(configuration: tlsConfiguration)) } catch {
+                made = .failure(QQError(kind: .transport, message: "TLS cannot be set up: \(error)"))
+            }
+            tls = made
+            return made
+        }.get()
     }
 
     /// Closes every connection and stops the client's thread (a test's own client; never `shared`).
@@ -115,7 +128,7 @@ final class HTTP1Client: Sendable {
 
     private func connect(_ origin: HTTPOrigin, timeout: Duration) async throws -> any Channel {
         let context: NIOSSLContext?
-        if origin.secure { context = try tls.get() } else { context = nil }
+        if origin.secure { context = try tlsContext() } else { context = nil }
         let serverName = origin.hostIsAddress ? nil : origin.host
         let handshake = context.map { _ in group.next().makePromise(of: Void.self) }
         let bootstrap = ClientBootstrap(group: group)
@@ -131,7 +144,13 @@ final class HTTP1Client: Sendable {
                     try channel.pipeline.syncOperations.addHandler(HTTPExchangeHandler())
                 }
             }
-        let channel = try await bootstrap.connect(host: origin.host, port: origin.port).get()
+        // An address needs no resolver (getaddrinfo and the libraries it loads).
+        let connecting = if origin.hostIsAddress, let address = try? SocketAddress(ipAddress: origin.host, port: origin.port) {
+            bootstrap.connect(to: address)
+        } else {
+            bootstrap.connect(host: origin.host, port: origin.port)
+        }
+        let channel = try await connecting.get()
         if let handshake {
             // A refused certificate is the connection's error, not a request's that never went out.
             try await withTaskCancellationHandler {

@@ -85,6 +85,10 @@ public final class MessageStore: Sendable {
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            // 1 MiB of pages per connection, not SQLite's 2 MB: serve's peak over a million messages
+            // went from 58.2–60.3 to 58.9–59.2 MB (`bench memory`), and neither ingest rate moved
+            // (`bench ingest --against botpy`: 0.70–0.72 against 0.70, 33–34 µs a message either way).
+            try db.execute(sql: "PRAGMA cache_size = -1024")
         }
         let pool: DatabasePool
         do {
