@@ -66,7 +66,7 @@ final class HTTP1Client: Sendable {
         head.headers.reserveCapacity(headers.count + 2)
         head.headers.add(name: "Host", value: origin.hostHeader)
         for (name, value) in headers { head.headers.add(name: name, value: value) }
-        if !head.headers.contains(name: "content-length"), body != nil || [.POST, .PUT, .PATCH].contains(method) {
+        if !head.headers.contains(name: "content-length"), body != nil || method == .POST || method == .PUT || method == .PATCH {
             head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
         }
         let bytes = body.map { ByteBuffer(data: $0) }

@@ -49,6 +49,8 @@ final class HTTPExchangeHandler: ChannelDuplexHandler {
 
     private var pending: HTTPExchange?
     private var head: HTTPResponseHead?
+    /// The answer's Content-Length, read once from its head.
+    private var declared: Int?
     private var body = ByteBuffer()
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -59,7 +61,7 @@ final class HTTPExchangeHandler: ChannelDuplexHandler {
             return
         }
         pending = exchange
-        head = nil
+        (head, declared) = (nil, nil)
         body = context.channel.allocator.buffer(capacity: 0)
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
         if let bytes = exchange.body, bytes.readableBytes > 0 {
@@ -78,7 +80,8 @@ final class HTTPExchangeHandler: ChannelDuplexHandler {
         switch unwrapInboundIn(data) {
         case .head(let answer):
             head = answer
-            if let declared = answer.headers.first(name: "content-length").flatMap(Int.init), declared > exchange.maxBytes {
+            declared = answer.headers.first(name: "content-length").flatMap(Int.init)
+            if let declared, declared > exchange.maxBytes {
                 fail(HTTPExchangeFailure.tooLarge(declared: declared, limit: exchange.maxBytes, status: Int(answer.status.code)), context)
             }
         case .body(var chunk):
@@ -93,7 +96,6 @@ final class HTTPExchangeHandler: ChannelDuplexHandler {
                 return
             }
             pending = nil
-            let declared = answer.headers.first(name: "content-length").flatMap(Int.init)
             let result = HTTPResult(status: Int(answer.status.code), contentType: answer.headers.first(name: "content-type"),
                                     traceID: answer.headers.first(name: "x-tps-trace-id"), contentLength: declared,
                                     body: Data(buffer: body))
