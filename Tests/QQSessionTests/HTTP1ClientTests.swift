@@ -161,6 +161,21 @@ struct HTTP1ClientTests {
         }
     }
 
+    @Test("nothing listening: the error names the address and says the connection was refused")
+    func refused() async throws {
+        // A port bound and never listened on: refused while the test holds it (no other server can take it).
+        let hole = try BlackHoleServer(listening: false)
+        defer { hole.close() }
+        let client = HTTP1Client()
+        var transport = HTTPTransport()
+        transport.apiClient = client
+        await #expect { _ = try await post(transport, "http://127.0.0.1:\(hole.port)/v2/users/U1/messages") } throws: { error in
+            let qq = error as? QQError
+            return qq?.kind == .transport && qq?.message == "cannot connect to 127.0.0.1:\(hole.port): connection refused"
+        }
+        await client.shutdown()
+    }
+
     @Test("answers over the limit: a declared length and a chunked body are .download errors; a chunked body within it is read whole")
     func limits() async throws {
         let big = #"{"text":""# + String(repeating: "长", count: 3000) + #""}"#

@@ -71,6 +71,26 @@ struct RouterEvictionTests {
         }
     }
 
+    @Test("without an agent, conversations waiting for the operator are let go too; one that speaks again is read back, still the operator's")
+    func agentlessWaitingStatesGo() async throws {
+        let store = try TempStore().open()
+        try await SimHarness.run(configure: { $0.handoff.keptConversations = 4 }, store: store) { h async throws in
+            #expect(await h.recorder.waitForReady())
+            for i in 0..<12 {
+                let m = await h.c2cMessage(from: "U\(i)", "hello-U\(i)")
+                #expect(await h.routed(m.id, in: .c2c("U\(i)")))
+            }
+            let router = await h.session.router
+            let held = await router.heldConversations
+            #expect(held <= 8, "\(held) states for 12 conversations waiting for the operator: nothing was let go")
+            #expect(await !router.holds(.c2c("U0")))
+            let again = await h.c2cMessage(from: "U0", "again-U0")
+            #expect(await h.routed(again.id, in: .c2c("U0")))
+            #expect(await h.session.owner(of: .c2c("U0")) == .human)
+            #expect(try await store.messages(in: .c2c("U0")).map(\.text) == ["again-U0", "hello-U0"])
+        }
+    }
+
     @Test("a conversation read back while its owner cannot be read stays with the operator, unrecorded: the agent does not answer it")
     func unreadableOwnerStaysHuman() async throws {
         try await Self.run { h, store in

@@ -150,7 +150,11 @@ final class HTTP1Client: Sendable {
         } else {
             bootstrap.connect(host: origin.host, port: origin.port)
         }
-        let channel = try await connecting.get()
+        let channel: any Channel
+        do { channel = try await connecting.get() } catch {
+            guard let reason = Self.connectFailure(error) else { throw error }
+            throw HTTPExchangeFailure.cannotConnect(host: origin.host, port: origin.port, reason: reason)
+        }
         if let handshake {
             // A refused certificate is the connection's error, not a request's that never went out.
             try await withTaskCancellationHandler {
@@ -160,6 +164,20 @@ final class HTTP1Client: Sendable {
             }
         }
         return channel
+    }
+
+    /// Why a connect failed, in the system's words; nil for what callers tell apart by type (a timeout).
+    static func connectFailure(_ error: any Error) -> String? {
+        switch error {
+        case let io as IOError:
+            return String(cString: strerror(io.errnoCode)).lowercased()
+        case let connect as NIOConnectionError:
+            // A name connects to each of its addresses in turn: the first address's failure says why.
+            if let first = connect.connectionErrors.first { return connectFailure(first.error) ?? "\(first.error)" }
+            return connect.dnsAError != nil || connect.dnsAAAAError != nil ? "the name does not resolve" : "no address to connect to"
+        default:
+            return nil
+        }
     }
 }
 

@@ -26,6 +26,8 @@ enum HTTPExchangeFailure: Error, Sendable, CustomStringConvertible {
     case closed(answerStarted: Bool)
     /// The answer's body is larger than the limit (`declared`: what its Content-Length said).
     case tooLarge(declared: Int?, limit: Int, status: Int)
+    /// No connection could be opened (`reason`: the system's words, "connection refused").
+    case cannotConnect(host: String, port: Int, reason: String)
 
     var description: String {
         switch self {
@@ -34,6 +36,7 @@ enum HTTPExchangeFailure: Error, Sendable, CustomStringConvertible {
         case .closed(true): "the server closed the connection in the middle of its answer"
         case .tooLarge(let declared?, let limit, _): "response of \(declared) bytes exceeds the \(limit)-byte limit"
         case .tooLarge(nil, let limit, _): "response exceeds the \(limit)-byte limit"
+        case .cannotConnect(let host, let port, let reason): "cannot connect to \(host):\(port): \(reason)"
         }
     }
 }

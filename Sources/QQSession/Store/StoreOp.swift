@@ -57,15 +57,16 @@ enum StoreOp: Sendable {
     func apply(_ db: Database) throws {
         switch self {
         case .inbound(let m, let duplicates):
-            try db.cached(sql: """
+            try db.run("""
                 INSERT INTO message (uid, conversation, direction, origin, kind, author, author_role, text,
                     raw_content, status, reply_to, event_id, source, seq, attachments, created_at, updated_at)
                 VALUES (?, ?, 'in', 'user', ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(uid) DO NOTHING
-                """, arguments: [m.id, m.conversation.description, m.attachments.isEmpty ? "text" : "media",
-                                 m.author.openID, m.author.role, m.text, m.rawContent, m.referencedMessageID, m.eventID,
-                                 m.source.rawValue, m.seq, m.attachments.isEmpty ? nil : Self.json(m.attachments),
-                                 m.timestamp.timeIntervalSince1970, m.receivedAt.timeIntervalSince1970])
+                """, [.text(m.id), .text(m.conversation.description), .text(m.attachments.isEmpty ? "text" : "media"),
+                       .text(m.author.openID), .text(m.author.role), .text(m.text), .text(m.rawContent),
+                       .text(m.referencedMessageID), .text(m.eventID), .text(m.source.rawValue), .integer(m.seq),
+                       .text(m.attachments.isEmpty ? nil : Self.json(m.attachments)),
+                       .real(m.timestamp.timeIntervalSince1970), .real(m.receivedAt.timeIntervalSince1970)])
             guard db.changesCount > 0 else {
                 duplicates?.add(m.id)
                 return
@@ -78,14 +79,14 @@ enum StoreOp: Sendable {
         case .outbound(let m):
             try upsertOutbound(db, m)
         case .ledger(let e):
-            try db.cached(sql: """
+            try db.run("""
                 INSERT INTO ledger (msg_id, conversation, next_seq, replies_used, budget, window_ends, is_event)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(msg_id) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq),
                     replies_used = max(replies_used, excluded.replies_used), budget = excluded.budget,
                     window_ends = excluded.window_ends
-                """, arguments: [e.msgID, e.conversation.description, e.nextSeq, e.repliesUsed, e.budget,
-                                 e.windowEnds.timeIntervalSince1970, e.isEvent])
+                """, [.text(e.msgID), .text(e.conversation.description), .integer(e.nextSeq), .integer(e.repliesUsed),
+                       .integer(e.budget), .real(e.windowEnds.timeIntervalSince1970), .flag(e.isEvent)])
         case .raw(let r):
             try db.cached(sql: "INSERT INTO raw_event (type, seq, event_id, payload, received_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [r.type, r.seq, r.eventID, r.payload.description, r.receivedAt.timeIntervalSince1970])
@@ -139,32 +140,32 @@ enum StoreOp: Sendable {
         // (sending, then sent) update it. Each tries its likely statement first.
         let fresh = m.parts.isEmpty && m.updatedAt == m.createdAt
         if fresh, try insertOutbound(db, m, status: status, detail: detail, qqID: qqID, parts: parts) { return }
-        try db.cached(sql: """
-            UPDATE message SET text = ?, status = ?, status_detail = ?, qq_code = ?, trace_id = ?, qq_message_id = ?,
-                parts = ?, updated_at = ?, fts_dirty = 1
-            WHERE uid = ? AND updated_at <= ?
-            """, arguments: [m.text, status, detail, m.error?.qqCode, m.error?.traceID, qqID, parts,
-                             m.updatedAt.timeIntervalSince1970, m.id, m.updatedAt.timeIntervalSince1970])
+        try db.run("""
+            UPDATE message SET text = ?1, status = ?2, status_detail = ?3, qq_code = ?4, trace_id = ?5, qq_message_id = ?6,
+                parts = ?7, updated_at = ?8, fts_dirty = 1
+            WHERE uid = ?9 AND updated_at <= ?8
+            """, [.text(m.text), .text(status), .text(detail), .integer(m.error?.qqCode), .text(m.error?.traceID), .text(qqID),
+                   .text(parts), .real(m.updatedAt.timeIntervalSince1970), .text(m.id)])
         if db.changesCount == 0, !fresh, try insertOutbound(db, m, status: status, detail: detail, qqID: qqID, parts: parts) {
             return
         }
         // An older snapshot that arrives late (a timer's save after the final one) changes nothing.
-        try db.cached(sql: "UPDATE conversation SET last_preview = ? WHERE id = ? AND last_activity <= ?",
-                       arguments: [Self.preview(m.text), m.conversation.description, m.updatedAt.timeIntervalSince1970])
+        try db.run("UPDATE conversation SET last_preview = ? WHERE id = ? AND last_activity <= ?",
+                   [.text(Self.preview(m.text)), .text(m.conversation.description), .real(m.updatedAt.timeIntervalSince1970)])
     }
 
     /// Inserts an outbound message's row unless it exists, and records the activity in its
     /// conversation; false when the row existed.
     private func insertOutbound(_ db: Database, _ m: OutboundMessage, status: String, detail: String?, qqID: String?,
                                 parts: String?) throws -> Bool {
-        try db.cached(sql: """
+        try db.run("""
             INSERT INTO message (uid, conversation, direction, origin, operator, kind, text, status, status_detail,
                 qq_code, trace_id, qq_message_id, reply_to, parts, created_at, updated_at)
             VALUES (?, ?, 'out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(uid) DO NOTHING
-            """, arguments: [m.id, m.conversation.description, m.origin, m.operatorName, m.kind.rawValue, m.text, status, detail,
-                             m.error?.qqCode, m.error?.traceID, qqID, m.replyTo, parts,
-                             m.createdAt.timeIntervalSince1970, m.updatedAt.timeIntervalSince1970])
+            """, [.text(m.id), .text(m.conversation.description), .text(m.origin), .text(m.operatorName), .text(m.kind.rawValue),
+                   .text(m.text), .text(status), .text(detail), .integer(m.error?.qqCode), .text(m.error?.traceID), .text(qqID),
+                   .text(m.replyTo), .text(parts), .real(m.createdAt.timeIntervalSince1970), .real(m.updatedAt.timeIntervalSince1970)])
         guard db.changesCount > 0 else { return false }
         try touch(db, m.conversation, at: m.createdAt, preview: m.text, inbound: false)
         return true
@@ -178,7 +179,7 @@ enum StoreOp: Sendable {
                        counted: Bool = true, owner: String? = nil) throws -> Bool {
         let text = preview.map(Self.preview) ?? ""
         // Most messages are in a conversation that exists: one statement for them.
-        try db.cached(sql: """
+        try db.run("""
             UPDATE conversation SET
                 last_activity = max(last_activity, ?1),
                 last_preview = CASE WHEN ?2 <> '' THEN ?2 ELSE last_preview END,
@@ -186,13 +187,13 @@ enum StoreOp: Sendable {
                 message_count = message_count + ?4,
                 owner = coalesce(?6, owner)
             WHERE id = ?5
-            """, arguments: [at.timeIntervalSince1970, text, inbound ? 1 : 0, counted ? 1 : 0, c.description, owner])
+            """, [.real(at.timeIntervalSince1970), .text(text), .flag(inbound), .flag(counted), .text(c.description), .text(owner)])
         if db.changesCount > 0 { return false }
-        try db.cached(sql: """
+        try db.run("""
             INSERT INTO conversation (id, kind, openid, last_activity, last_preview, unread, message_count, owner, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [c.description, c.isGroup ? "group" : "c2c", c.openID, at.timeIntervalSince1970, text,
-                             inbound ? 1 : 0, counted ? 1 : 0, owner ?? "human", at.timeIntervalSince1970])
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?4)
+            """, [.text(c.description), .text(c.isGroup ? "group" : "c2c"), .text(c.openID), .real(at.timeIntervalSince1970),
+                   .text(text), .flag(inbound), .flag(counted), .text(owner ?? "human")])
         return true
     }
 
