@@ -19,7 +19,7 @@ extension AgentRouter {
         var idle: [(use: Int, conversation: ConversationID)] = []
         // Each state read where it lies (a state is large: copying every one was most of a sweep).
         // Without an agent no turn ever reads `answerDue`: a conversation waiting for the operator
-        // holds nothing the store does not have (100,000 users waiting held 90 MB).
+        // holds nothing the store does not have (100,000 users waiting took serve's peak from 94.5 to 146 MB).
         let states = conversations.values, agentless = backend == nil
         for index in conversations.indices
         where states[index].turn == nil && states[index].drafts.isEmpty && (agentless || !states[index].answerDue) {

@@ -3,9 +3,9 @@ import GRDBSQLite
 
 /// A value bound straight into a statement of the store's write path.
 ///
-/// GRDB's `StatementArguments` box each value as an existential and bind them in nested closures: a
-/// fifth of a stored message's cost (profile of a 100,000-message burst). The few statements every
-/// message runs bind these instead.
+/// GRDB's `StatementArguments` box each value as an existential and bind them in nested closures: with
+/// its statement cache, 14 % of serve's CPU in a burst of 100,000 messages, about half of SQLite's own
+/// work. The few statements every message and reply runs bind these instead.
 enum SQLValue {
     case text(String)
     case integer(Int64)
