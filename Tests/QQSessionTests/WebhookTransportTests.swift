@@ -75,6 +75,23 @@ struct WebhookTransportTests {
         }
     }
 
+    @Test("a request refused at its first line leaves a keep-alive connection open: the next ones on it are answered, and one asking to close is closed")
+    func refusedKeepsConnection() async throws {
+        try await SimHarness.run(configure: {
+            $0.transport = .webhook
+            $0.webhook.port = 0
+        }, start: true) { h in
+            var address: String?
+            #expect(await eventually { address = h.session.webhookCounters.snapshot.listening; return address != nil })
+            let requests = "GET /qqbot HTTP/1.1\r\nHost: a\r\n\r\n"
+                + "POST /other HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}"
+                + "POST /qqbot HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"
+            let outcome = await Task.detached { RawHTTPExchange.send(requests, to: address ?? "?", answers: 4) }.value
+            // 405 (not POST), 404 (another path), 401 (no signature), then closed as asked.
+            #expect(outcome?.statuses == [405, 404, 401] && outcome?.closed == true, "\(String(describing: outcome))")
+        }
+    }
+
     /// The HTTP status of a plain request (no signature).
     static func status(_ url: String, method: String) async -> Int? {
         guard let u = URL(string: url) else { return nil }

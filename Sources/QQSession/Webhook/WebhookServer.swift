@@ -56,7 +56,8 @@ struct WebhookServer: Sendable {
                 var head: HTTPRequestHead?
                 var body = Data()
                 // Answered already (refused early): the rest of the request is read and dropped, not
-                // kept, so the caller reads the answer instead of a reset connection.
+                // kept, so the caller reads the answer instead of a reset connection; then the
+                // connection serves the next request, as the answer (no "Connection: close") promised.
                 var answered = false
                 for try await part in inbound {
                     switch part {
@@ -66,20 +67,27 @@ struct WebhookServer: Sendable {
                         answered = false
                         let length = h.headers.first(name: "content-length").flatMap(Int.init)
                         if let early = endpoint.early(method: h.method.rawValue, uri: h.uri, contentLength: length) {
-                            // Not "close" yet: the connection ends once the rest of the request is dropped.
-                            try await Self.write(early, to: outbound, close: false)
+                            try await Self.write(early, to: outbound, close: !h.isKeepAlive)
                             answered = true
                         }
                     case .body(var buffer):
                         guard !answered else { continue }
                         body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
                         if body.count > endpoint.maxBodyBytes {
-                            try await Self.write(await endpoint.respond(signatureHex: nil, timestamp: nil, body: body), to: outbound, close: false)
+                            try await Self.write(await endpoint.respond(signatureHex: nil, timestamp: nil, body: body), to: outbound,
+                                                 close: head?.isKeepAlive == false)
                             body.removeAll()
                             answered = true
                         }
                     case .end:
-                        if answered { return }
+                        if answered {
+                            // Closing here, unannounced, failed a keep-alive client's next request on the
+                            // dead connection (URLSession's, in CI).
+                            if head?.isKeepAlive == false { return }
+                            head = nil
+                            answered = false
+                            continue
+                        }
                         guard let h = head else { continue }
                         let answer = await endpoint.respond(signatureHex: h.headers.first(name: "X-Signature-Ed25519"),
                                                             timestamp: h.headers.first(name: "X-Signature-Timestamp"), body: body)
