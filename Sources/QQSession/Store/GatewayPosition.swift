@@ -37,17 +37,17 @@ extension MessageStore {
 
 extension StoreOp {
     static func applyGatewayPosition(_ db: Database, _ p: GatewayPosition) throws {
-        try db.cached(sql: """
+        try db.run("""
             INSERT INTO gateway_session (key, session_id, last_seq, updated_at) VALUES (?, ?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET session_id = excluded.session_id, last_seq = excluded.last_seq,
                 updated_at = excluded.updated_at
-            """, arguments: [p.key, p.sessionID, p.lastSeq, p.savedAt.timeIntervalSince1970])
+            """, [.text(p.key), .text(p.sessionID), .integer(p.lastSeq), .real(p.savedAt.timeIntervalSince1970)])
     }
 
     static func applyTokenExpiry(_ db: Database, key: String, expiresAt: Date) throws {
-        try db.cached(sql: """
+        try db.run("""
             INSERT INTO gateway_session (key, token_expires_at, updated_at) VALUES (?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET token_expires_at = excluded.token_expires_at
-            """, arguments: [key, expiresAt.timeIntervalSince1970, Date().timeIntervalSince1970])
+            """, [.text(key), .real(expiresAt.timeIntervalSince1970), .real(Date().timeIntervalSince1970)])
     }
 }

@@ -74,8 +74,8 @@ enum StoreOp: Sendable {
             let preview = m.text.isEmpty ? (m.attachments.first?.placeholder ?? "") : m.text
             if try touch(db, m.conversation, at: m.receivedAt, preview: preview, inbound: true) { duplicates?.addStarted(m.conversation) }
         case .attachments(let uid, let attachments):
-            try db.cached(sql: "UPDATE message SET attachments = ?, updated_at = ? WHERE uid = ?",
-                           arguments: [Self.json(attachments), Date().timeIntervalSince1970, uid])
+            try db.run("UPDATE message SET attachments = ?, updated_at = ? WHERE uid = ?",
+                       [.text(Self.json(attachments)), .real(Date().timeIntervalSince1970), .text(uid)])
         case .outbound(let m):
             try upsertOutbound(db, m)
         case .ledger(let e):
@@ -88,47 +88,46 @@ enum StoreOp: Sendable {
                 """, [.text(e.msgID), .text(e.conversation.description), .integer(e.nextSeq), .integer(e.repliesUsed),
                        .integer(e.budget), .real(e.windowEnds.timeIntervalSince1970), .flag(e.isEvent)])
         case .raw(let r):
-            try db.cached(sql: "INSERT INTO raw_event (type, seq, event_id, payload, received_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [r.type, r.seq, r.eventID, r.payload.description, r.receivedAt.timeIntervalSince1970])
+            try db.run("INSERT INTO raw_event (type, seq, event_id, payload, received_at) VALUES (?, ?, ?, ?, ?)",
+                       [.text(r.type), .integer(r.seq), .text(r.eventID), .text(r.payload.description), .real(r.receivedAt.timeIntervalSince1970)])
         case .touch(let e):
             try touch(db, e.conversation, at: e.receivedAt, preview: nil, inbound: false, counted: false)
         case .ownership(let o):
-            try db.cached(sql: "INSERT INTO ownership_log (conversation, owner, actor, reason, at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [o.conversation.description, o.owner, o.actor, o.reason, o.at.timeIntervalSince1970])
+            try db.run("INSERT INTO ownership_log (conversation, owner, actor, reason, at) VALUES (?, ?, ?, ?, ?)",
+                       [.text(o.conversation.description), .text(o.owner), .text(o.actor), .text(o.reason), .real(o.at.timeIntervalSince1970)])
             try touch(db, o.conversation, at: o.at, preview: nil, inbound: false, counted: false, owner: o.owner)
         case .alias(let openID, let name?, let note):
-            try db.cached(sql: """
+            try db.run("""
                 INSERT INTO alias (openid, name, note, updated_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT(openid) DO UPDATE SET name = excluded.name, note = excluded.note, updated_at = excluded.updated_at
-                """, arguments: [openID, name, note, Date().timeIntervalSince1970])
+                """, [.text(openID), .text(name), .text(note), .real(Date().timeIntervalSince1970)])
         case .alias(let openID, nil, _):
-            try db.cached(sql: "DELETE FROM alias WHERE openid = ?", arguments: [openID])
+            try db.run("DELETE FROM alias WHERE openid = ?", [.text(openID)])
         case .markRead(let c):
-            try db.cached(sql: "UPDATE conversation SET unread = 0 WHERE id = ?", arguments: [c.description])
+            try db.run("UPDATE conversation SET unread = 0 WHERE id = ?", [.text(c.description)])
         case .gatewayPosition(let p):
             try Self.applyGatewayPosition(db, p)
         case .tokenExpiry(let key, let expiresAt):
             try Self.applyTokenExpiry(db, key: key, expiresAt: expiresAt)
         case .settleSending(let detail, let at):
-            try db.cached(sql: """
+            try db.run("""
                 UPDATE message SET status = 'failed', status_detail = ?, updated_at = max(updated_at, ?), fts_dirty = 1
                 WHERE direction = 'out' AND status = 'sending'
-                """, arguments: [detail, at.timeIntervalSince1970])
+                """, [.text(detail), .real(at.timeIntervalSince1970)])
         case .statusDetail(let uid, let detail):
-            try db.cached(sql: "UPDATE message SET status_detail = ? WHERE uid = ?", arguments: [detail, uid])
+            try db.run("UPDATE message SET status_detail = ? WHERE uid = ?", [.text(detail), .text(uid)])
         case .interaction(let i):
-            try db.cached(sql: """
+            try db.run("""
                 INSERT INTO message (uid, conversation, direction, origin, kind, author, text, raw_content, status, event_id,
                     source, created_at, updated_at)
-                VALUES (?, ?, 'in', 'user', 'interaction', ?, ?, ?, 'received', ?, ?, ?, ?)
+                VALUES (?1, ?2, 'in', 'user', 'interaction', ?3, ?4, ?5, 'received', ?1, ?6, ?7, ?7)
                 ON CONFLICT(uid) DO NOTHING
-                """, arguments: [i.id, i.conversation.description, i.userOpenID, i.summary, i.buttonData, i.id,
-                                 i.conversation.isGroup ? "group_at" : "c2c", i.receivedAt.timeIntervalSince1970,
-                                 i.receivedAt.timeIntervalSince1970])
+                """, [.text(i.id), .text(i.conversation.description), .text(i.userOpenID), .text(i.summary), .text(i.buttonData),
+                       .text(i.conversation.isGroup ? "group_at" : "c2c"), .real(i.receivedAt.timeIntervalSince1970)])
             if db.changesCount > 0 { try touch(db, i.conversation, at: i.receivedAt, preview: i.summary, inbound: true) }
         case .recalled(let uid, let at):
-            try db.cached(sql: "UPDATE message SET recalled_at = ? WHERE uid = ? AND recalled_at IS NULL",
-                           arguments: [at.timeIntervalSince1970, uid])
+            try db.run("UPDATE message SET recalled_at = ? WHERE uid = ? AND recalled_at IS NULL",
+                       [.real(at.timeIntervalSince1970), .text(uid)])
         }
     }
 
@@ -262,10 +261,3 @@ public struct OwnershipChange: Sendable, Hashable, Codable {
     }
 }
 
-extension Database {
-    /// Executes `sql` through the connection's statement cache: parsed and authorized once, not once
-    /// per message (parsing was most of the cost of a stored message).
-    func cached(sql: String, arguments: StatementArguments) throws {
-        try cachedStatement(sql: sql).execute(arguments: arguments)
-    }
-}

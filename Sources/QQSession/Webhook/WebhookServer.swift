@@ -80,20 +80,17 @@ struct WebhookServer: Sendable {
                             answered = true
                         }
                     case .end:
-                        if answered {
-                            // Closing here, unannounced, failed a keep-alive client's next request on the
-                            // dead connection (URLSession's, in CI).
-                            if head?.isKeepAlive == false { return }
-                            head = nil
-                            answered = false
-                            continue
-                        }
                         guard let h = head else { continue }
-                        let answer = await endpoint.respond(signatureHex: h.headers.first(name: "X-Signature-Ed25519"),
-                                                            timestamp: h.headers.first(name: "X-Signature-Timestamp"), body: body)
-                        try await Self.write(answer, to: outbound, close: !h.isKeepAlive)
+                        if !answered {
+                            let answer = await endpoint.respond(signatureHex: h.headers.first(name: "X-Signature-Ed25519"),
+                                                                timestamp: h.headers.first(name: "X-Signature-Timestamp"), body: body)
+                            try await Self.write(answer, to: outbound, close: !h.isKeepAlive)
+                        }
+                        // A refused request too: closing after it, unannounced, failed a keep-alive
+                        // client's next request on the dead connection (URLSession's, in CI).
                         if !h.isKeepAlive { return }
                         head = nil
+                        answered = false
                     }
                 }
             }
