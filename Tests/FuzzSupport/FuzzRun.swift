@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Testing
 
 /// Runs a property over many generated cases, deterministically.
 ///
@@ -37,13 +38,21 @@ public enum Fuzz {
     /// The process's settings.
     public static let settings = Settings()
 
-    /// Minutes a fuzz test may take before it counts as hung: 1 for the default run, 60 for a long one.
-    public static var timeLimitMinutes: Int { settings.iterations == nil ? 1 : 60 }
+    /// How long a fuzz test may run once it is its turn at the CPU gate before it counts as hung:
+    /// a minute for the default run, an hour for a long one.
+    public static var timeLimit: Duration { settings.iterations == nil ? .seconds(60) : .seconds(3600) }
+
+    /// A fuzz suite's Swift Testing limit: the queue at the CPU gate and the run together, only there
+    /// to end a run that hung (the test's own limit is ``timeLimit``, counted from its turn).
+    public static var backstop: TimeLimitTrait {
+        settings.iterations == nil ? CPUGate.backstop : .timeLimit(.minutes(120))
+    }
 
     /// Runs `body` on `iterations` cases (or `QQTUI_FUZZ_ITERATIONS`, at most `cap` for slow bodies)
     /// and reports every failing case. `body` records failures with ``FuzzCase/check(_:_:)``; a thrown
     /// error fails its case too.
     public static func run(_ name: String, iterations: Int, cap: Int = .max,
+                           sourceLocation: SourceLocation = #_sourceLocation,
                            _ body: (inout FuzzCase) async throws -> Void) async -> FuzzReport {
         let base = settings.seed ?? SplitMix64.hash(name)
         let count = min(settings.iterations ?? iterations, max(cap, iterations))
@@ -52,19 +61,19 @@ public enum Fuzz {
             print("fuzz \(name): seed \(hex(base)), \(count) case(s)")
         }
         var report = FuzzReport(name: name, seed: base, iterations: count)
-        // One CPU-heavy test at a time (see CPUGate).
-        await CPUGate.shared.enter()
-        defer { Task { await CPUGate.shared.leave() } }
-        for index in 0..<count {
-            // CPU-bound: give the cooperative threads back now and then, or every async test running
-            // alongside (sockets, timeouts, cancellations) stalls until the fuzzers are done.
-            await Task.yield()
-            var c = FuzzCase(seed: caseSeed(base: base, index: index), index: index)
-            if settings.trace { print("fuzz \(name) case \(index): QQTUI_FUZZ_SEED=\(hex(c.seed))") }
-            do { try await body(&c) } catch { c.check(false, "threw \(error)") }
-            if !c.failures.isEmpty {
-                report.failures.append(c)
-                if report.failures.count >= 3 { break }   // enough to act on; the rest are usually the same
+        // One CPU-heavy test at a time, its time limit counted from its turn (see CPUGate).
+        try? await CPUGate.run(limit: timeLimit, sourceLocation: sourceLocation) {
+            for index in 0..<count {
+                // CPU-bound: give the cooperative threads back now and then, or every async test running
+                // alongside (sockets, timeouts, cancellations) stalls until the fuzzers are done.
+                await Task.yield()
+                var c = FuzzCase(seed: caseSeed(base: base, index: index), index: index)
+                if settings.trace { print("fuzz \(name) case \(index): QQTUI_FUZZ_SEED=\(hex(c.seed))") }
+                do { try await body(&c) } catch { c.check(false, "threw \(error)") }
+                if !c.failures.isEmpty {
+                    report.failures.append(c)
+                    if report.failures.count >= 3 { break }   // enough to act on; the rest are usually the same
+                }
             }
         }
         return report

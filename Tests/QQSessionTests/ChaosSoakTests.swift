@@ -18,7 +18,7 @@ private let soakMessages = ProcessInfo.processInfo.environment["QQTUI_SOAK_MESSA
 ///
 /// Short by default (it runs in `swift test`). The full run, or a replay of a failing seed:
 /// `QQTUI_SOAK_MESSAGES=10000 QQTUI_SOAK_SEED=7 swift test --filter ChaosSoak` (`QQTUI_SOAK_GAP_MS=100` for rougher chaos)
-@Suite("Chaos soak", .timeLimit(.minutes(soakMessages > 2000 ? 30 : 5)))
+@Suite("Chaos soak", soakMessages > 2000 ? .timeLimit(.minutes(45)) : CPUGate.backstop)
 struct ChaosSoakTests {
     static let messages = soakMessages
     static let seed = ProcessInfo.processInfo.environment["QQTUI_SOAK_SEED"].flatMap(UInt64.init) ?? 20_240_607
@@ -31,7 +31,7 @@ struct ChaosSoakTests {
 
     @Test("no message lost or duplicated, every stream closed, every reply sent or failed with a reason")
     func soak() async throws {
-        try await CPUGate.run { try await soakAlone() }
+        try await CPUGate.run(limit: .seconds(soakMessages > 2000 ? 1800 : 300)) { try await soakAlone() }
     }
 
     /// ``soak()`` once the CPU gate lets it run.

@@ -7,7 +7,7 @@ import Testing
 /// seeded random frames: whenever the narrow one answers, the full one gives exactly the same frame;
 /// when the full one refuses a text, the narrow one never answers. (`QQTUI_FUZZ_SEED`,
 /// `QQTUI_FUZZ_ITERATIONS`: see FuzzRun.)
-@Suite("Fuzz: the narrow frame decoder equals the full one", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: the narrow frame decoder equals the full one", Fuzz.backstop)
 struct FuzzGatewayFrameScannerTests {
     /// Every field of a frame, nested, as text.
     static func describe(_ frame: GatewayFrame) -> String {

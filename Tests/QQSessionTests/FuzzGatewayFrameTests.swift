@@ -6,7 +6,7 @@ import Testing
 /// Seeded random gateway frames, valid and mangled, through the frame decoder and the gateway state
 /// machine: nothing traps, a frame is refused only when its envelope is broken, and every field of a
 /// valid frame comes out as it went in. (`QQTUI_FUZZ_SEED`, `QQTUI_FUZZ_ITERATIONS`: see FuzzRun.)
-@Suite("Fuzz: gateway frames", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: gateway frames", Fuzz.backstop)
 struct FuzzGatewayFrameTests {
     typealias Machine = GatewayStateMachine<ContinuousClock.Instant>
 

@@ -5,7 +5,7 @@ import Testing
 
 /// The API client's URL splitting against Foundation's URL parser, on seeded random URLs built from
 /// the pieces real and broken URLs are made of. (`QQTUI_FUZZ_SEED`, `QQTUI_FUZZ_ITERATIONS`: see FuzzRun.)
-@Suite("Fuzz: the API client's URL splitting agrees with Foundation", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: the API client's URL splitting agrees with Foundation", Fuzz.backstop)
 struct FuzzHTTPOriginTests {
     static func url(_ rng: inout SplitMix64) -> String {
         var url = (rng.chance(0.8) ? rng.pick(["http", "https", "HTTP", "Https"]) : rng.pick(["ftp", "", "http:", "https:/"])) + "://"

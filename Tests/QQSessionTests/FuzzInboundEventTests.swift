@@ -7,7 +7,7 @@ import Testing
 
 /// Seeded random dispatches through the inbound pipeline (decode → de-duplicate → strip → events):
 /// nothing is dropped silently, nothing is delivered twice, no empty message reaches the operator.
-@Suite("Fuzz: inbound events", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: inbound events", Fuzz.backstop)
 struct FuzzInboundEventTests {
     @Test("every dispatch becomes at least one event; a message id is delivered once; no empty message; C2C text is the content trimmed")
     func events() async {

@@ -6,7 +6,7 @@ import Testing
 /// decoys that only look like mentions, and hostile text, against an independent reading of what a
 /// mention is: only the bot's mentions and blanks ever leave, from the two ends, and a second pass
 /// changes nothing.
-@Suite("Fuzz: mention stripper", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: mention stripper", Fuzz.backstop)
 struct FuzzMentionStripperTests {
     static let botIDs: Set<String> = ["B0T", "102000001"]
     static let otherIDs: Set<String> = ["U1", "U2"]

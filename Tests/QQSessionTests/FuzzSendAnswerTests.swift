@@ -7,7 +7,7 @@ import Testing
 /// (JSONDecoder into JSONValue), and the REST client's checks on an answer read narrowly against its
 /// checks on the raw bytes, on seeded random answers: the same value, the same error, or the narrow
 /// reader steps aside. (`QQTUI_FUZZ_SEED`, `QQTUI_FUZZ_ITERATIONS`: see FuzzRun.)
-@Suite("Fuzz: the narrow answer reader equals the full one", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: the narrow answer reader equals the full one", Fuzz.backstop)
 struct FuzzSendAnswerTests {
     /// Checks the property on `bytes`; true when the narrow reader answered.
     @discardableResult

@@ -6,7 +6,7 @@ import Testing
 /// Seeded random agent streams through the SSE parser, the OpenAI chunk decoder, the ACP line buffer
 /// and JSON values: the same events and lines however the bytes are cut, buffers bounded, every
 /// refusal an agent error with a clean message.
-@Suite("Fuzz: agent stream parsers", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: agent stream parsers", Fuzz.backstop)
 struct FuzzStreamParserTests {
     // MARK: - SSE
 

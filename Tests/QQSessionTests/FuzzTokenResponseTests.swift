@@ -4,7 +4,7 @@ import FuzzSupport
 import Testing
 
 /// Seeded random token endpoint answers: decoding never traps and the lifetime believed is always sane.
-@Suite("Fuzz: token answers", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: token answers", Fuzz.backstop)
 struct FuzzTokenResponseTests {
     @Test("any answer decodes or is refused; a lifetime is 1 s to a day; a valid token comes out as sent")
     func answers() async {

@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 
 /// kill -9 of a real qqtui process loses nothing it had committed.
-@Suite("Crash safety (kill -9)", .timeLimit(.minutes(2)))
+@Suite("Crash safety (kill -9)")
 struct CrashTests {
     func binary() throws -> String { try #require(BuildPaths.qqtui, "qqtui binary not built (swift build)") }
 
@@ -21,9 +21,9 @@ struct CrashTests {
         try TestConfig.write(sim: sim, dir: dir, extra: "[stream]\ninterval_ms = 100\n[handoff]\ndefault_owner = \"agent\"\n[agent]\n\(agent)\n")
     }
 
-    @Test("kill -9 during a burst: every message serve printed (so had committed) is in the store")
+    @Test("kill -9 during a burst: every message serve printed (so had committed) is in the store", CPUGate.backstop)
     func killDuringBurst() async throws {
-        try await CPUGate.run { try await killDuringBurstAlone() }
+        try await CPUGate.run(limit: .seconds(120)) { try await killDuringBurstAlone() }
     }
 
     /// ``killDuringBurst()`` once the CPU gate lets it run.
@@ -54,7 +54,7 @@ struct CrashTests {
         await sim.stop()
     }
 
-    @Test("kill -9 during a stream: the partial reply is in the store, marked interrupted when reopened")
+    @Test("kill -9 during a stream: the partial reply is in the store, marked interrupted when reopened", .timeLimit(.minutes(2)))
     func killDuringStream() async throws {
         let sim = try await QQSimulator.start()
         let dir = Self.tempDir()
@@ -100,9 +100,9 @@ struct CrashTests {
         }
     }
 
-    @Test("kill -9 mid-burst, messages while down, a restart: the gateway session is resumed, every message is stored once, none printed twice")
+    @Test("kill -9 mid-burst, messages while down, a restart: the gateway session is resumed, every message is stored once, none printed twice", CPUGate.backstop)
     func restartResumesSession() async throws {
-        try await CPUGate.run { try await restartResumesSessionAlone() }
+        try await CPUGate.run(limit: .seconds(120)) { try await restartResumesSessionAlone() }
     }
 
     /// ``restartResumesSession()`` once the CPU gate lets it run.
@@ -150,7 +150,7 @@ struct CrashTests {
         await sim.stop()
     }
 
-    @Test("kill -9 mid-stream with a user message queued: the next start closes the stream left open and answers the queued message")
+    @Test("kill -9 mid-stream with a user message queued: the next start closes the stream left open and answers the queued message", .timeLimit(.minutes(2)))
     func recoveryAfterCrash() async throws {
         let sim = try await QQSimulator.start()
         let dir = Self.tempDir()
@@ -195,9 +195,9 @@ struct CrashTests {
     /// The crash soak: `QQTUI_CRASH_SOAK_BURSTS` bursts (3) of `QQTUI_CRASH_SOAK_MESSAGES` messages (400)
     /// to agent-owned conversations, each ended by kill -9 at a random point (`QQTUI_CRASH_SOAK_SEED`),
     /// then one clean run. The long form is in the README.
-    @Test("crash soak: bursts ended by kill -9 at random points, then restarts: every message stored once, every stream closed, no reply left sending")
+    @Test("crash soak: bursts ended by kill -9 at random points, then restarts: every message stored once, every stream closed, no reply left sending", CPUGate.backstop)
     func crashSoak() async throws {
-        try await CPUGate.run { try await crashSoakAlone() }
+        try await CPUGate.run(limit: .seconds(120)) { try await crashSoakAlone() }
     }
 
     /// ``crashSoak()`` once the CPU gate lets it run.

@@ -6,7 +6,7 @@ import Testing
 /// Seeded random mutations of the example config (values of the wrong type or out of range, typos,
 /// duplicates, stray lines, broken bytes, deep nesting) through the loader: a config or a
 /// ConfigError naming the key or the line, never a trap, never the secret in a message.
-@Suite("Fuzz: config loader", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: config loader", Fuzz.backstop)
 struct FuzzConfigLoaderTests {
     static let secret = "FuzzSecret-7c1e9a44d0b2"
     static let environment = ["QQTUI_APP_SECRET": secret, "OPENAI_API_KEY": "sk-fuzz-" + secret]

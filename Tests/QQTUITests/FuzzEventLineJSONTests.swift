@@ -7,7 +7,7 @@ import Testing
 /// `serve --json`'s hand-written lines for `outbound` and `agent` events against what JSONEncoder
 /// writes for the same event, on seeded random values of every case: byte for byte, whether the fast
 /// path wrote the line or left it to the encoder.
-@Suite("Fuzz: serve --json outbound and agent lines equal the encoder's", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: serve --json outbound and agent lines equal the encoder's", Fuzz.backstop)
 struct FuzzEventLineJSONTests {
     typealias Reference = FuzzMessageEventJSONTests
 

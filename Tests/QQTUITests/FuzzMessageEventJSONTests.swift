@@ -6,7 +6,7 @@ import Testing
 
 /// `serve --json`'s hand-written line for message events against what JSONEncoder writes for the same
 /// event (sorted keys, no escaped slashes, `.iso8601` dates), on seeded random messages: byte for byte.
-@Suite("Fuzz: serve --json message lines equal the encoder's", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: serve --json message lines equal the encoder's", Fuzz.backstop)
 struct FuzzMessageEventJSONTests {
     /// The encoder `serve --json` used for every line before the fast path.
     static func reference(_ event: SessionEvent) -> String {

@@ -6,7 +6,7 @@ import Testing
 /// The JSON QQSession writes directly on every reply, against what JSONEncoder writes for the same
 /// value: a reply's parts as the store keeps them (byte for byte), and request bodies (the same JSON
 /// once read back; byte for byte where the keys are plain names).
-@Suite("Fuzz: stored parts and request bodies written directly equal the encoder's", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: stored parts and request bodies written directly equal the encoder's", Fuzz.backstop)
 struct FuzzStoredJSONTests {
     typealias Values = FuzzEventLineJSONTests
 

@@ -5,7 +5,7 @@ import Testing
 
 /// Seeded random hostile text through the sanitizer and the width helpers: no control, escape or
 /// bidi character reaches the terminal, nothing is hidden silently, and every row fits its width.
-@Suite("Fuzz: text sanitizer and widths", .timeLimit(.minutes(Fuzz.timeLimitMinutes)))
+@Suite("Fuzz: text sanitizer and widths", Fuzz.backstop)
 struct FuzzTextSanitizerTests {
     /// Scalars that must never reach the terminal from a line.
     static func isUnsafe(_ s: Unicode.Scalar) -> Bool {

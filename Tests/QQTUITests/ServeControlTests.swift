@@ -7,7 +7,7 @@ import TestSupport
 
 /// `qqtui serve`'s control socket with real consoles' ends: the protocol, its refusals, several
 /// operators, and a console that stops reading.
-@Suite("serve's control socket", .timeLimit(.minutes(2)))
+@Suite("serve's control socket")
 struct ServeControlTests {
     func binary() throws -> String { try #require(BuildPaths.qqtui, "qqtui binary not built (swift build)") }
 
@@ -20,7 +20,7 @@ struct ServeControlTests {
         return (serve, dir + "/run/store.sock", dir)
     }
 
-    @Test("the socket is owner-only (0600 in a 0700 folder), a console of another protocol version is refused clearly, serve goes on")
+    @Test("the socket is owner-only (0600 in a 0700 folder), a console of another protocol version is refused clearly, serve goes on", .timeLimit(.minutes(2)))
     func socketModeAndVersion() async throws {
         let sim = try await QQSimulator.start()
         let (serve, socket, _) = try await serve(sim)
@@ -54,7 +54,7 @@ struct ServeControlTests {
         await sim.stop()
     }
 
-    @Test("malformed lines: a clear error naming the line, that connection closed, the other consoles and the session unaffected")
+    @Test("malformed lines: a clear error naming the line, that connection closed, the other consoles and the session unaffected", .timeLimit(.minutes(2)))
     func malformedLines() async throws {
         let sim = try await QQSimulator.start()
         let (serve, socket, _) = try await serve(sim)
@@ -89,7 +89,7 @@ struct ServeControlTests {
         await sim.stop()
     }
 
-    @Test("two operators: A's reply goes out as a passive reply and reaches B with A's name; B's take-back is recorded as B's; a draft is sent once")
+    @Test("two operators: A's reply goes out as a passive reply and reaches B with A's name; B's take-back is recorded as B's; a draft is sent once", .timeLimit(.minutes(2)))
     func twoOperators() async throws {
         let sim = try await QQSimulator.start()
         let (serve, socket, dir) = try await serve(sim, extra: "[handoff]\ndefault_owner = \"draft\"\n[agent]\nbackend = \"echo\"\n")
@@ -143,7 +143,7 @@ struct ServeControlTests {
         await sim.stop()
     }
 
-    @Test("a burst of lines from a console reaches the user in the order typed: texts and an image, passive first, each once")
+    @Test("a burst of lines from a console reaches the user in the order typed: texts and an image, passive first, each once", .timeLimit(.minutes(2)))
     func burstOrder() async throws {
         let sim = try await QQSimulator.start()
         let (serve, socket, _) = try await serve(sim)
@@ -180,9 +180,9 @@ struct ServeControlTests {
         await sim.stop()
     }
 
-    @Test("a console that stops reading is dropped to a snapshot: its queue stays bounded, the other console and the store get every message")
+    @Test("a console that stops reading is dropped to a snapshot: its queue stays bounded, the other console and the store get every message", CPUGate.backstop)
     func slowConsumer() async throws {
-        try await CPUGate.run { try await slowConsumerAlone() }
+        try await CPUGate.run(limit: .seconds(120)) { try await slowConsumerAlone() }
     }
 
     func slowConsumerAlone() async throws {
@@ -216,7 +216,7 @@ struct ServeControlTests {
         await sim.stop()
     }
 
-    @Test("qqtui status and qqtui attach with nothing serving: exit 3 / exit 1 with a clear message")
+    @Test("qqtui status and qqtui attach with nothing serving: exit 3 / exit 1 with a clear message", .timeLimit(.minutes(2)))
     func nothingServing() async throws {
         let dir = TestConfig.tempDir("ctl-none")
         let path = try TestConfig.write(sim: nil, dir: dir)

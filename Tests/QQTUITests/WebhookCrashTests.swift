@@ -7,7 +7,7 @@ import TestSupport
 
 /// `qqtui serve` in webhook mode: status and secrets, and SIGKILL during a burst of callbacks (every
 /// event the platform got a 200 for is in the store).
-@Suite("Webhook transport: serve", .timeLimit(.minutes(2)))
+@Suite("Webhook transport: serve")
 struct WebhookCrashTests {
     /// A config for webhook mode on any free port (`extra` appended).
     static func config(sim: QQSimulator, dir: String, extra: String = "") throws -> String {
@@ -30,7 +30,7 @@ struct WebhookCrashTests {
         return url
     }
 
-    @Test("serve in webhook mode: status names the transport; the secret and the key are in no log, output, answer or store")
+    @Test("serve in webhook mode: status names the transport; the secret and the key are in no log, output, answer or store", .timeLimit(.minutes(2)))
     func statusAndSecrets() async throws {
         let binary = try #require(BuildPaths.qqtui, "qqtui binary not built (swift build)")
         let sim = try await QQSimulator.start()
@@ -62,9 +62,9 @@ struct WebhookCrashTests {
         await sim.stop()
     }
 
-    @Test("kill -9 of serve during a webhook burst: every acknowledged event is stored")
+    @Test("kill -9 of serve during a webhook burst: every acknowledged event is stored", CPUGate.backstop)
     func killDuringWebhookBurst() async throws {
-        try await CPUGate.run { try await killAlone() }
+        try await CPUGate.run(limit: .seconds(120)) { try await killAlone() }
     }
 
     func killAlone() async throws {
