@@ -2,7 +2,7 @@ import Foundation
 import QQSession
 
 /// The UI thread: owns the terminal and the console state. It polls stdin and the inbox's wake
-/// pipe, decodes keys, applies events in batches, and draws at most 40 frames a second (25 ms apart); with
+/// pipe, reads the terminal's bytes and decodes them into keys, applies events in batches, and draws at most 40 frames a second (25 ms apart); with
 /// nothing happening it sleeps in `poll` (a tick a second only while a reply window counts down).
 final class ConsoleLoop {
     /// Where the loop sends effects it does not handle itself (the runner performs them).
@@ -12,6 +12,7 @@ final class ConsoleLoop {
     private var state: ConsoleState
     private let perform: Perform
     private let routes: @Sendable (ConversationID) -> ReplyRoute?
+    private var parser = TerminalInputParser()
     private var decoder = KeyDecoder()
     private let frame = Duration.milliseconds(25)
     private let openTerminal: () throws -> Terminal
@@ -45,6 +46,7 @@ final class ConsoleLoop {
         var lastTick = clock.now
         var heldSince: ContinuousClock.Instant?
         var pasteInputAt: ContinuousClock.Instant?
+        var escapeSince: ContinuousClock.Instant?
         while !state.quitting {
             var timeout: Int32
             if dirty {
@@ -60,6 +62,10 @@ final class ConsoleLoop {
                 let left = Int32(max(0, ((pasteInputAt + KeyDecoder.pasteStall - clock.now) / .milliseconds(1)).rounded(.up)))
                 timeout = timeout < 0 ? left : min(timeout, left)
             }
+            if let escapeSince {
+                let left = Int32(max(0, ((escapeSince + TerminalInputParser.escapeWait - clock.now) / .milliseconds(1)).rounded(.up)))
+                timeout = timeout < 0 ? left : min(timeout, left)
+            }
             var fds = [pollfd(fd: terminal.inputFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: inbox.wakeRead, events: Int16(POLLIN), revents: 0)]
             let ready = poll(&fds, 2, timeout)
@@ -70,8 +76,17 @@ final class ConsoleLoop {
                 break
             }
             let (events, resized) = inbox.drain()
-            if resized { terminal.resizeFromTTY() }
-            let input = terminal.read()
+            var input: [RawInput] = []
+            if resized, let size = terminal.resizeFromTTY() { input.append(.key(.resize(rows: size.rows, cols: size.cols))) }
+            let bytes = terminal.read()
+            if !bytes.isEmpty {
+                input += parser.parse(bytes)
+                escapeSince = parser.isWaitingForEscape ? clock.now : nil
+            } else if let since = escapeSince, clock.now - since >= TerminalInputParser.escapeWait {
+                // Nothing followed the ESC: it was the Esc key (or Alt with what came after it).
+                input += parser.flush()
+                escapeSince = nil
+            }
             if !input.isEmpty {
                 for key in decoder.decode(input) {
                     if case .resize = key { terminal.invalidate() }
@@ -80,6 +95,9 @@ final class ConsoleLoop {
                 heldSince = decoder.holdsLineBreak ? clock.now : nil
                 pasteInputAt = decoder.isPasting ? clock.now : nil
                 dirty = true
+            } else if !bytes.isEmpty {
+                // Only the beginning of a character or a sequence came: the paste, if any, is alive.
+                if pasteInputAt != nil { pasteInputAt = clock.now }
             } else if let since = pasteInputAt, clock.now - since >= KeyDecoder.pasteStall {
                 // A paste went quiet without its end marker: it ended; the keys are the operator's again.
                 for key in decoder.endStalledPaste() { apply(.key(key), terminal: terminal) }

@@ -3,7 +3,8 @@ import Foundation
 
 typealias CWindow = UnsafeMutablePointer<WINDOW>
 
-/// The curses screen: opened and used on the UI thread only. It reads keys, copies a
+/// The curses screen: opened and used on the UI thread only. It reads the terminal's bytes (curses
+/// draws; the keys are read in blocks and decoded by ``TerminalInputParser``), copies a
 /// ``ScreenBuffer`` out (ncurses sends only the cells that changed), and always restores the
 /// terminal in ``close()``.
 final class Terminal {
@@ -20,6 +21,7 @@ final class Terminal {
     let outputFD: Int32
     private var isOpen = true
     private var attributes: [Style: attr_t] = [:]
+    private var block = [UInt8](repeating: 0, count: 16_384)
 
     private init(screen: OpaquePointer, window: CWindow, output: UnsafeMutablePointer<FILE>, inputFD: Int32, outputFD: Int32) {
         self.screen = screen
@@ -48,9 +50,8 @@ final class Terminal {
         raw()            // Ctrl-C, Ctrl-Z and Ctrl-\ arrive as keys (a clean quit, never a torn screen)
         noecho()
         nonl()
-        keypad(window, true)
-        nodelay(window, true)
-        set_escdelay(25)
+        keypad(window, true)   // the keypad in application mode: its keys arrive as SS3 sequences
+        typeahead(-1)          // the console reads the input itself: curses must not look at it
         terminal.setUpColours()
         // Bracketed paste: a pasted block arrives marked, so its line breaks are text, not Enter.
         _ = fputs("\u{1B}[?2004h", output)
@@ -104,49 +105,30 @@ final class Terminal {
         return (Int(r), Int(c))
     }
 
-    /// Everything typed since the last call (non-blocking).
-    func read() -> [RawInput] {
-        var input: [RawInput] = []
-        var ch: wint_t = 0
-        while input.count < 4096 {
-            let r = wget_wch(window, &ch)
-            if r == ERR { break }
-            if r == KEY_CODE_YES {
-                if let key = key(Int32(ch)) { input.append(.key(key)) }
+    /// The bytes the terminal sent since the last call, up to 64 KiB (non-blocking: empty when none).
+    func read() -> [UInt8] {
+        var bytes: [UInt8] = []
+        while bytes.count < 65_536 {
+            var fd = pollfd(fd: inputFD, events: Int16(POLLIN), revents: 0)
+            guard poll(&fd, 1, 0) > 0, fd.revents & Int16(POLLIN) != 0 else { break }
+            let n = Glibc.read(inputFD, &block, block.count)
+            if n > 0 {
+                bytes += block[0..<n]
+            } else if n < 0, errno == EINTR {
+                continue
             } else {
-                input.append(.scalar(UInt32(ch)))
+                break   // the end of input or an error: the loop's poll sees the hang-up
             }
         }
-        return input
+        return bytes
     }
 
-    private func key(_ code: Int32) -> Key? {
-        switch code {
-        case KEY_UP: return .up
-        case KEY_DOWN: return .down
-        case KEY_LEFT: return .left
-        case KEY_RIGHT: return .right
-        case KEY_HOME: return .home
-        case KEY_END: return .end
-        case KEY_PPAGE: return .pageUp
-        case KEY_NPAGE: return .pageDown
-        case KEY_BACKSPACE: return .backspace
-        case KEY_DC: return .delete
-        case KEY_BTAB: return .backTab
-        case KEY_ENTER: return .enter
-        case KEY_RESIZE:
-            let s = size
-            return .resize(rows: s.rows, cols: s.cols)
-        default:
-            for n in 1...12 where code == cn_key_f(Int32(n)) { return .function(n) }
-            return nil
-        }
-    }
-
-    /// Takes the terminal's new size (after SIGWINCH): ncurses then reports KEY_RESIZE.
-    func resizeFromTTY() {
+    /// Takes the terminal's new size (after SIGWINCH) and gives it; nil when the terminal does not say.
+    func resizeFromTTY() -> (rows: Int, cols: Int)? {
         var r: Int32 = 0, c: Int32 = 0
-        if cn_tty_size(outputFD, &r, &c) == 0, r > 0, c > 0 { resizeterm(r, c) }
+        guard cn_tty_size(outputFD, &r, &c) == 0, r > 0, c > 0 else { return nil }
+        resizeterm(r, c)
+        return size
     }
 
     /// Copies `buffer` to the screen.

@@ -94,6 +94,16 @@ final class TmuxSession: @unchecked Sendable {
         await runOffPool(["paste-buffer", "-p", "-d", "-b", "p", "-t", "t"])
     }
 
+    /// Writes `bytes` to the program exactly as given, in one write to its terminal: no paste marks,
+    /// no line-break replacement, a character cut off at the end left cut.
+    func write(_ bytes: [UInt8]) async {
+        let path = NSTemporaryDirectory() + "/qqtui-tmux-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        await runOffPool(["load-buffer", "-b", "w", path])
+        await runOffPool(["paste-buffer", "-r", "-d", "-b", "w", "-t", "t"])
+    }
+
     /// Types text literally (any Unicode).
     func type(_ text: String) async { await runOffPool(["send-keys", "-t", "t", "-l", text]) }
 
