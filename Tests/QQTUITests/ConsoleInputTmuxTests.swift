@@ -49,6 +49,25 @@ struct ConsoleInputTmuxTests {
         await sim.stop()
     }
 
+    @Test("a resize while a paste is open takes effect at once; the paste, its end marker lost, is in the composer a second later; nothing is sent")
+    func resizeDuringPaste() async throws {
+        let sim = try await QQSimulator.start()
+        let (tmux, _) = try await ready(sim)
+        defer { tmux.stop() }
+        await tmux.write(Array("\u{1B}[200~第一行\r第二行".utf8))
+        await tmux.resize(cols: 64, rows: 20)
+        // The narrow layout: the header shortened to keep the reply window (the decoder, pasting, used
+        // to swallow the resize, and the console kept drawing for 120 columns).
+        #expect(await tmux.waitFor { s in s.split(separator: "\n").contains { $0.contains("U1 ·") && $0.contains("/4") } }, "\(tmux.screen)")
+        #expect(await tmux.waitFor { $0.contains("第一行") && $0.contains("第二行") }, "\(tmux.screen)")
+        await tmux.press("C-c")
+        #expect(await tmux.waitFor { $0.contains("Ctrl-C again quits") }, "\(tmux.screen)")
+        await tmux.press("C-c")
+        #expect(await tmux.waitFor { $0.contains("EXIT=0") }, "\(tmux.screen)")
+        #expect(await replies(sim).isEmpty, "nothing was sent")
+        await sim.stop()
+    }
+
     @Test("a 7 kB paste in writes cut inside characters reaches QQ exactly, as the messages announced, each with the message's id")
     func longPasteInPieces() async throws {
         let sim = try await QQSimulator.start()

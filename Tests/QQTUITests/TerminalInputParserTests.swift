@@ -21,6 +21,8 @@ struct TerminalInputParserTests {
             ("\u{1B}[11~", .function(1)), ("\u{1B}[15~", .function(5)), ("\u{1B}[17~", .function(6)),
             ("\u{1B}[21~", .function(10)), ("\u{1B}[23~", .function(11)), ("\u{1B}[24~", .function(12)),
             ("\u{1B}[[A", .function(1)), ("\u{1B}[[E", .function(5)), ("\u{1B}OM", .enter),
+            ("\u{1B}\t", .backTab), ("\u{1B}[7$", .home), ("\u{1B}[8^", .end), ("\u{1B}[5$", .pageUp), ("\u{1B}[3@", .delete),
+            ("\u{1B}[c", .right), ("\u{1B}[a", .up), ("\u{1B}Oc", .alt("f")), ("\u{1B}Od", .alt("b")),
             ("\u{1B}[1;5C", .alt("f")), ("\u{1B}[1;3D", .alt("b")), ("\u{1B}[1;2C", .right), ("\u{1B}[1;2A", .up), ("\u{1B}[3;5~", .delete), ("\u{1B}[1;2P", .function(1)),
         ]
         for (sequence, key) in table {
@@ -71,6 +73,11 @@ struct TerminalInputParserTests {
         // Sequences of no key are dropped; the paste markers go on as characters for the KeyDecoder.
         #expect(p.parse(bytes("\u{1B}[?1;2cq\u{1B}[2~r")) == scalars("qr"))
         #expect(p.parse(bytes("\u{1B}[200~x\u{1B}[201~")) == scalars("\u{1B}[200~x\u{1B}[201~"))
+        // The keypad in application mode types its characters; its keys of no character are dropped.
+        #expect(p.parse(bytes("\u{1B}Op\u{1B}Oy\u{1B}Ok\u{1B}Om\u{1B}OX\u{1B}OE")) == scalars("09+-="))
+        // Alt and a character cut between two blocks: Alt and that character, not Esc and then text.
+        #expect(p.parse([0x1B, 0xE4]) == [] && p.isWaitingForEscape)
+        #expect(d.decode(p.parse([0xBD, 0xA0])) == [.alt("你")])
         // A run of parameters no key has is not a sequence: ESC is Esc, the rest is text.
         let long = "\u{1B}[" + String(repeating: "1;", count: 20) + "A"
         #expect(p.parse(bytes(long)) == scalars(long))

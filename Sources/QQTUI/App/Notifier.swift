@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import QQSession
 
 /// Runs the `[notify] command` for a new message (no shell: `{title}` and `{body}` are replaced
 /// inside each argument). A command that hangs is killed after a few seconds; a failure is shown
@@ -17,25 +17,16 @@ final class Notifier: Sendable {
 
     func notify(title: String, body: String, inbox: any AppEventSink) {
         let arguments = command.map { $0.replacingOccurrences(of: "{title}", with: title).replacingOccurrences(of: "{body}", with: body) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.resolve(arguments[0]))
-        process.arguments = Array(arguments.dropFirst())
-        if let environment { process.environment = environment }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let done = Atomic<Bool>(false)
-        process.terminationHandler = { _ in done.store(true, ordering: .releasing) }
+        let child: SpawnedProcess
         do {
-            try process.run()
+            child = try SpawnedProcess([Self.resolve(arguments[0])] + arguments.dropFirst(), environment: environment)
         } catch {
-            inbox.post(.status("notify command \(arguments[0]) could not start: \(error.localizedDescription)", .warning))
+            inbox.post(.status("notify command \(arguments[0]) could not start: \(error)", .warning))
             return
         }
-        let pid = process.processIdentifier
         Task.detached {
             try? await Task.sleep(for: .seconds(5))
-            if !done.load(ordering: .acquiring) { kill(pid, SIGKILL) }
+            child.signal(SIGKILL)   // nothing once it has ended
         }
     }
 

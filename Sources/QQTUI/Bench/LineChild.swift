@@ -1,32 +1,32 @@
 import Foundation
+import QQSession
 
 /// A child process whose standard output a benchmark reads line by line as it comes, on a thread of
 /// its own (the reader never competes with the process for the concurrency pool). Stopped by its pid.
 final class LineChild: @unchecked Sendable {
     // Invariant: `process` is only started in init and stopped in stop(); lines go to the handler only.
-    private let process: Process
+    private let process: SpawnedProcess
     /// The child's pid.
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     /// Starts `executable` with `arguments`; `onLine` sees each line of its stdout (without the newline),
     /// and nil once the output ended. Stderr goes to `stderrPath` (nil: discarded).
     init(executable: String, arguments: [String], environment: [String: String]? = nil, stderrPath: String? = nil,
          onLine: @escaping @Sendable (String?) -> Void) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe()
-        process.standardOutput = out
-        if let stderrPath, FileManager.default.createFile(atPath: stderrPath, contents: nil),
-           let handle = FileHandle(forWritingAtPath: stderrPath) {
-            process.standardError = handle
-        } else {
-            process.standardError = FileHandle.nullDevice
+        let out = try SpawnedProcess.pipe()
+        let errFD = stderrPath.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) } ?? -1
+        defer {
+            close(out.write)
+            if errFD >= 0 { close(errFD) }
         }
-        try process.run()
-        let fd = out.fileHandleForReading.fileDescriptor
-        let handle = out.fileHandleForReading
+        do {
+            process = try SpawnedProcess([executable] + arguments, environment: environment, stdout: out.write,
+                                         stderr: errFD >= 0 ? errFD : nil)
+        } catch {
+            close(out.read)
+            throw error
+        }
+        let fd = out.read
         Thread.detachNewThread {
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             var pending: [UInt8] = []
@@ -49,7 +49,7 @@ final class LineChild: @unchecked Sendable {
             }
             if !pending.isEmpty { onLine(String(decoding: pending, as: UTF8.self)) }
             onLine(nil)
-            withExtendedLifetime(handle) {}
+            close(fd)
         }
     }
 
@@ -70,16 +70,9 @@ final class LineChild: @unchecked Sendable {
     }
 
     /// Stops the child by its pid: `signal` (SIGTERM), then SIGKILL after `grace`; waits for it.
-    /// Returns its exit status (or the signal that ended it, negated).
+    /// Returns its exit code (128 + the signal that ended it).
     @discardableResult
     func stop(signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) async -> Int32 {
-        if process.isRunning {
-            kill(pid, signal)
-            let deadline = ContinuousClock.now + grace
-            while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-            if process.isRunning { kill(pid, SIGKILL) }
-        }
-        process.waitUntilExit()
-        return process.terminationReason == .exit ? process.terminationStatus : -process.terminationStatus
+        await process.stop(signal: signal, grace: grace)
     }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOFoundationCompat
+import QQSession
 import QQSimulator
 
 /// `qqtui sim` in a child process on an ephemeral loopback port, so a benchmark's client pays for real
@@ -11,30 +12,33 @@ final class SimChild: @unchecked Sendable {
     let appID: String
     /// The simulator's default test secret (the child runs with it).
     let appSecret: String
-    private let process: Process
+    private let process: SpawnedProcess
     private static let client = HTTPClient(eventLoopGroupProvider: .singleton)
 
     /// Starts `qqtui sim --port 0 --json` (this same executable) and waits for its URLs (10 s at most).
     static func start(extraArguments: [String] = []) async throws -> SimChild {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.ownExecutable())
-        process.arguments = ["sim", "--port", "0", "--json", "--heartbeat-ms", "41250", "--exit-with-parent"] + extraArguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let line = await Self.firstLine(out.fileHandleForReading, timeout: .seconds(10))
+        let out = try SpawnedProcess.pipe()
+        let process: SpawnedProcess
+        do {
+            process = try SpawnedProcess([Self.ownExecutable(), "sim", "--port", "0", "--json", "--heartbeat-ms", "41250",
+                                          "--exit-with-parent"] + extraArguments, stdout: out.write)
+        } catch {
+            close(out.read)
+            close(out.write)
+            throw error
+        }
+        close(out.write)
+        let line = await Self.firstLine(FileHandle(fileDescriptor: out.read, closeOnDealloc: true), timeout: .seconds(10))
         guard let data = line?.data(using: .utf8),
               let info = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let base = info["base_url"] as? String, let appID = info["app_id"] as? String else {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await process.stop(signal: SIGKILL)
             throw BenchError("the simulator did not start (no URLs on its first line)")
         }
         return SimChild(baseURL: base, appID: appID, appSecret: SimulatorConfiguration().appSecret, process: process)
     }
 
-    private init(baseURL: String, appID: String, appSecret: String, process: Process) {
+    private init(baseURL: String, appID: String, appSecret: String, process: SpawnedProcess) {
         self.baseURL = baseURL
         self.appID = appID
         self.appSecret = appSecret
@@ -43,13 +47,7 @@ final class SimChild: @unchecked Sendable {
 
     /// Stops the child by its pid (SIGTERM, then SIGKILL after 3 s).
     func stop() async {
-        let pid = process.processIdentifier
-        guard process.isRunning else { return }
-        kill(pid, SIGTERM)
-        let deadline = ContinuousClock.now + .seconds(3)
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+        await process.stop(signal: SIGTERM, grace: .seconds(3))
     }
 
     /// POSTs a JSON object to the control API and returns the decoded answer.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QQSession
 
 /// `qqtui bench`: speed and memory, measured against the simulator in another process.
 struct BenchCommand: AsyncParsableCommand {
@@ -150,15 +151,19 @@ struct BenchCommand: AsyncParsableCommand {
     /// `qqtui bench <name> --json` in a child process; its results.
     static func runChild(_ name: String) async throws -> [BenchResult] {
         StandardOutput.error("qqtui bench: running \(name)…")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SimChild.ownExecutable())
-        process.arguments = ["bench", name, "--json"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchError("bench \(name) failed (exit \(process.terminationStatus))") }
+        let out = try SpawnedProcess.pipe()
+        let process: SpawnedProcess
+        do {
+            process = try SpawnedProcess([SimChild.ownExecutable(), "bench", name, "--json"], stdout: out.write, stderr: 2)
+        } catch {
+            close(out.read)
+            close(out.write)
+            throw error
+        }
+        close(out.write)
+        let data = FileHandle(fileDescriptor: out.read, closeOnDealloc: true).readDataToEndOfFile()
+        let code = await process.wait()
+        guard code == 0 else { throw BenchError("bench \(name) failed (exit \(code))") }
         return try BenchTable.decode(data)
     }
 }

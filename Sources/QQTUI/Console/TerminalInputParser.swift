@@ -41,6 +41,9 @@ struct TerminalInputParser: Sendable {
                 case .key(let key, let length):
                     out.append(.key(key))
                     i += length
+                case .character(let value, let length):
+                    out.append(.scalar(value))
+                    i += length
                 case .marker(let length):
                     out.append(contentsOf: bytes[i..<i + length].map { .scalar(UInt32($0)) })
                     i += length
@@ -83,6 +86,8 @@ struct TerminalInputParser: Sendable {
 
     private enum Sequence {
         case key(Key, length: Int)
+        /// A keypad key that types a character.
+        case character(UInt32, length: Int)
         /// A bracketed-paste marker: passed on as scalars.
         case marker(length: Int)
         /// A complete sequence of no key the console uses.
@@ -103,12 +108,13 @@ struct TerminalInputParser: Sendable {
                 let n = Int(bytes[j + 1]) - 0x40
                 return (1...5).contains(n) ? .key(.function(n), length: 4) : .none
             }
-            while j < bytes.count, (0x20...0x3F).contains(bytes[j]) {
-                j += 1
-                if j - start > Self.longestSequence { return .none }
-            }
+            // Parameters, then intermediates; rxvt ends its Shift variants with `$` (ESC [ 7 $).
+            while j < bytes.count, (0x30...0x3F).contains(bytes[j]) { j += 1 }
+            let rxvtShift = j > start + 2 && j < bytes.count && bytes[j] == 0x24
+            while !rxvtShift, j < bytes.count, (0x20...0x2F).contains(bytes[j]) { j += 1 }
+            if j - start > Self.longestSequence { return .none }
             guard j < bytes.count else { return .cutOff }
-            guard (0x40...0x7E).contains(bytes[j]) else { return .none }
+            guard rxvtShift || (0x40...0x7E).contains(bytes[j]) else { return .none }
             let length = j - start + 1
             let parameters = Array(bytes[(start + 2)..<j])
             if bytes[j] == 0x7E, parameters == [0x32, 0x30, 0x30] || parameters == [0x32, 0x30, 0x31] {
@@ -118,10 +124,33 @@ struct TerminalInputParser: Sendable {
             return .key(key, length: length)
         case 0x4F:   // SS3: ESC O final
             guard start + 2 < bytes.count else { return .cutOff }
-            guard let key = Self.ss3Key(bytes[start + 2]) else { return .none }
-            return .key(key, length: 3)
+            let final = bytes[start + 2]
+            if let key = Self.ss3Key(final) { return .key(key, length: 3) }
+            if let c = Self.keypadCharacter(final) { return .character(c, length: 3) }
+            return (0x40...0x7E).contains(final) ? .unknown(length: 3) : .none
+        case 0x09:   // the Linux console's Shift-Tab
+            return .key(.backTab, length: 2)
+        case 0xC2...0xF4:
+            // Alt and a character whose rest has not arrived: wait for it, as for a sequence.
+            if case .cutOff = Self.character(bytes, at: start + 1) { return .cutOff }
+            return .none
         default:
             return .none
+        }
+    }
+
+    /// The character a keypad key in application mode stands for (`ESC O p` is 0); nil for none.
+    private static func keypadCharacter(_ final: UInt8) -> UInt32? {
+        switch final {
+        case 0x70...0x79: return UInt32(final) - 0x70 + 0x30   // p…y: 0…9
+        case 0x6A: return 0x2A   // j: *
+        case 0x6B: return 0x2B   // k: +
+        case 0x6C: return 0x2C   // l: ,
+        case 0x6D: return 0x2D   // m: -
+        case 0x6E: return 0x2E   // n: .
+        case 0x6F: return 0x2F   // o: /
+        case 0x58: return 0x3D   // X: =
+        default: return nil
         }
     }
 
@@ -137,11 +166,15 @@ struct TerminalInputParser: Sendable {
         case 0x42: return .down
         case 0x43: return byWord ? .alt("f") : .right
         case 0x44: return byWord ? .alt("b") : .left
+        case 0x61 where parameters.isEmpty: return .up      // rxvt's Shift-arrows: ESC [ a…d
+        case 0x62 where parameters.isEmpty: return .down
+        case 0x63 where parameters.isEmpty: return .right   // (ESC [ ? 1 ; 2 c is a terminal's answer)
+        case 0x64 where parameters.isEmpty: return .left
         case 0x48: return .home
         case 0x46: return .end
         case 0x5A: return .backTab
         case 0x50, 0x51, 0x52, 0x53: return .function(Int(final) - 0x4F)   // CSI 1;2P: a modified F1–F4
-        case 0x7E:
+        case 0x7E, 0x24, 0x5E, 0x40:   // VT220's `~`; rxvt's `$` (Shift), `^` (Ctrl), `@` (both)
             guard let n = first else { return nil }
             switch n {
             case 1, 7: return .home
@@ -169,6 +202,10 @@ struct TerminalInputParser: Sendable {
         case 0x46: return .end
         case 0x4D: return .enter   // the keypad's Enter
         case 0x50, 0x51, 0x52, 0x53: return .function(Int(final) - 0x4F)
+        case 0x61: return .up      // rxvt's Ctrl-arrows: ESC O a…d
+        case 0x62: return .down
+        case 0x63: return .alt("f")
+        case 0x64: return .alt("b")
         default: return nil
         }
     }

@@ -76,8 +76,13 @@ final class ConsoleLoop {
                 break
             }
             let (events, resized) = inbox.drain()
+            if resized, let size = terminal.resizeFromTTY() {
+                // Applied at once, not through the decoder: a paste in progress would swallow it.
+                terminal.invalidate()
+                apply(.key(.resize(rows: size.rows, cols: size.cols)), terminal: terminal)
+                dirty = true
+            }
             var input: [RawInput] = []
-            if resized, let size = terminal.resizeFromTTY() { input.append(.key(.resize(rows: size.rows, cols: size.cols))) }
             let bytes = terminal.read()
             if !bytes.isEmpty {
                 input += parser.parse(bytes)
@@ -88,16 +93,14 @@ final class ConsoleLoop {
                 escapeSince = nil
             }
             if !input.isEmpty {
-                for key in decoder.decode(input) {
-                    if case .resize = key { terminal.invalidate() }
-                    apply(.key(key), terminal: terminal)
-                }
+                for key in decoder.decode(input) { apply(.key(key), terminal: terminal) }
                 heldSince = decoder.holdsLineBreak ? clock.now : nil
                 pasteInputAt = decoder.isPasting ? clock.now : nil
                 dirty = true
             } else if !bytes.isEmpty {
-                // Only the beginning of a character or a sequence came: the paste, if any, is alive.
+                // Only the beginning of a character or a sequence came: a paste, bracketed or not, goes on.
                 if pasteInputAt != nil { pasteInputAt = clock.now }
+                if heldSince != nil { heldSince = clock.now }
             } else if let since = pasteInputAt, clock.now - since >= KeyDecoder.pasteStall {
                 // A paste went quiet without its end marker: it ended; the keys are the operator's again.
                 for key in decoder.endStalledPaste() { apply(.key(key), terminal: terminal) }

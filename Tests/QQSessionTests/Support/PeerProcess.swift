@@ -1,4 +1,5 @@
 import Foundation
+import QQSession
 import TestSupport
 #if canImport(Glibc)
 import Glibc
@@ -8,32 +9,36 @@ import Synchronization
 /// A real peer server (a Python fixture, fakellm) as a child process: output captured, every wait
 /// bounded, and killed by its pid when the test ends.
 final class PeerProcess: Sendable {
-    private let process: Process
+    private let process: SpawnedProcess
     private let output = Captured()
+    /// The read ends of its stdout and stderr (their handlers fill `output`).
+    private let pipes: [FileHandle]
     /// The child's pid.
     let pid: Int32
 
     /// Starts `executable` with `arguments` in `directory`.
     init(_ executable: String, _ arguments: [String], directory: String? = nil) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        process = p
-        out.fileHandleForReading.readabilityHandler = { [output] h in
+        let out = try SpawnedProcess.pipe(), err = try SpawnedProcess.pipe()
+        defer { close(out.write); close(err.write) }
+        do {
+            process = try SpawnedProcess([executable] + arguments, directory: directory, stdout: out.write, stderr: err.write)
+        } catch {
+            close(out.read)
+            close(err.read)
+            throw error
+        }
+        pid = process.pid
+        let outHandle = FileHandle(fileDescriptor: out.read, closeOnDealloc: true)
+        let errHandle = FileHandle(fileDescriptor: err.read, closeOnDealloc: true)
+        pipes = [outHandle, errHandle]
+        outHandle.readabilityHandler = { [output] h in
             let d = h.availableData
             if !d.isEmpty { output.text.withLock { $0.out += String(decoding: d, as: UTF8.self) } }
         }
-        err.fileHandleForReading.readabilityHandler = { [output] h in
+        errHandle.readabilityHandler = { [output] h in
             let d = h.availableData
             if !d.isEmpty { output.text.withLock { $0.err += String(decoding: d, as: UTF8.self) } }
         }
-        try p.run()
-        pid = p.processIdentifier
     }
 
     /// Everything written to stdout so far.
@@ -79,7 +84,7 @@ final class PeerProcess: Sendable {
 
     /// SIGKILL to the pid, then reaps it (bounded).
     func kill() async {
-        if process.isRunning { Glibc.kill(pid, SIGKILL) }
+        process.signal(SIGKILL)
         _ = await eventually(timeout: .seconds(5)) { self.process.isRunning ? nil : true }
     }
 
