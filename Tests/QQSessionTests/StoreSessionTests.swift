@@ -281,8 +281,10 @@ struct StoreSessionTests {
 
     @Test("a message pushed again after the in-memory window is still recognised (the store remembers it)")
     func duplicateBeyondMemory() async throws {
-        let store = try TempStore().open()
+        // The store on the test's clock too: a commit slower than the inbound path's patience (500 ms,
+        // as on a loaded CI machine) shows the message before the store can say it is a repeat.
         let time = ManualClock()
+        let store = try TempStore().open(clock: .manual(time))
         try await SimHarness.run(clock: time, configure: { $0.dedupWindow = .seconds(60) }, store: store) { h in
             #expect(await h.recorder.waitForReady())
             let first = await h.c2cMessage(from: "U1", "只说一次")
