@@ -48,6 +48,7 @@ public actor CPUGate {
                                    _ body: () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
             group.addTask {
+                // A deadline, not a pause: nothing under test waits on it (it only reports a hang).
                 do { try await Task.sleep(for: limit) } catch { return }   // cancelled: it finished in time
                 Issue.record("still running \(limit) after its turn at the CPU gate (hung?)", sourceLocation: location)
             }

@@ -54,16 +54,11 @@ final class ConsoleLoop {
             } else {
                 timeout = countdown ? 1000 : -1
             }
-            if let heldSince {
-                let left = Int32(max(0, ((heldSince + KeyDecoder.lineBreakHold - clock.now) / .milliseconds(1)).rounded(.up)))
-                timeout = timeout < 0 ? left : min(timeout, left)
-            }
-            if let pasteInputAt {
-                let left = Int32(max(0, ((pasteInputAt + KeyDecoder.pasteStall - clock.now) / .milliseconds(1)).rounded(.up)))
-                timeout = timeout < 0 ? left : min(timeout, left)
-            }
-            if let escapeSince {
-                let left = Int32(max(0, ((escapeSince + TerminalInputParser.escapeWait - clock.now) / .milliseconds(1)).rounded(.up)))
+            // Input that waits for more (a held line break, an open paste, an ESC): wake when its wait ends.
+            let waits = [(heldSince, KeyDecoder.lineBreakHold), (pasteInputAt, KeyDecoder.pasteStall),
+                         (escapeSince, TerminalInputParser.escapeWait)]
+            for case let (since?, wait) in waits {
+                let left = Int32(max(0, ((since + wait - clock.now) / .milliseconds(1)).rounded(.up)))
                 timeout = timeout < 0 ? left : min(timeout, left)
             }
             var fds = [pollfd(fd: terminal.inputFD, events: Int16(POLLIN), revents: 0),
